@@ -1,0 +1,17 @@
+.PHONY: run test lint format check bench
+
+run:  ## set up and run the app with demo data, worker and beat
+	bin/run
+
+test:  ## run every test
+	bin/test
+
+lint:  ## ruff, Django checks, migrations up to date
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/python manage.py check
+	.venv/bin/python manage.py makemigrations --check --dry-run
+
+format:
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .

@@ -1,0 +1,52 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class AuditEntry(models.Model):
+    """One read or write of clinical data. Append-only: a database trigger refuses
+    UPDATE and DELETE on this table, and nothing in the application offers either.
+
+    It records who did what to which record and from where, never the data itself.
+    """
+
+    class Action(models.TextChoices):
+        VIEW = "view", "Viewed"
+        CREATE = "create", "Created"
+        UPDATE = "update", "Updated"
+        WITHDRAW = "withdraw", "Withdrew"
+        SIGN = "sign", "Signed"
+        ADDENDUM = "addendum", "Added an addendum"
+        OVERRIDE = "override", "Overrode a safety check"
+        DOWNLOAD = "download", "Downloaded"
+        PRINT = "print", "Printed"
+        DELETE = "delete", "Deleted"
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="audit_entries"
+    )
+    # No database constraint: the trail must outlive anything it speaks about.
+    patient = models.ForeignKey(
+        "patients.Patient",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    action = models.CharField(max_length=20, choices=Action.choices)
+    object_type = models.CharField(max_length=60, help_text="What kind of record, e.g. medical history entry.")
+    object_id = models.CharField(max_length=64, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["patient", "-at"], name="audit_patient_at"),
+            models.Index(fields=["user", "-at"], name="audit_user_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.object_type} {self.object_id}"

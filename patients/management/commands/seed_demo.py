@@ -1,0 +1,28 @@
+"""python manage.py seed_demo: demo staff, ~200 patients with histories, and the demo data of
+the other apps. Running it again changes nothing."""
+
+import importlib
+
+from django.core.management.base import BaseCommand
+
+from patients import demo
+
+
+class Command(BaseCommand):
+    help = "Create demo staff accounts and realistic demo patients (idempotent)."
+
+    def handle(self, *args, **options):
+        staff = demo.seed_staff()
+        created = demo.seed_patients(doctor=staff["doctor"])
+        self.stdout.write(f"Patients: {created} created.")
+        for app in ("treatments", "scheduling"):
+            try:
+                module = importlib.import_module(f"{app}.demo")
+            except ModuleNotFoundError as error:
+                if error.name != f"{app}.demo":
+                    raise
+                continue
+            module.seed_demo_data(stdout=self.stdout)
+        self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):"))
+        for username, first, last, role in demo.DEMO_STAFF:
+            self.stdout.write(f"  {username:<10} {role:<13} {first} {last}")

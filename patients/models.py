@@ -1,0 +1,401 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Concat, Lower
+from django.utils import timezone
+
+
+class Unaccent(models.Func):
+    """``clinic_unaccent(text)``: an IMMUTABLE wrapper around PostgreSQL's unaccent, created
+    by migration 0001, so that it can be used in a generated column and an index."""
+
+    function = "clinic_unaccent"
+    output_field = models.TextField()
+
+
+def search_key_expression():
+    return Lower(Unaccent(Concat("first_name", models.Value(" "), "last_name", output_field=models.TextField())))
+
+
+class PatientQuerySet(models.QuerySet):
+    def active(self) -> PatientQuerySet:
+        return self.filter(archived_at__isnull=True)
+
+
+class Patient(models.Model):
+    class Sex(models.TextChoices):
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+        OTHER = "other", "Other"
+        UNDISCLOSED = "undisclosed", "Prefer not to say"
+
+    class ContactChannel(models.TextChoices):
+        EMAIL = "email", "Email"
+        PHONE = "phone", "Phone call"
+        SMS = "sms", "Text message"
+
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    sex = models.CharField(max_length=12, choices=Sex.choices)
+    phone = models.CharField(max_length=20, blank=True, help_text="Stored in E.164, e.g. +447700900123.")
+    email = models.EmailField(blank=True)
+    address_line1 = models.CharField("address", max_length=200, blank=True)
+    address_line2 = models.CharField("address (line 2)", max_length=200, blank=True)
+    city = models.CharField("town or city", max_length=100, blank=True)
+    postcode = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=100, blank=True)
+    emergency_contact_name = models.CharField(max_length=200, blank=True)
+    emergency_contact_relationship = models.CharField(max_length=100, blank=True)
+    emergency_contact_phone = models.CharField(max_length=20, blank=True)
+    preferred_contact_channel = models.CharField(
+        max_length=10, choices=ContactChannel.choices, default=ContactChannel.EMAIL
+    )
+    reminder_emails_consent = models.BooleanField(
+        "consents to reminder emails",
+        default=False,
+        help_text="Maintenance recalls and other optional emails are only sent with this consent.",
+    )
+    reminder_emails_consent_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    reception_notes = models.TextField(
+        "notes for reception", blank=True, help_text="Administrative notes only: no clinical information."
+    )
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+    archived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    # Lower-case, accent-free "first last", kept by PostgreSQL itself and indexed for search.
+    search_key = models.GeneratedField(
+        expression=search_key_expression(), output_field=models.TextField(), db_persist=True
+    )
+
+    objects = PatientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["last_name", "first_name", "id"]
+        permissions = [
+            ("view_clinical", "Can view clinical records"),
+            ("record_clinical", "Can record clinical data"),
+            ("archive_patient", "Can archive and restore patients"),
+        ]
+        indexes = [
+            GinIndex(OpClass("search_key", name="gin_trgm_ops"), name="patient_search_key_trgm"),
+            GinIndex(OpClass("phone", name="gin_trgm_ops"), name="patient_phone_trgm"),
+            models.Index(fields=["phone"], name="patient_phone"),
+            models.Index(fields=["email"], name="patient_email"),
+            models.Index(fields=["date_of_birth"], name="patient_dob"),
+            models.Index(fields=["last_name", "first_name", "id"], name="patient_name_order"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(date_of_birth__gte=date(1900, 1, 1)), name="patient_dob_after_1900"),
+            models.CheckConstraint(condition=Q(email=Lower("email")), name="patient_email_lowercase"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    def age_on(self, day: date) -> int:
+        born = self.date_of_birth
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+    @property
+    def age(self) -> int:
+        return self.age_on(timezone.localdate())
+
+
+class VersionedRecord(models.Model):
+    """A clinical record that is never rewritten: a change writes a new version with the
+    same ``lineage`` and marks the previous one superseded. The current version of a
+    lineage is the one with no ``superseded_at``."""
+
+    lineage = models.UUIDField(default=uuid.uuid4, editable=False)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+    superseded_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_superseded(self) -> bool:
+        return self.superseded_at is not None
+
+
+class VersionedQuerySet(models.QuerySet):
+    def current(self):
+        return self.filter(superseded_at__isnull=True)
+
+
+class HistoryItem(VersionedRecord):
+    """One entry of a patient's medical history: a condition, an allergy, a medication or a
+    previous aesthetic treatment. The codes are what the treatment safety check reads."""
+
+    class Category(models.TextChoices):
+        CONDITION = "condition", "Condition"
+        ALLERGY = "allergy", "Allergy"
+        MEDICATION = "medication", "Medication"
+        PREVIOUS_TREATMENT = "previous_treatment", "Previous aesthetic treatment"
+
+    class Code(models.TextChoices):
+        # Conditions
+        AUTOIMMUNE = "autoimmune", "Autoimmune disease"
+        DIABETES = "diabetes", "Diabetes"
+        BLEEDING_DISORDER = "bleeding_disorder", "Bleeding disorder"
+        KELOID = "keloid", "Keloid or hypertrophic scarring tendency"
+        SKIN_INFECTION = "skin_infection", "Active skin infection"
+        HERPES = "herpes", "Herpes simplex (cold sores)"
+        EPILEPSY = "epilepsy", "Epilepsy"
+        CANCER = "cancer", "Cancer (current treatment)"
+        # Allergies
+        LOCAL_ANAESTHETIC = "local_anaesthetic", "Local anaesthetic (e.g. lidocaine)"
+        INGREDIENT = "ingredient", "Mesotherapy ingredient"
+        LATEX = "latex", "Latex"
+        # Medications
+        ANTICOAGULANT = "anticoagulant", "Anticoagulant or antiplatelet"
+        ISOTRETINOIN = "isotretinoin", "Isotretinoin"
+        IMMUNOSUPPRESSANT = "immunosuppressant", "Immunosuppressant"
+        # Previous treatments
+        MESOTHERAPY = "mesotherapy", "Mesotherapy"
+        BOTULINUM_TOXIN = "botulinum_toxin", "Botulinum toxin"
+        DERMAL_FILLER = "dermal_filler", "Dermal filler"
+        CHEMICAL_PEEL = "chemical_peel", "Chemical peel"
+        LASER = "laser", "Laser or light treatment"
+        MICRONEEDLING = "microneedling", "Microneedling"
+        OTHER = "other", "Other"
+
+    CODES_BY_CATEGORY: dict[str, list[str]] = {
+        Category.CONDITION: [
+            Code.AUTOIMMUNE, Code.DIABETES, Code.BLEEDING_DISORDER, Code.KELOID, Code.SKIN_INFECTION,
+            Code.HERPES, Code.EPILEPSY, Code.CANCER, Code.OTHER,
+        ],
+        Category.ALLERGY: [Code.LOCAL_ANAESTHETIC, Code.INGREDIENT, Code.LATEX, Code.OTHER],
+        Category.MEDICATION: [Code.ANTICOAGULANT, Code.ISOTRETINOIN, Code.IMMUNOSUPPRESSANT, Code.OTHER],
+        Category.PREVIOUS_TREATMENT: [
+            Code.MESOTHERAPY, Code.BOTULINUM_TOXIN, Code.DERMAL_FILLER, Code.CHEMICAL_PEEL, Code.LASER,
+            Code.MICRONEEDLING, Code.OTHER,
+        ],
+    }  # fmt: skip
+
+    class Status(models.TextChoices):
+        CURRENT = "current", "Current"
+        PAST = "past", "Past"
+        ENTERED_IN_ERROR = "entered_in_error", "Entered in error"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="history_items")
+    category = models.CharField(max_length=20, choices=Category.choices)
+    code = models.CharField("type", max_length=20, choices=Code.choices)
+    name = models.CharField(
+        max_length=200, help_text="The condition, substance, medicine or treatment, e.g. 'lidocaine', 'warfarin'."
+    )
+    details = models.TextField(blank=True, help_text="Reaction, dose, severity, or other details.")
+    started_on = models.DateField("since / date", null=True, blank=True)
+    ended_on = models.DateField("until", null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CURRENT)
+
+    objects = VersionedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["category", "-recorded_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["lineage", "version"], name="historyitem_lineage_version"),
+            models.UniqueConstraint(
+                fields=["lineage"], condition=Q(superseded_at__isnull=True), name="historyitem_one_current"
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True)
+                | Q(started_on__isnull=True)
+                | Q(ended_on__gte=models.F("started_on")),
+                name="historyitem_ends_after_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["patient", "category"], name="historyitem_patient_cat")]
+        verbose_name = "medical history entry"
+        verbose_name_plural = "medical history entries"
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()}: {self.name}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.CURRENT
+
+
+class SkinProfile(VersionedRecord):
+    """Skin type, concerns, pregnancy, skin routine and lifestyle: one current version per
+    patient (all versions of a patient share one lineage)."""
+
+    class Fitzpatrick(models.TextChoices):
+        I = "I", "I: always burns, never tans"  # noqa: E741
+        II = "II", "II: usually burns, tans minimally"
+        III = "III", "III: sometimes burns, tans uniformly"
+        IV = "IV", "IV: burns minimally, always tans well"
+        V = "V", "V: very rarely burns, tans very easily"
+        VI = "VI", "VI: never burns"
+
+    class Concern(models.TextChoices):
+        FINE_LINES = "fine_lines", "Fine lines"
+        WRINKLES = "wrinkles", "Wrinkles"
+        PIGMENTATION = "pigmentation", "Pigmentation"
+        DULLNESS = "dullness", "Dull skin"
+        DEHYDRATION = "dehydration", "Dehydration"
+        LAXITY = "laxity", "Laxity"
+        ACNE_SCARS = "acne_scars", "Acne scars"
+        DARK_CIRCLES = "dark_circles", "Dark circles"
+
+    class Pregnancy(models.TextChoices):
+        NOT_APPLICABLE = "not_applicable", "Not applicable"
+        NO = "no", "Not pregnant or breastfeeding"
+        PREGNANT = "pregnant", "Pregnant"
+        BREASTFEEDING = "breastfeeding", "Breastfeeding"
+        TRYING = "trying", "Trying to conceive"
+
+    class Active(models.TextChoices):
+        RETINOID = "retinoid", "Retinoid (retinol, tretinoin)"
+        AHA = "aha", "AHA (glycolic, lactic acid)"
+        BHA = "bha", "BHA (salicylic acid)"
+        VITAMIN_C = "vitamin_c", "Vitamin C"
+        NIACINAMIDE = "niacinamide", "Niacinamide"
+        BENZOYL_PEROXIDE = "benzoyl_peroxide", "Benzoyl peroxide"
+
+    class Frequency(models.TextChoices):
+        DAILY = "daily", "Daily"
+        SOMETIMES = "sometimes", "Sometimes"
+        RARELY = "rarely", "Rarely or never"
+
+    class Level(models.TextChoices):
+        LOW = "low", "Low"
+        MODERATE = "moderate", "Moderate"
+        HIGH = "high", "High"
+
+    class Smoking(models.TextChoices):
+        NEVER = "never", "Never"
+        FORMER = "former", "Former smoker"
+        CURRENT = "current", "Smokes"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="skin_profiles")
+    fitzpatrick_type = models.CharField("Fitzpatrick skin type", max_length=3, choices=Fitzpatrick.choices, blank=True)
+    concerns = ArrayField(models.CharField(max_length=20, choices=Concern.choices), default=list, blank=True)
+    pregnancy = models.CharField(
+        "pregnancy or breastfeeding", max_length=20, choices=Pregnancy.choices, default=Pregnancy.NOT_APPLICABLE
+    )
+    cleanser = models.CharField(max_length=200, blank=True)
+    actives = ArrayField(
+        models.CharField(max_length=20, choices=Active.choices),
+        default=list,
+        blank=True,
+        verbose_name="active products",
+    )
+    sunscreen_use = models.CharField(max_length=10, choices=Frequency.choices, blank=True)
+    routine_notes = models.TextField("other products and routine", blank=True)
+    sun_exposure = models.CharField(max_length=10, choices=Level.choices, blank=True)
+    smoking = models.CharField(max_length=10, choices=Smoking.choices, blank=True)
+    stress = models.CharField("stress level", max_length=10, choices=Level.choices, blank=True)
+    lifestyle_notes = models.TextField(blank=True)
+
+    objects = VersionedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["lineage", "version"], name="skinprofile_lineage_version"),
+            models.UniqueConstraint(
+                fields=["patient"], condition=Q(superseded_at__isnull=True), name="skinprofile_one_current"
+            ),
+        ]
+        verbose_name = "skin profile"
+
+    def __str__(self) -> str:
+        return f"Skin profile v{self.version} of {self.patient}"
+
+    def get_concerns_display(self) -> list[str]:
+        return [self.Concern(value).label for value in self.concerns]
+
+    def get_actives_display(self) -> list[str]:
+        return [self.Active(value).label for value in self.actives]
+
+
+class ConsentDocument(models.Model):
+    """The text a patient consents to. Versioned: a new wording is a new version, and a
+    version once given is never changed."""
+
+    class Procedure(models.TextChoices):
+        MESOTHERAPY = "mesotherapy", "Facial mesotherapy"
+        PHOTOGRAPHY = "photography", "Clinical photography"
+
+    procedure = models.CharField(max_length=20, choices=Procedure.choices)
+    version = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    effective_from = models.DateField(default=timezone.localdate)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["procedure", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["procedure", "version"], name="consentdocument_procedure_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} (v{self.version})"
+
+
+class ConsentRecordQuerySet(models.QuerySet):
+    def in_force(self):
+        return self.filter(withdrawn_at__isnull=True)
+
+
+class ConsentRecord(models.Model):
+    """A patient's informed consent. Never edited: it can only be withdrawn."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="consents")
+    document = models.ForeignKey(ConsentDocument, on_delete=models.PROTECT, related_name="records")
+    given_at = models.DateTimeField()
+    witnessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    withdrawal_reason = models.TextField(blank=True)
+
+    objects = ConsentRecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-given_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(withdrawn_at__isnull=True) & Q(withdrawn_by__isnull=True))
+                | (Q(withdrawn_at__isnull=False) & Q(withdrawn_by__isnull=False) & ~Q(withdrawal_reason="")),
+                name="consentrecord_withdrawal_complete",
+            ),
+        ]
+        verbose_name = "consent record"
+
+    def __str__(self) -> str:
+        return f"{self.document} — {self.patient}"
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.withdrawn_at is not None

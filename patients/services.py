@@ -1,0 +1,194 @@
+"""Writes of patient records. Each function validates with full_clean() and, for clinical
+data, writes its audit entry in the same transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from clinic.audit import Actor, audit_record
+from clinic.models import AuditEntry
+from patients.models import ConsentDocument, ConsentRecord, HistoryItem, Patient, SkinProfile
+
+PATIENT_FIELDS = (
+    "first_name", "last_name", "date_of_birth", "sex", "phone", "email", "address_line1", "address_line2",
+    "city", "postcode", "country", "emergency_contact_name", "emergency_contact_relationship",
+    "emergency_contact_phone", "preferred_contact_channel", "reminder_emails_consent", "reception_notes",
+)  # fmt: skip
+
+
+def _apply(instance, fields: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise TypeError(f"Unexpected fields: {', '.join(sorted(unknown))}")
+    for name, value in fields.items():
+        setattr(instance, name, value)
+
+
+@transaction.atomic
+def patient_register(*, fields: dict[str, Any], registered_by) -> Patient:
+    patient = Patient(created_by=registered_by)
+    _apply(patient, fields, PATIENT_FIELDS)
+    patient.email = patient.email.lower()
+    if patient.reminder_emails_consent:
+        patient.reminder_emails_consent_changed_at = timezone.now()
+    patient.full_clean()
+    patient.save()
+    return patient
+
+
+@transaction.atomic
+def patient_update(*, patient: Patient, fields: dict[str, Any], updated_by) -> Patient:
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    consent_before = patient.reminder_emails_consent
+    _apply(patient, fields, PATIENT_FIELDS)
+    patient.email = patient.email.lower()
+    if patient.reminder_emails_consent != consent_before:
+        patient.reminder_emails_consent_changed_at = timezone.now()
+    patient.full_clean()
+    patient.save()
+    return patient
+
+
+def patient_has_clinical_records(patient: Patient) -> bool:
+    return (
+        patient.history_items.exists()
+        or patient.skin_profiles.exists()
+        or patient.consents.exists()
+        or AuditEntry.objects.filter(patient=patient).exists()
+    )
+
+
+@transaction.atomic
+def patient_archive(*, patient: Patient, archived_by) -> Patient:
+    if patient.is_archived:
+        raise ValidationError("This patient is already archived.")
+    patient.archived_at = timezone.now()
+    patient.archived_by = archived_by
+    patient.save(update_fields=["archived_at", "archived_by", "updated_at"])
+    return patient
+
+
+@transaction.atomic
+def patient_restore(*, patient: Patient) -> Patient:
+    if not patient.is_archived:
+        raise ValidationError("This patient is not archived.")
+    patient.archived_at = None
+    patient.archived_by = None
+    patient.save(update_fields=["archived_at", "archived_by", "updated_at"])
+    return patient
+
+
+@transaction.atomic
+def patient_delete(*, patient: Patient) -> None:
+    """Only a record made by mistake, with no clinical data, may be deleted."""
+    if patient_has_clinical_records(patient):
+        raise ValidationError("This patient has clinical records: archive the record instead of deleting it.")
+    patient.delete()
+
+
+HISTORY_FIELDS = ("category", "code", "name", "details", "started_on", "ended_on", "status")
+
+
+def _validate_code(item: HistoryItem) -> None:
+    allowed = HistoryItem.CODES_BY_CATEGORY.get(item.category, [])
+    if item.code not in allowed:
+        raise ValidationError(
+            {"code": f"'{item.get_code_display()}' is not a type of {item.get_category_display().lower()}."}
+        )
+
+
+@transaction.atomic
+def history_item_record(*, patient: Patient, fields: dict[str, Any], actor: Actor) -> HistoryItem:
+    item = HistoryItem(patient=patient, recorded_by=actor.user)
+    _apply(item, fields, HISTORY_FIELDS)
+    item.full_clean()
+    _validate_code(item)
+    item.save()
+    audit_record(actor=actor, action=AuditEntry.Action.CREATE, patient=patient, obj=item)
+    return item
+
+
+@transaction.atomic
+def history_item_revise(*, item: HistoryItem, fields: dict[str, Any], actor: Actor) -> HistoryItem:
+    """Write a new version of ``item``; the earlier one stays, marked superseded."""
+    current = HistoryItem.objects.select_for_update().get(pk=item.pk)
+    if current.is_superseded:
+        raise ValidationError("This entry was changed meanwhile by someone else: reload it and try again.")
+    revised = HistoryItem(
+        patient=current.patient, lineage=current.lineage, version=current.version + 1, recorded_by=actor.user
+    )
+    for name in HISTORY_FIELDS:
+        setattr(revised, name, getattr(current, name))
+    fields = {name: value for name, value in fields.items() if name != "category"}
+    _apply(revised, fields, HISTORY_FIELDS)
+    revised.full_clean(validate_constraints=False)
+    _validate_code(revised)
+    current.superseded_at = timezone.now()
+    current.save(update_fields=["superseded_at"])
+    revised.save()
+    audit_record(actor=actor, action=AuditEntry.Action.UPDATE, patient=current.patient, obj=revised)
+    return revised
+
+
+SKIN_FIELDS = (
+    "fitzpatrick_type", "concerns", "pregnancy", "cleanser", "actives", "sunscreen_use", "routine_notes",
+    "sun_exposure", "smoking", "stress", "lifestyle_notes",
+)  # fmt: skip
+
+
+@transaction.atomic
+def skin_profile_record(*, patient: Patient, fields: dict[str, Any], actor: Actor) -> SkinProfile:
+    """Record the patient's skin profile; a change is a new version of the previous one."""
+    # Lock the patient so that two doctors saving at once make two versions in order.
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    previous = patient.skin_profiles.current().first()
+    profile = SkinProfile(patient=patient, recorded_by=actor.user)
+    if previous is not None:
+        profile.lineage = previous.lineage
+        profile.version = previous.version + 1
+    _apply(profile, fields, SKIN_FIELDS)
+    profile.full_clean(validate_constraints=False)
+    if previous is not None:
+        previous.superseded_at = timezone.now()
+        previous.save(update_fields=["superseded_at"])
+    profile.save()
+    action = AuditEntry.Action.UPDATE if previous is not None else AuditEntry.Action.CREATE
+    audit_record(actor=actor, action=action, patient=patient, obj=profile)
+    return profile
+
+
+@transaction.atomic
+def consent_give(
+    *, patient: Patient, document: ConsentDocument, given_at: datetime, witnessed_by, actor: Actor
+) -> ConsentRecord:
+    if given_at > timezone.now():
+        raise ValidationError({"given_at": "Consent cannot be recorded as given in the future."})
+    if not witnessed_by.is_active:
+        raise ValidationError({"witnessed_by": "The witness must be an active staff member."})
+    record = ConsentRecord(
+        patient=patient, document=document, given_at=given_at, witnessed_by=witnessed_by, recorded_by=actor.user
+    )
+    record.full_clean()
+    record.save()
+    audit_record(actor=actor, action=AuditEntry.Action.CREATE, patient=patient, obj=record)
+    return record
+
+
+@transaction.atomic
+def consent_withdraw(*, consent: ConsentRecord, reason: str, actor: Actor) -> ConsentRecord:
+    consent = ConsentRecord.objects.select_for_update().get(pk=consent.pk)
+    if consent.is_withdrawn:
+        raise ValidationError("This consent was already withdrawn.")
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the consent is withdrawn."})
+    consent.withdrawn_at = timezone.now()
+    consent.withdrawn_by = actor.user
+    consent.withdrawal_reason = reason.strip()
+    consent.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawal_reason"])
+    audit_record(actor=actor, action=AuditEntry.Action.WITHDRAW, patient=consent.patient, obj=consent)
+    return consent

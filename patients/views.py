@@ -1,0 +1,339 @@
+"""Patient records and medical history. Function views: parse a form, call a service,
+render or redirect. Access goes through patients.access; clinical reads are audited."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from clinic.audit import Actor, audit_record
+from clinic.models import AuditEntry
+from patients import selectors, services
+from patients.access import (
+    RECORD_CLINICAL,
+    VIEW_CLINICAL,
+    VIEW_PATIENT,
+    get_consent_for,
+    get_history_item_for,
+    get_patient_for,
+    require_perm,
+)
+from patients.forms import (
+    ConsentForm,
+    ConsentWithdrawForm,
+    HistoryItemForm,
+    PatientForm,
+    PatientSearchForm,
+    SkinProfileForm,
+)
+from patients.models import HistoryItem, Patient, SkinProfile
+
+PAGE_SIZE = 25
+
+
+def _form_error_message(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+@require_GET
+@login_required
+def patient_list(request):
+    require_perm(request.user, VIEW_PATIENT)
+    form = PatientSearchForm(request.GET or None)
+    query, include_archived = "", False
+    if form.is_valid():
+        query = form.cleaned_data["q"]
+        include_archived = form.cleaned_data["archived"]
+    patients = selectors.patient_search(query, include_archived=include_archived)
+    page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "patients/patient_list.html",
+        {"form": form, "page": page, "query": query, "params": params.urlencode()},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def patient_register(request):
+    require_perm(request.user, "patients.add_patient")
+    duplicates: list[Patient] = []
+    form = PatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        duplicates = selectors.possible_duplicates(
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            date_of_birth=data["date_of_birth"],
+            phone=data["phone"],
+            email=data["email"],
+        )
+        if duplicates and not data.get("confirm_not_duplicate"):
+            form.add_error(
+                "confirm_not_duplicate",
+                "Possible duplicates were found (listed above). Open them to check, or tick this box "
+                "if this is a different person.",
+            )
+        else:
+            try:
+                patient = services.patient_register(fields=form.patient_fields(), registered_by=request.user)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, f"{patient.full_name} was registered.")
+                return redirect("patients:detail", pk=patient.pk)
+    return render(request, "patients/patient_form.html", {"form": form, "duplicates": duplicates, "patient": None})
+
+
+@require_GET
+@login_required
+def patient_detail(request, pk: int):
+    patient = get_patient_for(request.user, pk)
+    context = {"patient": patient}
+    if request.user.has_perm(VIEW_CLINICAL):
+        items = list(patient.history_items.current())
+        profile = patient.skin_profiles.current().first()
+        context["safety_flags"] = selectors.patient_safety_summary(patient, items=items, profile=profile)
+        audit_record(
+            actor=Actor.from_request(request),
+            action=AuditEntry.Action.VIEW,
+            patient=patient,
+            object_type="safety summary",
+        )
+    context["can_delete"] = request.user.has_perm("patients.delete_patient") and not (
+        services.patient_has_clinical_records(patient)
+    )
+    return render(request, "patients/patient_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def patient_edit(request, pk: int):
+    patient = get_patient_for(request.user, pk, perm="patients.change_patient")
+    form = PatientForm(request.POST or None, instance=patient)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.patient_update(patient=patient, fields=form.patient_fields(), updated_by=request.user)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "The patient's details were saved.")
+            return redirect("patients:detail", pk=patient.pk)
+    return render(request, "patients/patient_form.html", {"form": form, "patient": patient, "duplicates": []})
+
+
+@require_POST
+@login_required
+def patient_archive(request, pk: int):
+    patient = get_patient_for(request.user, pk, perm="patients.archive_patient")
+    try:
+        services.patient_archive(patient=patient, archived_by=request.user)
+    except ValidationError as error:
+        messages.error(request, _form_error_message(error))
+    else:
+        messages.success(request, f"{patient.full_name} was archived. The record is kept and can be restored.")
+    return redirect("patients:detail", pk=patient.pk)
+
+
+@require_POST
+@login_required
+def patient_restore(request, pk: int):
+    patient = get_patient_for(request.user, pk, perm="patients.archive_patient")
+    try:
+        services.patient_restore(patient=patient)
+    except ValidationError as error:
+        messages.error(request, _form_error_message(error))
+    else:
+        messages.success(request, f"{patient.full_name} was restored.")
+    return redirect("patients:detail", pk=patient.pk)
+
+
+@require_POST
+@login_required
+def patient_delete(request, pk: int):
+    patient = get_patient_for(request.user, pk, perm="patients.delete_patient")
+    try:
+        services.patient_delete(patient=patient)
+    except ValidationError as error:
+        messages.error(request, _form_error_message(error))
+        return redirect("patients:detail", pk=patient.pk)
+    messages.success(request, "The record was deleted.")
+    return redirect("patients:list")
+
+
+# Medical history (doctors) ------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def medical_history(request, pk: int):
+    patient = get_patient_for(request.user, pk, perm=VIEW_CLINICAL)
+    items = list(patient.history_items.current().select_related("recorded_by"))
+    profile = patient.skin_profiles.current().select_related("recorded_by").first()
+    consents = list(selectors.consents_for(patient))
+    actor = Actor.from_request(request)
+    audit_record(actor=actor, action=AuditEntry.Action.VIEW, patient=patient, object_type="medical history")
+    by_category = {
+        label: [item for item in items if item.category == value] for value, label in HistoryItem.Category.choices
+    }
+    return render(
+        request,
+        "patients/medical_history.html",
+        {
+            "patient": patient,
+            "items_by_category": by_category,
+            "profile": profile,
+            "consents": consents,
+            "safety_flags": selectors.patient_safety_summary(patient, items=items, profile=profile),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def history_item_add(request, pk: int):
+    patient = get_patient_for(request.user, pk, perm=RECORD_CLINICAL)
+    initial = {"category": request.GET.get("category")} if request.GET.get("category") in HistoryItem.Category else {}
+    form = HistoryItemForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            item = services.history_item_record(
+                patient=patient, fields=form.item_fields(), actor=Actor.from_request(request)
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"{item.get_category_display()} '{item.name}' was recorded.")
+            return redirect("patients:medical_history", pk=patient.pk)
+    return render(request, "patients/history_item_form.html", {"form": form, "patient": patient, "item": None})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def history_item_edit(request, pk: int, item_pk: int):
+    patient = get_patient_for(request.user, pk, perm=RECORD_CLINICAL)
+    item = get_history_item_for(request.user, patient, item_pk, perm=RECORD_CLINICAL)
+    if item.is_superseded:
+        messages.info(request, "That was an earlier version; you are editing the current one.")
+        current = HistoryItem.objects.current().get(lineage=item.lineage)
+        return redirect("patients:history_item_edit", pk=patient.pk, item_pk=current.pk)
+    form = HistoryItemForm(request.POST or None, instance=None, initial=_model_initial(item), revising=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.history_item_revise(item=item, fields=form.item_fields(), actor=Actor.from_request(request))
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "The entry was updated; the earlier version is kept in its history.")
+            return redirect("patients:medical_history", pk=patient.pk)
+    return render(request, "patients/history_item_form.html", {"form": form, "patient": patient, "item": item})
+
+
+def _model_initial(item: HistoryItem) -> dict:
+    return {name: getattr(item, name) for name in services.HISTORY_FIELDS}
+
+
+@require_GET
+@login_required
+def history_item_versions(request, pk: int, item_pk: int):
+    patient = get_patient_for(request.user, pk, perm=VIEW_CLINICAL)
+    item = get_history_item_for(request.user, patient, item_pk)
+    versions = list(selectors.history_versions(item))
+    audit_record(actor=Actor.from_request(request), action=AuditEntry.Action.VIEW, patient=patient, obj=item)
+    return render(request, "patients/history_item_versions.html", {"patient": patient, "versions": versions})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def skin_profile_edit(request, pk: int):
+    patient = get_patient_for(request.user, pk, perm=RECORD_CLINICAL)
+    current = patient.skin_profiles.current().first()
+    initial = {name: getattr(current, name) for name in services.SKIN_FIELDS} if current else {}
+    form = SkinProfileForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.skin_profile_record(
+                patient=patient, fields=form.profile_fields(), actor=Actor.from_request(request)
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "The skin profile was saved; earlier versions are kept.")
+            return redirect("patients:medical_history", pk=patient.pk)
+    return render(request, "patients/skin_profile_form.html", {"form": form, "patient": patient})
+
+
+@require_GET
+@login_required
+def skin_profile_versions(request, pk: int):
+    patient = get_patient_for(request.user, pk, perm=VIEW_CLINICAL)
+    versions = list(SkinProfile.objects.filter(patient=patient).select_related("recorded_by").order_by("-version"))
+    audit_record(
+        actor=Actor.from_request(request), action=AuditEntry.Action.VIEW, patient=patient, object_type="skin profile"
+    )
+    return render(request, "patients/skin_profile_versions.html", {"patient": patient, "versions": versions})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def consent_add(request, pk: int):
+    patient = get_patient_for(request.user, pk, perm=RECORD_CLINICAL)
+    form = ConsentForm(request.POST or None, initial={"witnessed_by": request.user})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.consent_give(
+                patient=patient,
+                document=form.cleaned_data["document"],
+                given_at=form.cleaned_data["given_at"],
+                witnessed_by=form.cleaned_data["witnessed_by"],
+                actor=Actor.from_request(request),
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "The consent was recorded.")
+            return redirect("patients:medical_history", pk=patient.pk)
+    return render(request, "patients/consent_form.html", {"form": form, "patient": patient})
+
+
+@require_GET
+@login_required
+def consent_detail(request, pk: int, consent_pk: int):
+    patient = get_patient_for(request.user, pk, perm=VIEW_CLINICAL)
+    consent = get_consent_for(request.user, patient, consent_pk)
+    audit_record(actor=Actor.from_request(request), action=AuditEntry.Action.VIEW, patient=patient, obj=consent)
+    return render(
+        request,
+        "patients/consent_detail.html",
+        {"patient": patient, "consent": consent, "withdraw_form": ConsentWithdrawForm()},
+    )
+
+
+@require_POST
+@login_required
+def consent_withdraw(request, pk: int, consent_pk: int):
+    patient = get_patient_for(request.user, pk, perm=RECORD_CLINICAL)
+    consent = get_consent_for(request.user, patient, consent_pk, perm=RECORD_CLINICAL)
+    form = ConsentWithdrawForm(request.POST)
+    if form.is_valid():
+        try:
+            services.consent_withdraw(
+                consent=consent, reason=form.cleaned_data["reason"], actor=Actor.from_request(request)
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "The consent was withdrawn. The record is kept.")
+            return redirect("patients:consent_detail", pk=patient.pk, consent_pk=consent.pk)
+    return render(
+        request,
+        "patients/consent_detail.html",
+        {"patient": patient, "consent": consent, "withdraw_form": form},
+        status=400,
+    )

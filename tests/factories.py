@@ -1,0 +1,112 @@
+"""Factories for the test suite. Each builds a valid object with the fewest queries."""
+
+from __future__ import annotations
+
+import datetime
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from clinic import roles
+from patients.models import ConsentDocument, ConsentRecord, HistoryItem, Patient, SkinProfile
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@clinic.example")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        _join(self, create, extracted)
+
+
+def _join(user, create: bool, role: str | None) -> None:
+    if create:
+        user.save()
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+
+
+class DoctorFactory(UserFactory):
+    username = factory.Sequence(lambda n: f"doctor{n}")
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        _join(self, create, extracted or roles.DOCTOR)
+
+
+class ReceptionistFactory(UserFactory):
+    username = factory.Sequence(lambda n: f"reception{n}")
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        _join(self, create, extracted or roles.RECEPTIONIST)
+
+
+class ManagerFactory(UserFactory):
+    username = factory.Sequence(lambda n: f"manager{n}")
+    is_staff = True
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        _join(self, create, extracted or roles.MANAGER)
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    first_name = factory.Faker("first_name_female")
+    last_name = factory.Faker("last_name")
+    date_of_birth = factory.Faker("date_of_birth", minimum_age=20, maximum_age=70)
+    sex = Patient.Sex.FEMALE
+    phone = factory.Sequence(lambda n: f"+4479111{n % 100000:05d}")
+    email = factory.LazyAttributeSequence(lambda p, n: f"{p.first_name.lower()}.{n}@example.com")
+    reminder_emails_consent = True
+    reminder_emails_consent_changed_at = factory.LazyFunction(timezone.now)
+
+
+class HistoryItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = HistoryItem
+
+    patient = factory.SubFactory(PatientFactory)
+    recorded_by = factory.SubFactory(DoctorFactory)
+    category = HistoryItem.Category.ALLERGY
+    code = HistoryItem.Code.LOCAL_ANAESTHETIC
+    name = "Lidocaine"
+    status = HistoryItem.Status.CURRENT
+
+
+class SkinProfileFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SkinProfile
+
+    patient = factory.SubFactory(PatientFactory)
+    recorded_by = factory.SubFactory(DoctorFactory)
+    fitzpatrick_type = SkinProfile.Fitzpatrick.III
+    concerns = factory.LazyFunction(lambda: [SkinProfile.Concern.DEHYDRATION])
+    pregnancy = SkinProfile.Pregnancy.NO
+
+
+class ConsentRecordFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ConsentRecord
+
+    patient = factory.SubFactory(PatientFactory)
+    document = factory.LazyFunction(lambda: ConsentDocument.objects.get(procedure="mesotherapy", version=1))
+    given_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(hours=1))
+    witnessed_by = factory.SubFactory(DoctorFactory)
+    recorded_by = factory.SelfAttribute("witnessed_by")

@@ -320,6 +320,9 @@ def consent_detail(request, pk: int, consent_pk: int):
 def consent_withdraw(request, pk: int, consent_pk: int):
     patient = get_patient_for(request.user, pk, perm=RECORD_CLINICAL)
     consent = get_consent_for(request.user, patient, consent_pk, perm=RECORD_CLINICAL)
+    if consent.is_withdrawn:
+        messages.info(request, "This consent was already withdrawn.")
+        return redirect("patients:consent_detail", pk=patient.pk, consent_pk=consent.pk)
     form = ConsentWithdrawForm(request.POST)
     if form.is_valid():
         try:

@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "clinic",
+    "clinic.messaging",
     "patients",
     "treatments",
     "scheduling",
@@ -219,6 +220,19 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"{CLINIC_NAME} <{CLINIC_EMAIL}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# Absolute links in patient emails point here.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+EMAIL_MESSAGE_ID_DOMAIN = env_str("EMAIL_MESSAGE_ID_DOMAIN", CLINIC_EMAIL.rpartition("@")[2] or "clinic.example")
+
+# The outbox (clinic/messaging): retries, and when a handed-over row is handed over again.
+MESSAGE_MAX_ATTEMPTS = env_int("MESSAGE_MAX_ATTEMPTS", 5)
+MESSAGE_RETRY_BACKOFF_SECONDS = env_int("MESSAGE_RETRY_BACKOFF_SECONDS", 60)
+MESSAGE_REQUEUE_AFTER_SECONDS = env_int("MESSAGE_REQUEUE_AFTER_SECONDS", 300)
+MESSAGE_SENDING_TIMEOUT_SECONDS = env_int("MESSAGE_SENDING_TIMEOUT_SECONDS", 600)
+MESSAGE_DISPATCH_INTERVAL_SECONDS = env_int("MESSAGE_DISPATCH_INTERVAL_SECONDS", 60)
+# Links in emails (confirm, cancel, unsubscribe) stop working after this many days.
+EMAIL_LINK_MAX_AGE_DAYS = env_int("EMAIL_LINK_MAX_AGE_DAYS", 60)
+
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
@@ -228,7 +242,16 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+# A web request that books an appointment must not hang when Redis is down: fail fast,
+# the outbox keeps the message and the next dispatch run sends it.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+CELERY_BEAT_SCHEDULE: dict = {
+    "dispatch-due-messages": {
+        "task": "messaging.dispatch_due_messages",
+        "schedule": float(MESSAGE_DISPATCH_INTERVAL_SECONDS),
+    },
+}
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)

@@ -64,6 +64,9 @@ class Patient(models.Model):
         help_text="Maintenance recalls and other optional emails are only sent with this consent.",
     )
     reminder_emails_consent_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    email_unsubscribed_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Set by the unsubscribe link: no email is sent after it."
+    )
     reception_notes = models.TextField(
         "notes for reception", blank=True, help_text="Administrative notes only: no clinical information."
     )

@@ -49,9 +49,35 @@ def patient_update(*, patient: Patient, fields: dict[str, Any], updated_by) -> P
     patient.email = patient.email.lower()
     if patient.reminder_emails_consent != consent_before:
         patient.reminder_emails_consent_changed_at = timezone.now()
+        if patient.reminder_emails_consent:
+            # Consent given again at the desk lifts an earlier unsubscribe.
+            patient.email_unsubscribed_at = None
     patient.full_clean()
     patient.save()
     return patient
+
+
+@transaction.atomic
+def patient_unsubscribe_emails(*, patient: Patient) -> bool:
+    """The patient followed an unsubscribe link: no more emails, consent withdrawn.
+    Returns False if they had already unsubscribed."""
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    if patient.email_unsubscribed_at is not None:
+        return False
+    now = timezone.now()
+    patient.email_unsubscribed_at = now
+    if patient.reminder_emails_consent:
+        patient.reminder_emails_consent = False
+        patient.reminder_emails_consent_changed_at = now
+    patient.save(
+        update_fields=[
+            "email_unsubscribed_at",
+            "reminder_emails_consent",
+            "reminder_emails_consent_changed_at",
+            "updated_at",
+        ]
+    )
+    return True
 
 
 def patient_has_clinical_records(patient: Patient) -> bool:

@@ -1,0 +1,39 @@
+"""Signed, expiring links in patient emails (confirm, cancel, unsubscribe)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+SALT = "clinic.messaging.links"
+
+
+class BadLink(Exception):
+    """The link was altered, has expired, or is for another action."""
+
+
+def make_token(action: str, object_id: int) -> str:
+    return signing.dumps({"a": action, "id": object_id}, salt=SALT, compress=True)
+
+
+def read_token(token: str, *, action: str, max_age: timedelta) -> int:
+    try:
+        payload = signing.loads(token, salt=SALT, max_age=max_age)
+    except signing.SignatureExpired:
+        raise BadLink("This link has expired.") from None
+    except signing.BadSignature:
+        raise BadLink("This link is not valid. It may have been copied incompletely.") from None
+    if not isinstance(payload, dict) or payload.get("a") != action or not isinstance(payload.get("id"), int):
+        raise BadLink("This link is not valid for this action.")
+    return payload["id"]
+
+
+def absolute_url(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def unsubscribe_url(patient_id: int) -> str:
+    return absolute_url(reverse("messaging:unsubscribe", args=[make_token("unsubscribe", patient_id)]))

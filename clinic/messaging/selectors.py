@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.db.models import Count, QuerySet
+
+from clinic.messaging.models import ScheduledMessage
+from clinic.selectors import local_day_start
+
+
+def communications(*, day: date | None = None, kind: str = "", status: str = "") -> QuerySet[ScheduledMessage]:
+    messages = ScheduledMessage.objects.select_related("patient")
+    if day is not None:
+        messages = messages.filter(
+            due_at__gte=local_day_start(day), due_at__lt=local_day_start(day + timedelta(days=1))
+        )
+    if kind:
+        messages = messages.filter(kind=kind)
+    if status:
+        messages = messages.filter(status=status)
+    return messages.order_by("-due_at", "-id")
+
+
+def status_counts() -> dict[str, int]:
+    rows = ScheduledMessage.objects.values("status").annotate(total=Count("id"))
+    return {row["status"]: row["total"] for row in rows}
+
+
+def messages_for_patient(patient) -> QuerySet[ScheduledMessage]:
+    return patient.scheduled_messages.order_by("-due_at", "-id")

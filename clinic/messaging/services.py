@@ -1,0 +1,205 @@
+"""Writing, claiming and delivering outbox rows."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.message import make_msgid
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from clinic.messaging.emails import EmailContent, builder_for, render_email
+from clinic.messaging.links import unsubscribe_url
+from clinic.messaging.models import ScheduledMessage
+
+logger = logging.getLogger(__name__)
+
+Status = ScheduledMessage.Status
+Kind = ScheduledMessage.Kind
+
+# Kinds that are a service to a booked appointment; the others are marketing-like recalls
+# and need the patient's consent to reminder emails.
+APPOINTMENT_KINDS = {
+    Kind.BOOKING_CONFIRMATION,
+    Kind.APPOINTMENT_REMINDER,
+    Kind.AFTERCARE,
+    Kind.NEXT_SESSION_REMINDER,
+    Kind.COURSE_COMPLETED,
+    Kind.NO_SHOW_FOLLOW_UP,
+}
+TRANSIENT_ERRORS = (smtplib.SMTPException, OSError)
+
+
+def message_schedule(
+    *, kind: str, patient, due_at: datetime, dedupe_key: str, subject_ref: str = "", send_now: bool = False
+) -> ScheduledMessage:
+    """Create the message, or bring an existing one with the same key up to date.
+
+    Call inside the transaction of the change that causes it. A message already sent stays
+    sent (it is not sent again); a pending or cancelled one takes the new due time.
+    """
+    message, created = ScheduledMessage.objects.select_for_update().get_or_create(
+        dedupe_key=dedupe_key,
+        defaults={"kind": kind, "patient": patient, "due_at": due_at, "subject_ref": subject_ref},
+    )
+    if not created and message.status in {Status.PENDING, Status.CANCELLED, Status.FAILED}:
+        message.due_at = due_at
+        message.status = Status.PENDING
+        message.enqueued_at = None
+        message.attempts = 0
+        message.last_error = ""
+        message.save(update_fields=["due_at", "status", "enqueued_at", "attempts", "last_error", "updated_at"])
+    if send_now and message.status == Status.PENDING:
+        transaction.on_commit(lambda: enqueue_delivery([message.pk]))
+    return message
+
+
+def messages_cancel(*, dedupe_keys: Iterable[str] = (), subject_ref: str = "", reason: str = "") -> int:
+    """Cancel the pending messages with these keys, or about this subject."""
+    condition = Q(dedupe_key__in=list(dedupe_keys))
+    if subject_ref:
+        condition |= Q(subject_ref=subject_ref)
+    return ScheduledMessage.objects.filter(condition, status=Status.PENDING).update(
+        status=Status.CANCELLED, last_error=reason, updated_at=timezone.now()
+    )
+
+
+def enqueue_delivery(message_ids: list[int]) -> bool:
+    """Hand ids to the Celery worker. If the broker is unreachable nothing is lost: the rows
+    stay pending and the next dispatch run hands them over again."""
+    from clinic.messaging.tasks import deliver_message
+
+    try:
+        for message_id in message_ids:
+            deliver_message.apply_async(args=[message_id], retry=False)
+    except Exception:  # the broker's errors differ by transport; any of them means "not now"
+        logger.warning("Broker unreachable: %d message(s) wait in the outbox.", len(message_ids), exc_info=True)
+        ScheduledMessage.objects.filter(pk__in=message_ids, status=Status.PENDING).update(enqueued_at=None)
+        return False
+    return True
+
+
+def messages_claim_due(*, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Claim due rows for delivery. Rows are locked with SKIP LOCKED, so two dispatchers
+    running at once (two beats by mistake) never take the same row; a row handed over but
+    not delivered (lost with the broker or a worker) is handed over again after a while."""
+    now = now or timezone.now()
+    stale_enqueue = now - timedelta(seconds=settings.MESSAGE_REQUEUE_AFTER_SECONDS)
+    stale_claim = now - timedelta(seconds=settings.MESSAGE_SENDING_TIMEOUT_SECONDS)
+    with transaction.atomic():
+        # A worker that died while sending leaves its row in SENDING: give it back.
+        ScheduledMessage.objects.filter(status=Status.SENDING, claimed_at__lt=stale_claim).update(
+            status=Status.PENDING, enqueued_at=None, last_error="The worker stopped while sending; retrying."
+        )
+        ids = list(
+            ScheduledMessage.objects.select_for_update(skip_locked=True)
+            .filter(status=Status.PENDING, due_at__lte=now)
+            .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale_enqueue))
+            .order_by("due_at", "id")
+            .values_list("id", flat=True)[:limit]
+        )
+        if ids:
+            ScheduledMessage.objects.filter(pk__in=ids).update(enqueued_at=now)
+            transaction.on_commit(lambda: enqueue_delivery(ids))
+    return ids
+
+
+def _skip_reason(message: ScheduledMessage) -> str:
+    patient = message.patient
+    if not patient.email:
+        return "The patient has no email address."
+    if patient.email_unsubscribed_at is not None:
+        return "The patient unsubscribed from emails."
+    if message.kind not in APPOINTMENT_KINDS and not patient.reminder_emails_consent:
+        return "The patient has not consented to reminder emails."
+    return ""
+
+
+def build_email(message: ScheduledMessage, content: EmailContent) -> EmailMultiAlternatives:
+    context = {"patient": message.patient, "unsubscribe_url": unsubscribe_url(message.patient_id), **content.context}
+    rendered = render_email(message.kind, context)
+    email = EmailMultiAlternatives(
+        subject=rendered.subject,
+        body=rendered.text,
+        to=[message.patient.email],
+        headers={
+            "Message-ID": make_msgid(f"m{message.pk}", domain=settings.EMAIL_MESSAGE_ID_DOMAIN),
+            "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
+        },
+    )
+    email.attach_alternative(rendered.html, "text/html")
+    for filename, payload, mimetype in content.attachments:
+        email.attach(filename, payload, mimetype)
+    return email
+
+
+def message_deliver(message_id: int, *, connection=None) -> str:
+    """Send one message if it is still pending and due. Returns what happened: "sent",
+    "skipped" (someone else has it, or it is not due), "cancelled", "retry" or "failed"."""
+    now = timezone.now()
+    claimed = ScheduledMessage.objects.filter(pk=message_id, status=Status.PENDING, due_at__lte=now).update(
+        status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1, updated_at=now
+    )
+    if claimed != 1:
+        return "skipped"
+    message = ScheduledMessage.objects.select_related("patient").get(pk=message_id)
+    reason = _skip_reason(message)
+    builder = builder_for(message.kind)
+    content = builder(message) if builder is not None else EmailContent()
+    reason = reason or content.skip
+    if reason:
+        ScheduledMessage.objects.filter(pk=message_id).update(
+            status=Status.CANCELLED, last_error=reason, updated_at=timezone.now()
+        )
+        return "cancelled"
+    email = build_email(message, content)
+    try:
+        email.connection = connection or get_connection()
+        email.send()
+    except TRANSIENT_ERRORS as error:
+        return _record_failure(message, error)
+    ScheduledMessage.objects.filter(pk=message_id, status=Status.SENDING).update(
+        status=Status.SENT,
+        sent_at=timezone.now(),
+        recipient=message.patient.email,
+        provider_message_id=email.extra_headers["Message-ID"],
+        last_error="",
+        updated_at=timezone.now(),
+    )
+    return "sent"
+
+
+def _record_failure(message: ScheduledMessage, error: Exception) -> str:
+    text = f"{type(error).__name__}: {error}"[:1000]
+    if message.attempts >= settings.MESSAGE_MAX_ATTEMPTS:
+        ScheduledMessage.objects.filter(pk=message.pk).update(
+            status=Status.FAILED, last_error=text, updated_at=timezone.now()
+        )
+        logger.error("Message %s failed after %d attempts: %s", message.pk, message.attempts, text)
+        return "failed"
+    backoff = settings.MESSAGE_RETRY_BACKOFF_SECONDS * 2 ** (message.attempts - 1)
+    ScheduledMessage.objects.filter(pk=message.pk).update(
+        status=Status.PENDING,
+        due_at=timezone.now() + timedelta(seconds=backoff),
+        enqueued_at=None,
+        last_error=text,
+        updated_at=timezone.now(),
+    )
+    return "retry"
+
+
+def message_retry(*, message: ScheduledMessage) -> ScheduledMessage:
+    """Staff asked to try a failed message again, now."""
+    updated = ScheduledMessage.objects.filter(pk=message.pk, status=Status.FAILED).update(
+        status=Status.PENDING, due_at=timezone.now(), attempts=0, enqueued_at=None, updated_at=timezone.now()
+    )
+    if updated:
+        transaction.on_commit(lambda: enqueue_delivery([message.pk]))
+    message.refresh_from_db()
+    return message

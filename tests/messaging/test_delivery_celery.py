@@ -1,0 +1,105 @@
+"""Delivery with the real thing: a Celery worker process, a Redis server and an SMTP sink on
+loopback. The test process plays Celery beat by calling the dispatch service."""
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from clinic.messaging import services
+from clinic.messaging.models import ScheduledMessage
+from clinic.messaging.tasks import deliver_message
+from tests.factories import PatientFactory
+from tests.messaging.factories import ScheduledMessageFactory
+from tests.messaging.realworld import wait_for
+
+pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
+Status = ScheduledMessage.Status
+
+
+def _statuses() -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for status in ScheduledMessage.objects.values_list("status", flat=True):
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def _dispatch_until_all_sent(total: int, *, timeout: float = 60) -> None:
+    def all_sent() -> bool:
+        services.messages_claim_due()
+        return ScheduledMessage.objects.filter(status=Status.SENT).count() == total
+
+    wait_for(all_sent, timeout=timeout, what=f"{total} messages to be sent (now {_statuses()})")
+
+
+def test_a_due_reminder_is_delivered_once(start_worker, smtp_sink):
+    message = ScheduledMessageFactory()
+    start_worker()
+    _dispatch_until_all_sent(1)
+    message.refresh_from_db()
+    assert smtp_sink.handler.message_ids() == [message.provider_message_id]
+    assert smtp_sink.handler.messages[0]["To"] == message.patient.email
+
+
+def test_the_same_id_handled_twice_sends_one_email(start_worker, smtp_sink):
+    message = ScheduledMessageFactory()
+    start_worker()
+    for _ in range(2):
+        deliver_message.apply_async(args=[message.pk])
+    wait_for(lambda: ScheduledMessage.objects.get(pk=message.pk).status == Status.SENT, what="the message")
+    deliver_message.apply_async(args=[message.pk])
+    # A fourth, later delivery task is the marker that the three before it were handled.
+    marker = ScheduledMessageFactory()
+    deliver_message.apply_async(args=[marker.pk])
+    wait_for(lambda: len(smtp_sink.handler.messages) == 2, what="the marker message")
+    assert sorted(smtp_sink.handler.message_ids()) == sorted(
+        ScheduledMessage.objects.values_list("provider_message_id", flat=True)
+    )
+
+
+def test_smtp_failing_twice_then_recovering_sends_exactly_one(start_worker, smtp_sink, settings):
+    settings.MESSAGE_REQUEUE_AFTER_SECONDS = 0
+    smtp_sink.handler.refuse_next = 2
+    message = ScheduledMessageFactory()
+    start_worker()
+    _dispatch_until_all_sent(1)
+    message.refresh_from_db()
+    assert message.attempts == 3
+    assert len(smtp_sink.handler.messages) == 1
+
+
+def test_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(start_worker, smtp_sink, settings):
+    settings.MESSAGE_REQUEUE_AFTER_SECONDS = 0
+    settings.MESSAGE_SENDING_TIMEOUT_SECONDS = 1
+    ScheduledMessageFactory.create_batch(40)
+    smtp_sink.handler.hold_at = 15  # the worker dies while talking to SMTP about the 15th
+    worker = start_worker()
+    services.messages_claim_due()
+    wait_for(smtp_sink.handler.holding.is_set, what="the batch to be under way")
+    worker.kill()
+    assert len(smtp_sink.handler.messages) == 14
+    assert ScheduledMessage.objects.filter(status=Status.SENDING).exists()
+    smtp_sink.handler.release.set()
+
+    start_worker()
+    _dispatch_until_all_sent(40)
+    ids = smtp_sink.handler.message_ids()
+    assert len(ids) == len(set(ids)) == 40
+
+
+def test_messages_of_bookings_made_while_redis_is_down_go_out_once_it_is_back(start_worker, redis_server, smtp_sink):
+    redis_server.stop()
+    patients = PatientFactory.create_batch(5)
+    for number, patient in enumerate(patients):
+        with transaction.atomic():  # each "booking" commits although the broker is down
+            services.message_schedule(
+                kind=ScheduledMessage.Kind.AFTERCARE,
+                patient=patient,
+                due_at=timezone.now(),
+                dedupe_key=f"booking:{number}",
+                send_now=True,
+            )
+    assert ScheduledMessage.objects.filter(status=Status.PENDING).count() == 5
+    redis_server.start()
+    start_worker()
+    _dispatch_until_all_sent(5)
+    assert len(smtp_sink.handler.messages) == 5

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.messaging import selectors, services
@@ -45,7 +46,12 @@ def message_retry(request, pk: int):
     else:
         services.message_retry(message=message)
         messages.success(request, f"The {message.get_kind_display().lower()} to {message.patient} will be sent again.")
-    return redirect(request.POST.get("next") or "messaging:communications")
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = "messaging:communications"
+    return redirect(next_url)
 
 
 def _link_max_age() -> timedelta:

@@ -223,6 +223,18 @@ def test_communications_page_filters_and_retries(manager_client):
     assert (failed.status, failed.attempts) == (Status.PENDING, 0)
 
 
+def test_retry_only_returns_to_pages_of_this_site(manager_client):
+    failed = ScheduledMessageFactory(status=Status.FAILED, kind=Kind.AFTERCARE)
+    url = reverse("messaging:retry", args=[failed.pk])
+    response = manager_client.post(url, {"next": "https://evil.example/phish"})
+    assert response["Location"] == reverse("messaging:communications")
+    failed.refresh_from_db()
+    failed.status = Status.FAILED
+    failed.save()
+    response = manager_client.post(url, {"next": "/patients/"})
+    assert response["Location"] == "/patients/"
+
+
 def test_bad_communications_filter_is_a_form_error(manager_client):
     response = manager_client.get(reverse("messaging:communications"), {"day": "31/31/2026"})
     assert "day" in response.context["form"].errors

@@ -104,7 +104,7 @@ def test_bad_edit_changes_nothing(receptionist_client):
 
 
 def test_list_searches_and_paginates(receptionist_client):
-    PatientFactory.create_batch(30, last_name="Smith")
+    PatientFactory.create_batch(30, first_name="Anna", last_name="Smith")
     target = PatientFactory(first_name="Chloé", last_name="Dubois")
     response = receptionist_client.get(reverse("patients:list"), {"q": "chloe"})
     assert list(response.context["page"]) == [target]

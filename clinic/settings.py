@@ -186,6 +186,10 @@ CLINIC_EMAIL = env_str("CLINIC_EMAIL", "hello@clinic.example")
 CLINIC_PHONE_REGION = env_str("CLINIC_PHONE_REGION", "GB")
 CLINIC_LUNCH_START = env_time("CLINIC_LUNCH_START", "12:00")
 CLINIC_LUNCH_END = env_time("CLINIC_LUNCH_END", "14:00")
+# Scheduling: the reminder email goes this many hours before an appointment (none when the
+# booking is made later than that); the cancel link in emails stops this many hours before.
+APPOINTMENT_REMINDER_HOURS = env_int("APPOINTMENT_REMINDER_HOURS", 24)
+APPOINTMENT_CANCEL_CUTOFF_HOURS = env_int("APPOINTMENT_CANCEL_CUTOFF_HOURS", 24)
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
@@ -202,6 +206,8 @@ STORAGES = {
 }
 # Clinical uploads (photos) live outside any public URL and are served by audited views.
 PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(BASE_DIR / "var" / "private")))
+# Clinical photos larger than this are refused (they are re-encoded, so the stored file is smaller).
+PHOTO_MAX_UPLOAD_BYTES = env_int("PHOTO_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

@@ -1,0 +1,74 @@
+"""Builders of the patient emails that treatments causes: aftercare after a signed session,
+course completed, and the maintenance recall. Each loads what its message is about and
+skips when the message no longer makes sense. A message about no particular record (no
+subject_ref of this app) is sent with the general wording of its templates."""
+
+from __future__ import annotations
+
+from clinic.messaging.emails import EmailContent, register_builder
+from clinic.messaging.models import ScheduledMessage
+from treatments.models import TreatmentPlan, TreatmentSession
+
+
+def _ref_id(message: ScheduledMessage, prefix: str) -> int | None:
+    kind, _, value = message.subject_ref.partition(":")
+    if kind != prefix or not value.isdigit():
+        return None
+    return int(value)
+
+
+def _plan_of(message: ScheduledMessage) -> TreatmentPlan | None:
+    plan_id = _ref_id(message, "plan")
+    return TreatmentPlan.objects.filter(pk=plan_id, patient_id=message.patient_id).first()
+
+
+@register_builder(ScheduledMessage.Kind.AFTERCARE)
+def build_aftercare(message: ScheduledMessage) -> EmailContent:
+    session_id = _ref_id(message, "session")
+    if session_id is None:
+        return EmailContent()
+    session = (
+        TreatmentSession.objects.select_related("plan").filter(pk=session_id, patient_id=message.patient_id).first()
+    )
+    if session is None:
+        return EmailContent(skip="The session record no longer exists.")
+    if not session.is_signed:
+        return EmailContent(skip="The session record is not signed.")
+    return EmailContent(
+        context={
+            "session_number": session.number,
+            "session_count": session.plan.session_count,
+            "session_day": session.performed_at,
+        }
+    )
+
+
+@register_builder(ScheduledMessage.Kind.COURSE_COMPLETED)
+def build_course_completed(message: ScheduledMessage) -> EmailContent:
+    if _ref_id(message, "plan") is None:
+        return EmailContent()
+    plan = _plan_of(message)
+    if plan is None:
+        return EmailContent(skip="The treatment plan no longer exists.")
+    if plan.status != TreatmentPlan.Status.COMPLETED:
+        return EmailContent(skip=f"The treatment plan is {plan.get_status_display().lower()}, not completed.")
+    return EmailContent(context={"session_count": plan.session_count, "maintenance_due_on": plan.maintenance_due_on})
+
+
+@register_builder(ScheduledMessage.Kind.MAINTENANCE_RECALL)
+def build_maintenance_recall(message: ScheduledMessage) -> EmailContent:
+    if _ref_id(message, "plan") is None:
+        return EmailContent()
+    plan = _plan_of(message)
+    if plan is None:
+        return EmailContent(skip="The treatment plan no longer exists.")
+    if plan.status != TreatmentPlan.Status.COMPLETED:
+        return EmailContent(skip=f"The treatment plan is {plan.get_status_display().lower()}, not completed.")
+    newer = TreatmentPlan.objects.filter(patient_id=plan.patient_id, created_at__gt=plan.created_at).exclude(
+        status=TreatmentPlan.Status.CANCELLED
+    )
+    if newer.exists():
+        return EmailContent(skip="The patient has started a newer course since.")
+    return EmailContent(
+        context={"months_since": plan.maintenance_interval_months, "maintenance_due_on": plan.maintenance_due_on}
+    )

@@ -1,0 +1,352 @@
+"""Forms of the treatments pages. They parse and give friendly messages; the services hold
+the rules (and repeat the important ones, so that no other caller can skip them)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.utils import timezone
+
+from patients.forms import DateInput, DateTimeInput
+from treatments import selectors
+from treatments.models import (
+    MAX_MAINTENANCE_MONTHS,
+    MAX_PAIN,
+    MAX_RATING,
+    MAX_SESSIONS,
+    MIN_MAINTENANCE_MONTHS,
+    MIN_PAIN,
+    MIN_RATING,
+    MIN_SESSIONS,
+    Consultation,
+    FacialArea,
+    OutcomeRating,
+    Photo,
+    Product,
+    TreatmentPlan,
+    TreatmentSession,
+)
+from treatments.safety import SafetyCheck
+from treatments.services import CocktailItem, UsageItem
+
+COCKTAIL_ROWS = 4
+BATCH_ROWS = 4
+MAX_AMOUNT_ML = Decimal("50")
+
+
+def _helper() -> FormHelper:
+    helper = FormHelper()
+    helper.form_tag = False
+    return helper
+
+
+class ConsultationForm(forms.ModelForm):
+    concerns = forms.MultipleChoiceField(
+        choices=Consultation.Concern.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+    class Meta:
+        model = Consultation
+        fields = [
+            "consulted_on", "concerns", "concerns_other", "goals", "examination", "history_reviewed",
+            "history_changes", "routine_reviewed", "routine_changes", "assessment", "suitability",
+        ]  # fmt: skip
+        widgets = {
+            "consulted_on": DateInput(format="%Y-%m-%d"),
+            "goals": forms.Textarea(attrs={"rows": 2}),
+            "examination": forms.Textarea(attrs={"rows": 3}),
+            "history_changes": forms.Textarea(attrs={"rows": 2}),
+            "routine_changes": forms.Textarea(attrs={"rows": 2}),
+            "assessment": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {
+            "history_reviewed": "Tick once you have gone through the medical history with the patient.",
+            "history_changes": "What the patient told you is new or different; 'No change' if nothing.",
+            "routine_reviewed": "Tick once you have gone through the skin routine with the patient.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+    def clean_consulted_on(self):
+        day = self.cleaned_data["consulted_on"]
+        if day > timezone.localdate():
+            raise forms.ValidationError("A consultation cannot be dated in the future.")
+        return day
+
+    def clean(self):
+        cleaned = super().clean()
+        if "other" in (cleaned.get("concerns") or []) and not (cleaned.get("concerns_other") or "").strip():
+            self.add_error("concerns_other", "Describe the other concern.")
+        return cleaned
+
+    def consultation_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self._meta.fields}
+
+
+class AddendumForm(forms.Form):
+    text = forms.CharField(
+        label="Addendum", widget=forms.Textarea(attrs={"rows": 3}), help_text="A dated correction or addition."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+
+class AreasField(forms.MultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", "Facial areas")
+        kwargs.setdefault("error_messages", {"required": "Choose at least one facial area."})
+        super().__init__(choices=FacialArea.choices, **kwargs)
+
+
+class OverrideMixin:
+    """Adds one reason box per blocking finding of a safety check."""
+
+    def add_override_fields(self, check: SafetyCheck | None) -> None:
+        self.override_codes: dict[str, str] = {}
+        if check is None:
+            return
+        for index, finding in enumerate(check.blocking):
+            name = f"override_{index}"
+            self.fields[name] = forms.CharField(
+                label=f"Reason to go ahead despite: {finding.title}",
+                help_text=finding.reason,
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
+            self.override_codes[name] = finding.code
+
+    def overrides(self) -> dict[str, str]:
+        return {code: self.cleaned_data.get(name, "") for name, code in self.override_codes.items()}
+
+
+class PlanForm(forms.ModelForm):
+    session_count = forms.IntegerField(
+        label="Number of sessions",
+        min_value=MIN_SESSIONS,
+        max_value=MAX_SESSIONS,
+        initial=5,
+        help_text=f"From {MIN_SESSIONS} to {MAX_SESSIONS} sessions, one week apart.",
+        error_messages={
+            "min_value": f"A course has from {MIN_SESSIONS} to {MAX_SESSIONS} sessions.",
+            "max_value": f"A course has from {MIN_SESSIONS} to {MAX_SESSIONS} sessions.",
+        },
+    )
+    maintenance_interval_months = forms.IntegerField(
+        label="Maintenance interval (months)",
+        min_value=MIN_MAINTENANCE_MONTHS,
+        max_value=MAX_MAINTENANCE_MONTHS,
+        initial=6,
+        help_text=f"From {MIN_MAINTENANCE_MONTHS} to {MAX_MAINTENANCE_MONTHS} months after the last session.",
+        error_messages={
+            "min_value": f"Maintenance is every {MIN_MAINTENANCE_MONTHS} to {MAX_MAINTENANCE_MONTHS} months.",
+            "max_value": f"Maintenance is every {MIN_MAINTENANCE_MONTHS} to {MAX_MAINTENANCE_MONTHS} months.",
+        },
+    )
+    areas = AreasField()
+
+    class Meta:
+        model = TreatmentPlan
+        fields = [
+            "session_count", "maintenance_interval_months", "technique", "numbing_cream", "areas", "starts_on",
+            "notes",
+        ]  # fmt: skip
+        widgets = {"starts_on": DateInput(format="%Y-%m-%d"), "notes": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+        products = Product.objects.active().order_by("name")
+        self.cocktail_rows = []
+        for index in range(1, COCKTAIL_ROWS + 1):
+            product_name, amount_name = f"product_{index}", f"amount_{index}"
+            self.fields[product_name] = forms.ModelChoiceField(
+                queryset=products, required=False, label=f"Product {index}"
+            )
+            self.fields[amount_name] = forms.DecimalField(
+                required=False,
+                min_value=Decimal("0.01"),
+                max_value=MAX_AMOUNT_ML,
+                decimal_places=2,
+                label=f"Amount per session of product {index} (ml)",
+                error_messages={"min_value": "The amount must be more than 0 ml."},
+            )
+            self.cocktail_rows.append((product_name, amount_name))
+        self.helper.layout = None
+        self.plan_field_names = list(self._meta.fields)
+
+    def clean(self):
+        cleaned = super().clean()
+        chosen = []
+        for product_name, amount_name in self.cocktail_rows:
+            product, amount = cleaned.get(product_name), cleaned.get(amount_name)
+            if product and amount is None and amount_name not in self.errors:
+                self.add_error(amount_name, f"Give the amount of {product.name} per session.")
+            elif amount is not None and not product:
+                self.add_error(product_name, "Choose the product for this amount.")
+            elif product and amount is not None:
+                if product.pk in {item.product.pk for item in chosen}:
+                    self.add_error(product_name, f"{product.name} is already in the cocktail.")
+                chosen.append(CocktailItem(product=product, amount_per_session=amount))
+        if not chosen and not self.errors:
+            self.add_error("product_1", "Choose at least one product for the cocktail.")
+        self.cocktail = chosen
+        return cleaned
+
+    def plan_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.plan_field_names}
+
+
+class PlanActivateForm(OverrideMixin, forms.Form):
+    def __init__(self, *args, check: SafetyCheck | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+        self.add_override_fields(check)
+
+
+class PlanCancelForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for cancelling",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Give the reason for cancelling the plan."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+
+class SessionForm(OverrideMixin, forms.ModelForm):
+    areas = AreasField(help_text="Tick the areas, or click them on the face diagram.")
+    reactions = forms.MultipleChoiceField(
+        label="Immediate reactions",
+        choices=TreatmentSession.Reaction.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    pain_score = forms.IntegerField(
+        label=f"Pain score ({MIN_PAIN}-{MAX_PAIN})",
+        min_value=MIN_PAIN,
+        max_value=MAX_PAIN,
+        required=False,
+        error_messages={
+            "min_value": f"The pain score is from {MIN_PAIN} (none) to {MAX_PAIN} (worst imaginable).",
+            "max_value": f"The pain score is from {MIN_PAIN} (none) to {MAX_PAIN} (worst imaginable).",
+        },
+    )
+
+    class Meta:
+        model = TreatmentSession
+        fields = [
+            "performed_at", "numbing_applied_at", "technique", "areas", "injection_sites", "duration_minutes",
+            "pain_score", "reactions", "reactions_other", "aftercare_given", "notes",
+        ]  # fmt: skip
+        widgets = {
+            "performed_at": DateTimeInput(format="%Y-%m-%dT%H:%M"),
+            "numbing_applied_at": DateTimeInput(format="%Y-%m-%dT%H:%M"),
+            "injection_sites": forms.Textarea(attrs={"rows": 2}),
+            "aftercare_given": forms.Textarea(attrs={"rows": 2}),
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, check: SafetyCheck | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+        self.session_field_names = list(self._meta.fields)
+        batches = selectors.batches_for_choice()
+        if self.instance.pk:
+            # A draft keeps showing the batches it recorded, even if one has run out since.
+            used = [usage.batch_id for usage in self.instance.batch_usages.all()]
+            batches = (batches | selectors.formulary_batches().filter(pk__in=used)).distinct()
+        self.batch_rows = []
+        for index in range(1, BATCH_ROWS + 1):
+            batch_name, amount_name = f"batch_{index}", f"batch_amount_{index}"
+            self.fields[batch_name] = BatchChoiceField(queryset=batches, required=False, label=f"Batch {index}")
+            self.fields[amount_name] = forms.DecimalField(
+                required=False,
+                min_value=Decimal("0.01"),
+                max_value=MAX_AMOUNT_ML,
+                decimal_places=2,
+                label=f"Amount used from batch {index} (ml)",
+                error_messages={"min_value": "The amount must be more than 0 ml."},
+            )
+            self.batch_rows.append((batch_name, amount_name))
+        self.add_override_fields(check)
+
+    def clean(self):
+        cleaned = super().clean()
+        usages = []
+        for batch_name, amount_name in self.batch_rows:
+            batch, amount = cleaned.get(batch_name), cleaned.get(amount_name)
+            if batch and amount is None and amount_name not in self.errors:
+                self.add_error(amount_name, f"Give the amount used from lot {batch.lot_number}.")
+            elif amount is not None and not batch:
+                self.add_error(batch_name, "Choose the batch for this amount.")
+            elif batch and amount is not None:
+                usages.append(UsageItem(batch=batch, amount=amount))
+        self.usages = usages
+        return cleaned
+
+    def session_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.session_field_names}
+
+
+class BatchChoiceField(forms.ModelChoiceField):
+    default_error_messages = {
+        "invalid_choice": "This batch can no longer be used (expired, recalled or out of stock): choose another."
+    }
+
+    def label_from_instance(self, obj) -> str:
+        expiry = f"{obj.expiry_date:%d/%m/%Y}"
+        return f"{obj.product.name} — lot {obj.lot_number}, exp. {expiry}, {obj.quantity_in_stock} ml left"
+
+
+class RatingForm(forms.ModelForm):
+    class Meta:
+        model = OutcomeRating
+        fields = ["rater", "hydration", "radiance", "fine_lines", "satisfaction"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+        message = f"Rate from {MIN_RATING} (poor) to {MAX_RATING} (excellent)."
+        for name in OutcomeRating.SCORES:
+            field = self.fields[name]
+            field.widget = forms.NumberInput(attrs={"min": MIN_RATING, "max": MAX_RATING})
+            field.help_text = message
+            field.error_messages.update({"min_value": message, "max_value": message})
+            field.validators = []
+            field.min_value, field.max_value = MIN_RATING, MAX_RATING
+
+    def clean(self):
+        cleaned = super().clean()
+        message = f"Rate from {MIN_RATING} (poor) to {MAX_RATING} (excellent)."
+        for name in OutcomeRating.SCORES:
+            value = cleaned.get(name)
+            if value is not None and not MIN_RATING <= value <= MAX_RATING:
+                self.add_error(name, message)
+        return cleaned
+
+    def _post_clean(self):
+        # The service validates and saves; the form only parses.
+        pass
+
+    def scores(self) -> dict:
+        return {name: self.cleaned_data[name] for name in OutcomeRating.SCORES}
+
+
+class PhotoUploadForm(forms.Form):
+    kind = forms.ChoiceField(choices=Photo.Kind.choices, label="Before or after")
+    view = forms.CharField(max_length=60, required=False, label="View", help_text="e.g. front, left profile.")
+    image = forms.FileField(label="Photo (JPEG or PNG)")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()

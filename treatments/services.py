@@ -1,0 +1,583 @@
+"""Writes of treatment records. Each function is keyword-only, validates with full_clean(),
+writes its audit entry in the same transaction, and refuses to change a signed record.
+
+Patient emails (aftercare, course completed, maintenance recall) are written to the outbox
+in the same transaction as the change that causes them.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from clinic.audit import Actor, audit_record
+from clinic.messaging.models import ScheduledMessage
+from clinic.messaging.services import message_schedule, messages_cancel
+from clinic.models import AuditEntry
+from patients.models import Patient
+from treatments.models import (
+    MAX_MAINTENANCE_MONTHS,
+    MAX_SESSIONS,
+    MIN_MAINTENANCE_MONTHS,
+    MIN_SESSIONS,
+    Batch,
+    BatchUsage,
+    Consultation,
+    ConsultationAddendum,
+    OutcomeRating,
+    PlanProduct,
+    Product,
+    SafetyOverride,
+    SessionAddendum,
+    TreatmentPlan,
+    TreatmentSession,
+)
+from treatments.safety import SafetyCheck, safety_check
+
+Action = AuditEntry.Action
+Kind = ScheduledMessage.Kind
+
+AFTERCARE_AT = time(18, 0)
+RECALL_AT = time(10, 0)
+# A session is recorded during or after it; a few minutes of clock drift are tolerated.
+FUTURE_TOLERANCE = timedelta(minutes=15)
+
+
+def _apply(instance, fields: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise TypeError(f"Unexpected fields: {', '.join(sorted(unknown))}")
+    for name, value in fields.items():
+        setattr(instance, name, value)
+
+
+def clinic_zone() -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def local_datetime(day: date, at: time) -> datetime:
+    """``at`` o'clock on ``day`` in the clinic's zone (right across daylight-saving changes)."""
+    return datetime.combine(day, at, tzinfo=clinic_zone())
+
+
+def _doctor_name(user) -> str:
+    return f"Dr {user.get_full_name() or user.get_username()}"
+
+
+# Consultation ------------------------------------------------------------------------
+
+CONSULTATION_FIELDS = (
+    "consulted_on", "concerns", "concerns_other", "goals", "examination", "history_reviewed", "history_changes",
+    "routine_reviewed", "routine_changes", "assessment", "suitability",
+)  # fmt: skip
+
+
+def _check_consultation_editable(consultation: Consultation, actor: Actor) -> None:
+    if consultation.is_signed:
+        raise ValidationError("This consultation is signed and locked: add an addendum to correct it.")
+    if consultation.doctor_id != actor.user.pk:
+        raise ValidationError(f"Only {_doctor_name(consultation.doctor)}, who wrote this draft, can change or sign it.")
+
+
+@transaction.atomic
+def consultation_create(*, patient: Patient, fields: dict[str, Any], actor: Actor) -> Consultation:
+    consultation = Consultation(patient=patient, doctor=actor.user)
+    _apply(consultation, fields, CONSULTATION_FIELDS)
+    consultation.full_clean()
+    consultation.save()
+    audit_record(actor=actor, action=Action.CREATE, patient=patient, obj=consultation)
+    return consultation
+
+
+@transaction.atomic
+def consultation_update(*, consultation: Consultation, fields: dict[str, Any], actor: Actor) -> Consultation:
+    consultation = Consultation.objects.select_for_update().select_related("doctor").get(pk=consultation.pk)
+    _check_consultation_editable(consultation, actor)
+    _apply(consultation, fields, CONSULTATION_FIELDS)
+    consultation.full_clean()
+    consultation.save()
+    audit_record(actor=actor, action=Action.UPDATE, patient=consultation.patient, obj=consultation)
+    return consultation
+
+
+@transaction.atomic
+def consultation_sign(*, consultation: Consultation, actor: Actor) -> Consultation:
+    consultation = Consultation.objects.select_for_update().select_related("doctor").get(pk=consultation.pk)
+    _check_consultation_editable(consultation, actor)
+    errors: dict[str, str] = {}
+    if not consultation.history_reviewed:
+        errors["history_reviewed"] = "Confirm that the medical history was reviewed with the patient before signing."
+    if not consultation.routine_reviewed:
+        errors["routine_reviewed"] = "Confirm that the skin routine was reviewed with the patient before signing."
+    if not consultation.assessment.strip():
+        errors["assessment"] = "Write the assessment before signing."
+    if not consultation.suitability:
+        errors["suitability"] = "Say whether mesotherapy is suitable before signing."
+    if errors:
+        raise ValidationError(errors)
+    consultation.status = Consultation.Status.SIGNED
+    consultation.signed_at = timezone.now()
+    consultation.full_clean()
+    consultation.save()
+    audit_record(actor=actor, action=Action.SIGN, patient=consultation.patient, obj=consultation)
+    return consultation
+
+
+@transaction.atomic
+def consultation_addendum_add(*, consultation: Consultation, text: str, actor: Actor) -> ConsultationAddendum:
+    if not consultation.is_signed:
+        raise ValidationError("This consultation is still a draft: edit it instead of adding an addendum.")
+    addendum = ConsultationAddendum(consultation=consultation, author=actor.user, text=text.strip())
+    if not addendum.text:
+        raise ValidationError({"text": "Write the correction or addition."})
+    addendum.full_clean()
+    addendum.save()
+    audit_record(actor=actor, action=Action.ADDENDUM, patient=consultation.patient, obj=consultation)
+    return addendum
+
+
+# Treatment plan ----------------------------------------------------------------------
+
+PLAN_FIELDS = (
+    "session_count",
+    "maintenance_interval_months",
+    "technique",
+    "numbing_cream",
+    "areas",
+    "starts_on",
+    "notes",
+)
+
+
+@dataclass(frozen=True)
+class CocktailItem:
+    product: Product
+    amount_per_session: Decimal
+
+
+def _check_plan_ranges(fields: dict[str, Any]) -> None:
+    errors: dict[str, str] = {}
+    count = fields.get("session_count")
+    if count is None or not MIN_SESSIONS <= count <= MAX_SESSIONS:
+        errors["session_count"] = f"A course has from {MIN_SESSIONS} to {MAX_SESSIONS} sessions, one week apart" + (
+            f"; {count} is outside that range." if count is not None else "."
+        )
+    months = fields.get("maintenance_interval_months")
+    if months is None or not MIN_MAINTENANCE_MONTHS <= months <= MAX_MAINTENANCE_MONTHS:
+        errors["maintenance_interval_months"] = (
+            f"Maintenance is every {MIN_MAINTENANCE_MONTHS} to {MAX_MAINTENANCE_MONTHS} months"
+            + (f"; {months} is outside that range." if months is not None else ".")
+        )
+    if not fields.get("areas"):
+        errors["areas"] = "Choose at least one facial area."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_cocktail(cocktail: list[CocktailItem]) -> None:
+    if not cocktail:
+        raise ValidationError({"cocktail": "Choose at least one product for the cocktail."})
+    seen: set[int] = set()
+    for item in cocktail:
+        if item.product.pk in seen:
+            raise ValidationError({"cocktail": f"{item.product.name} is listed twice: list each product once."})
+        seen.add(item.product.pk)
+        if item.amount_per_session is None or item.amount_per_session <= 0:
+            raise ValidationError({"cocktail": f"Give the amount of {item.product.name} per session (more than 0 ml)."})
+        if not item.product.is_active:
+            raise ValidationError({"cocktail": f"{item.product.name} is no longer in use in the formulary."})
+
+
+def plan_safety_check(*, plan: TreatmentPlan, on: date | None = None) -> SafetyCheck:
+    return safety_check(patient=plan.patient, plan=plan, on=on or timezone.localdate())
+
+
+def _record_overrides(
+    *,
+    check: SafetyCheck,
+    overrides: dict[str, str],
+    plan: TreatmentPlan,
+    session: TreatmentSession | None,
+    actor: Actor,
+) -> None:
+    """Record the doctor's reasons for the blocking findings; refuse if any is left without one."""
+    missing = []
+    for finding in check.blocking:
+        reason = (overrides.get(finding.code) or "").strip()
+        if not reason:
+            missing.append(finding)
+            continue
+        override = SafetyOverride(
+            patient=plan.patient,
+            plan=plan,
+            session=session,
+            finding_code=finding.code,
+            finding=finding.title[:300],
+            reason=reason,
+            overridden_by=actor.user,
+        )
+        override.full_clean()
+        override.save()
+        finding.override = override
+        audit_record(actor=actor, action=Action.OVERRIDE, patient=plan.patient, obj=override)
+    if missing:
+        raise ValidationError(
+            {
+                "overrides": [
+                    f"{finding.title} blocks treatment ({finding.reason}) — write a reason to override it."
+                    for finding in missing
+                ]
+            }
+        )
+
+
+@transaction.atomic
+def plan_create(
+    *, consultation: Consultation, fields: dict[str, Any], cocktail: list[CocktailItem], actor: Actor
+) -> TreatmentPlan:
+    """A proposed plan made from a signed consultation."""
+    if not consultation.is_signed:
+        raise ValidationError("Sign the consultation before making a plan from it.")
+    if consultation.suitability == Consultation.Suitability.NOT_SUITABLE:
+        raise ValidationError("The consultation found mesotherapy not suitable for this patient.")
+    _check_plan_ranges(fields)
+    _check_cocktail(cocktail)
+    plan = TreatmentPlan(patient=consultation.patient, doctor=actor.user, consultation=consultation)
+    _apply(plan, fields, PLAN_FIELDS)
+    plan.full_clean()
+    plan.save()
+    for item in cocktail:
+        PlanProduct.objects.create(plan=plan, product=item.product, amount_per_session=item.amount_per_session)
+    audit_record(actor=actor, action=Action.CREATE, patient=plan.patient, obj=plan)
+    return plan
+
+
+@transaction.atomic
+def plan_update(
+    *, plan: TreatmentPlan, fields: dict[str, Any], cocktail: list[CocktailItem], actor: Actor
+) -> TreatmentPlan:
+    """Change a plan that has not started yet; once started, a course is cancelled, not rewritten."""
+    plan = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
+    if plan.status != TreatmentPlan.Status.PROPOSED:
+        raise ValidationError(f"Only a proposed plan can be changed; this one is {plan.get_status_display().lower()}.")
+    _check_plan_ranges(fields)
+    _check_cocktail(cocktail)
+    _apply(plan, fields, PLAN_FIELDS)
+    plan.full_clean()
+    plan.save()
+    plan.plan_products.all().delete()
+    PlanProduct.objects.bulk_create(
+        [PlanProduct(plan=plan, product=item.product, amount_per_session=item.amount_per_session) for item in cocktail]
+    )
+    audit_record(actor=actor, action=Action.UPDATE, patient=plan.patient, obj=plan)
+    return plan
+
+
+@transaction.atomic
+def plan_activate(*, plan: TreatmentPlan, actor: Actor, overrides: dict[str, str] | None = None) -> TreatmentPlan:
+    """Start the course. Blocking safety findings need a written reason each."""
+    plan = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
+    if plan.status != TreatmentPlan.Status.PROPOSED:
+        raise ValidationError(f"Only a proposed plan can be started; this one is {plan.get_status_display().lower()}.")
+    # Lock the patient's row so that two plans of one patient cannot be started at once.
+    Patient.objects.select_for_update().filter(pk=plan.patient_id).first()
+    running = TreatmentPlan.objects.filter(patient_id=plan.patient_id, status=TreatmentPlan.Status.ACTIVE)
+    if running.exists():
+        raise ValidationError("This patient already has a course under way: complete or cancel it first.")
+    check = plan_safety_check(plan=plan)
+    _record_overrides(check=check, overrides=overrides or {}, plan=plan, session=None, actor=actor)
+    plan.status = TreatmentPlan.Status.ACTIVE
+    plan.activated_at = timezone.now()
+    plan.full_clean()
+    plan.save()
+    audit_record(actor=actor, action=Action.UPDATE, patient=plan.patient, obj=plan)
+    return plan
+
+
+def _plan_message_keys(plan: TreatmentPlan) -> list[str]:
+    return [f"plan:{plan.pk}:course_completed", f"plan:{plan.pk}:maintenance_recall"]
+
+
+@transaction.atomic
+def plan_cancel(*, plan: TreatmentPlan, reason: str, actor: Actor) -> TreatmentPlan:
+    plan = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Give the reason for cancelling the plan."})
+    if plan.status == TreatmentPlan.Status.CANCELLED:
+        raise ValidationError("This plan is already cancelled.")
+    plan.status = TreatmentPlan.Status.CANCELLED
+    plan.cancelled_at = timezone.now()
+    plan.cancelled_by = actor.user
+    plan.cancellation_reason = reason
+    plan.full_clean()
+    plan.save()
+    messages_cancel(dedupe_keys=_plan_message_keys(plan), subject_ref=f"plan:{plan.pk}", reason="Plan cancelled.")
+    audit_record(actor=actor, action=Action.UPDATE, patient=plan.patient, obj=plan)
+    return plan
+
+
+# Session record ----------------------------------------------------------------------
+
+SESSION_FIELDS = (
+    "performed_at", "numbing_applied_at", "technique", "areas", "injection_sites", "duration_minutes", "pain_score",
+    "reactions", "reactions_other", "aftercare_given", "notes",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class UsageItem:
+    batch: Batch
+    amount: Decimal
+
+
+def batch_problem(batch: Batch, *, on: date, amount: Decimal | None = None) -> str:
+    """Why ``batch`` cannot be recorded as used on ``on`` (empty string if it can)."""
+    label = f"{batch.product.name} lot {batch.lot_number}"
+    if batch.is_recalled:
+        return f"{label} has been recalled and cannot be used."
+    if batch.is_expired_on(on):
+        return f"{label} expired on {batch.expiry_date:%d/%m/%Y} and cannot be used."
+    if batch.quantity_in_stock <= 0:
+        return f"{label} is out of stock."
+    if amount is not None and amount > batch.quantity_in_stock:
+        return f"{label} has only {batch.quantity_in_stock} ml in stock; {amount} ml cannot be recorded."
+    return ""
+
+
+def _check_usages(usages: list[UsageItem], *, on: date) -> None:
+    seen: set[int] = set()
+    problems = []
+    for usage in usages:
+        if usage.batch.pk in seen:
+            problems.append(f"{usage.batch} is listed twice: list each batch once.")
+        seen.add(usage.batch.pk)
+        if usage.amount is None or usage.amount <= 0:
+            problems.append(f"Give the amount used of {usage.batch} (more than 0 ml).")
+            continue
+        problem = batch_problem(usage.batch, on=on, amount=usage.amount)
+        if problem:
+            problems.append(problem)
+    if problems:
+        raise ValidationError({"batches": problems})
+
+
+def _validate_session(session: TreatmentSession) -> None:
+    """The model's own validation and the session rules, reported together."""
+    errors: dict[str, list[str]] = {}
+    try:
+        session.full_clean(exclude=["plan", "patient"])
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    try:
+        _check_session_fields(session)
+    except ValidationError as error:
+        errors.update(error.message_dict)  # the friendlier message wins for the same field
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_session_fields(session: TreatmentSession) -> None:
+    errors: dict[str, str] = {}
+    if session.performed_at is None:
+        raise ValidationError({"performed_at": "Give the session's date and time."})
+    if not session.areas:
+        errors["areas"] = "Choose at least one facial area treated."
+    if session.numbing_applied_at is not None and session.numbing_applied_at > session.performed_at:
+        errors["numbing_applied_at"] = "The numbing cream is applied before the session starts."
+    if session.performed_at > timezone.now() + FUTURE_TOLERANCE:
+        errors["performed_at"] = "A session cannot be recorded in the future."
+    if "other" in session.reactions and not session.reactions_other.strip():
+        errors["reactions_other"] = "Describe the other reaction."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _replace_usages(session: TreatmentSession, usages: list[UsageItem]) -> None:
+    session.batch_usages.all().delete()
+    BatchUsage.objects.bulk_create(
+        [BatchUsage(session=session, batch=usage.batch, amount=usage.amount) for usage in usages]
+    )
+
+
+def session_safety_check(*, plan: TreatmentPlan, on: date) -> SafetyCheck:
+    return safety_check(patient=plan.patient, plan=plan, on=on)
+
+
+@transaction.atomic
+def session_record(
+    *,
+    plan: TreatmentPlan,
+    fields: dict[str, Any],
+    usages: list[UsageItem],
+    actor: Actor,
+    overrides: dict[str, str] | None = None,
+) -> TreatmentSession:
+    """Record the next session of an active plan as a draft, after the safety check."""
+    plan = TreatmentPlan.objects.select_for_update().select_related("patient", "consultation").get(pk=plan.pk)
+    if plan.status != TreatmentPlan.Status.ACTIVE:
+        raise ValidationError(
+            f"Sessions are recorded for an active plan; this one is {plan.get_status_display().lower()}."
+        )
+    number = plan.sessions.count() + 1
+    if number > plan.session_count:
+        raise ValidationError(f"All {plan.session_count} sessions of this plan are already recorded.")
+    session = TreatmentSession(plan=plan, patient=plan.patient, doctor=actor.user, number=number)
+    _apply(session, fields, SESSION_FIELDS)
+    _validate_session(session)
+    on = timezone.localtime(session.performed_at).date()
+    _check_usages(usages, on=on)
+    check = session_safety_check(plan=plan, on=on)
+    session.save()
+    _record_overrides(check=check, overrides=overrides or {}, plan=plan, session=session, actor=actor)
+    _replace_usages(session, usages)
+    audit_record(actor=actor, action=Action.CREATE, patient=plan.patient, obj=session)
+    return session
+
+
+def _check_session_editable(session: TreatmentSession, actor: Actor) -> None:
+    if session.is_signed:
+        raise ValidationError("This session record is signed and locked.")
+    if session.doctor_id != actor.user.pk:
+        raise ValidationError(f"Only {_doctor_name(session.doctor)}, who recorded this session, can change or sign it.")
+
+
+@transaction.atomic
+def session_update(
+    *, session: TreatmentSession, fields: dict[str, Any], usages: list[UsageItem], actor: Actor
+) -> TreatmentSession:
+    session = TreatmentSession.objects.select_for_update().select_related("doctor", "patient").get(pk=session.pk)
+    _check_session_editable(session, actor)
+    _apply(session, fields, SESSION_FIELDS)
+    _validate_session(session)
+    _check_usages(usages, on=timezone.localtime(session.performed_at).date())
+    session.save()
+    _replace_usages(session, usages)
+    audit_record(actor=actor, action=Action.UPDATE, patient=session.patient, obj=session)
+    return session
+
+
+@transaction.atomic
+def session_discard(*, session: TreatmentSession, actor: Actor) -> None:
+    """Throw away a draft recorded by mistake (or for a session that did not take place).
+    Only the latest session of the course, so the numbers stay in sequence; signed records
+    are never deleted. Overrides given for it stay on the plan."""
+    session = TreatmentSession.objects.select_for_update().select_related("doctor", "patient").get(pk=session.pk)
+    _check_session_editable(session, actor)
+    if session.plan.sessions.filter(number__gt=session.number).exists():
+        raise ValidationError("Only the latest session of the course can be discarded.")
+    session.safety_overrides.update(session=None)
+    audit_record(actor=actor, action=Action.DELETE, patient=session.patient, obj=session)
+    session.delete()
+
+
+def _take_stock(usage: BatchUsage, *, on: date) -> None:
+    """Take ``usage.amount`` from its batch, under a row lock so two sessions signed at
+    once cannot both take the last millilitres; the conditional update is the guard."""
+    batch = Batch.objects.select_for_update().select_related("product").get(pk=usage.batch_id)
+    problem = batch_problem(batch, on=on, amount=usage.amount)
+    if problem:
+        raise ValidationError({"batches": [problem]})
+    updated = Batch.objects.filter(pk=batch.pk, quantity_in_stock__gte=usage.amount).update(
+        quantity_in_stock=F("quantity_in_stock") - usage.amount
+    )
+    if updated != 1:  # pragma: no cover - the lock above makes this unreachable
+        raise ValidationError({"batches": [f"{batch} does not have {usage.amount} ml in stock."]})
+
+
+@transaction.atomic
+def session_sign(*, session: TreatmentSession, actor: Actor) -> TreatmentSession:
+    """Lock the record, take the batches' stock, schedule the aftercare email and, at the
+    last session, complete the plan and fix the maintenance due date."""
+    session = TreatmentSession.objects.select_for_update().select_related("doctor", "patient").get(pk=session.pk)
+    _check_session_editable(session, actor)
+    plan = TreatmentPlan.objects.select_for_update().get(pk=session.plan_id)
+    if plan.status != TreatmentPlan.Status.ACTIVE:
+        raise ValidationError(f"The plan is {plan.get_status_display().lower()}: this session cannot be signed.")
+    on = timezone.localtime(session.performed_at).date()
+    usages = list(session.batch_usages.order_by("batch_id"))  # a fixed lock order avoids deadlocks
+    for usage in usages:
+        _take_stock(usage, on=on)
+    now = timezone.now()
+    session.status = TreatmentSession.Status.SIGNED
+    session.signed_at = now
+    session.save(update_fields=["status", "signed_at", "updated_at"])
+    audit_record(actor=actor, action=Action.SIGN, patient=session.patient, obj=session)
+
+    message_schedule(
+        kind=Kind.AFTERCARE,
+        patient=session.patient,
+        due_at=max(local_datetime(on, AFTERCARE_AT), now),
+        dedupe_key=f"session:{session.pk}:aftercare",
+        subject_ref=f"session:{session.pk}",
+    )
+    signed = list(plan.sessions.filter(status=TreatmentSession.Status.SIGNED).values_list("performed_at", flat=True))
+    if len(signed) >= plan.session_count:
+        # Maintenance counts from the last session given, whatever order the records were signed in.
+        _plan_complete(plan=plan, last_session_on=timezone.localtime(max(signed)).date(), actor=actor)
+    return session
+
+
+def _plan_complete(*, plan: TreatmentPlan, last_session_on: date, actor: Actor) -> None:
+    plan.status = TreatmentPlan.Status.COMPLETED
+    plan.completed_at = timezone.now()
+    plan.maintenance_due_on = plan.maintenance_due_after(last_session_on)
+    plan.full_clean()
+    plan.save()
+    audit_record(actor=actor, action=Action.UPDATE, patient=plan.patient, obj=plan)
+    message_schedule(
+        kind=Kind.COURSE_COMPLETED,
+        patient=plan.patient,
+        due_at=timezone.now(),
+        dedupe_key=f"plan:{plan.pk}:course_completed",
+        subject_ref=f"plan:{plan.pk}",
+        send_now=True,
+    )
+    message_schedule(
+        kind=Kind.MAINTENANCE_RECALL,
+        patient=plan.patient,
+        due_at=local_datetime(plan.maintenance_due_on, RECALL_AT),
+        dedupe_key=f"plan:{plan.pk}:maintenance_recall",
+        subject_ref=f"plan:{plan.pk}",
+    )
+
+
+@transaction.atomic
+def session_addendum_add(*, session: TreatmentSession, text: str, actor: Actor) -> SessionAddendum:
+    if not session.is_signed:
+        raise ValidationError("This session record is still a draft: edit it instead of adding an addendum.")
+    addendum = SessionAddendum(session=session, author=actor.user, text=text.strip())
+    if not addendum.text:
+        raise ValidationError({"text": "Write the correction or addition."})
+    addendum.full_clean()
+    addendum.save()
+    audit_record(actor=actor, action=Action.ADDENDUM, patient=session.patient, obj=session)
+    return addendum
+
+
+# Outcomes ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def outcome_rating_record(
+    *, session: TreatmentSession, rater: str, scores: dict[str, int], actor: Actor
+) -> OutcomeRating:
+    """Record the doctor's or the patient's rating of a session. A patient's rating is often
+    given at the next visit, so it may be added after signing; once given it is not changed."""
+    if OutcomeRating.objects.filter(session=session, rater=rater).exists():
+        raise ValidationError({"rater": "This rating is already recorded for the session and cannot be changed."})
+    rating = OutcomeRating(session=session, rater=rater, recorded_by=actor.user)
+    _apply(rating, scores, OutcomeRating.SCORES)
+    rating.full_clean()
+    rating.save()
+    audit_record(actor=actor, action=Action.CREATE, patient=session.patient, obj=rating)
+    return rating

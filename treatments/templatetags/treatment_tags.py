@@ -1,0 +1,98 @@
+"""Template tags of the treatments app: the patient page panel and the face diagram."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.html import format_html, format_html_join
+
+from clinic.audit import Actor, audit_record
+from clinic.models import AuditEntry
+from patients.access import RECORD_CLINICAL, VIEW_CLINICAL
+from treatments.models import FacialArea
+
+register = template.Library()
+
+
+@register.inclusion_tag("treatments/_panel.html", takes_context=True)
+def treatment_panel(context, patient):
+    """The treatments section of the patient page. Users without clinical permission get
+    nothing, and no query is made for them."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.has_perm(VIEW_CLINICAL):
+        return {"show": False}
+    plans = list(patient.treatment_plans.select_related("doctor").order_by("-created_at")[:5])
+    consultations = list(patient.consultations.select_related("doctor").order_by("-consulted_on", "-created_at")[:3])
+    audit_record(
+        actor=Actor.from_request(request),
+        action=AuditEntry.Action.VIEW,
+        patient=patient,
+        object_type="treatment summary",
+    )
+    return {
+        "show": True,
+        "patient": patient,
+        "plans": plans,
+        "consultations": consultations,
+        "can_record": user.has_perm(RECORD_CLINICAL),
+    }
+
+
+# Face diagram: each region is an SVG shape; the patient's right is on the viewer's left.
+FACE_REGIONS: list[tuple[str, str, dict]] = [
+    (FacialArea.FOREHEAD, "ellipse", {"cx": 100, "cy": 52, "rx": 48, "ry": 18}),
+    (FacialArea.GLABELLA, "ellipse", {"cx": 100, "cy": 80, "rx": 10, "ry": 8}),
+    (FacialArea.PERIORBITAL_RIGHT, "ellipse", {"cx": 70, "cy": 98, "rx": 18, "ry": 10}),
+    (FacialArea.PERIORBITAL_LEFT, "ellipse", {"cx": 130, "cy": 98, "rx": 18, "ry": 10}),
+    (FacialArea.NOSE, "ellipse", {"cx": 100, "cy": 118, "rx": 9, "ry": 18}),
+    (FacialArea.CHEEK_RIGHT, "ellipse", {"cx": 62, "cy": 132, "rx": 17, "ry": 19}),
+    (FacialArea.CHEEK_LEFT, "ellipse", {"cx": 138, "cy": 132, "rx": 17, "ry": 19}),
+    (FacialArea.NASOLABIAL_RIGHT, "ellipse", {"cx": 83, "cy": 150, "rx": 6, "ry": 13}),
+    (FacialArea.NASOLABIAL_LEFT, "ellipse", {"cx": 117, "cy": 150, "rx": 6, "ry": 13}),
+    (FacialArea.PERIORAL, "ellipse", {"cx": 100, "cy": 168, "rx": 20, "ry": 9}),
+    (FacialArea.CHIN, "ellipse", {"cx": 100, "cy": 192, "rx": 17, "ry": 9}),
+    (FacialArea.JAWLINE, "path", {"d": "M44 150 Q56 200 100 212 Q144 200 156 150", "fill": "none", "stroke-width": 9}),
+    (FacialArea.NECK, "rect", {"x": 76, "y": 222, "width": 48, "height": 26, "rx": 4}),
+    (FacialArea.DECOLLETAGE, "rect", {"x": 36, "y": 254, "width": 128, "height": 16, "rx": 6}),
+]
+
+
+@register.simple_tag
+def face_diagram(selected=(), field_name: str = ""):
+    """An SVG face with the chosen areas filled. With ``field_name`` it is interactive: a
+    click toggles the checkbox of that area (static/js/treatments_face.js); the checkboxes
+    stay the accessible way to choose."""
+    selected = set(selected or ())
+    shapes = []
+    for area, element, attributes in FACE_REGIONS:
+        classes = "face-area" + (" is-selected" if area in selected else "")
+        attrs = format_html_join(" ", '{}="{}"', attributes.items())
+        shapes.append(
+            format_html(
+                '<{} class="{}" data-area="{}" {}><title>{}</title></{}>',
+                element,
+                classes,
+                area.value,
+                attrs,
+                area.label,
+                element,
+            )
+        )
+    body = format_html_join("", "{}", ((shape,) for shape in shapes))
+    interactive = format_html(' data-face-diagram="{}" hidden', field_name) if field_name else ""
+    label = "Face diagram of the chosen areas: " + (
+        ", ".join(FacialArea(value).label for value in sorted(selected)) or "none"
+    )
+    return format_html(
+        '<svg class="face-diagram" viewBox="0 0 200 275" width="220" role="img" aria-label="{}"{}>'
+        '<ellipse class="face-outline" cx="100" cy="120" rx="62" ry="96"/>{}</svg>',
+        label,
+        interactive,
+        body,
+    )
+
+
+@register.filter
+def get_item(form, name: str):
+    """``form|get_item:"product_1"``: the bound field of a form field named at run time."""
+    return form[name]

@@ -1,0 +1,719 @@
+"""Treatment pages: function views that parse a form, call a service, render or redirect.
+Every record is loaded through treatments.access; every clinical read is audited."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from clinic.audit import Actor, audit_record
+from clinic.models import AuditEntry
+from patients.access import get_patient_for, require_perm
+from treatments import photos, selectors, services
+from treatments.access import (
+    RECORD_CLINICAL,
+    VIEW_CLINICAL,
+    get_consultation_for,
+    get_photo_for,
+    get_plan_for,
+    get_session_for,
+)
+from treatments.forms import (
+    AddendumForm,
+    ConsultationForm,
+    PhotoUploadForm,
+    PlanActivateForm,
+    PlanCancelForm,
+    PlanForm,
+    RatingForm,
+    SessionForm,
+)
+from treatments.models import SESSION_INTERVAL, FacialArea, NumbingCream, Photo, Product, Technique, TreatmentPlan
+from treatments.safety import safety_check
+
+Action = AuditEntry.Action
+FORMULARY_VIEW = "treatments.view_product"
+OVERRIDE_SAFETY = "treatments.add_safetyoverride"
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    """Put a service's ValidationError on the form: on its field when the form has it."""
+    if hasattr(error, "error_dict"):
+        for field, field_errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, field_errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+def _audit_view(request, patient, *, obj=None, object_type=None) -> None:
+    audit_record(
+        actor=Actor.from_request(request), action=Action.VIEW, patient=patient, obj=obj, object_type=object_type
+    )
+
+
+# Timeline ----------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def timeline(request, patient_pk: int):
+    patient = get_patient_for(request.user, patient_pk, perm=VIEW_CLINICAL)
+    entries = selectors.patient_timeline(patient)
+    _audit_view(request, patient, object_type="treatment timeline")
+    return render(request, "treatments/timeline.html", {"patient": patient, "entries": entries})
+
+
+# Consultations -----------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def consultation_create(request, patient_pk: int):
+    patient = get_patient_for(request.user, patient_pk, perm=RECORD_CLINICAL)
+    form = ConsultationForm(request.POST or None, initial={"consulted_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            consultation = services.consultation_create(
+                patient=patient, fields=form.consultation_fields(), actor=Actor.from_request(request)
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "The consultation was saved as a draft. Sign it when it is complete.")
+            return redirect(consultation)
+    return render(
+        request, "treatments/consultation_form.html", {"patient": patient, "form": form, "consultation": None}
+    )
+
+
+@require_GET
+@login_required
+def consultation_detail(request, patient_pk: int, pk: int):
+    patient = get_patient_for(request.user, patient_pk, perm=VIEW_CLINICAL)
+    consultation = get_consultation_for(request.user, patient, pk)
+    addenda = list(consultation.addenda.select_related("author"))
+    plans = list(consultation.plans.all())
+    _audit_view(request, patient, obj=consultation)
+    return render(
+        request,
+        "treatments/consultation_detail.html",
+        {
+            "patient": patient,
+            "consultation": consultation,
+            "addenda": addenda,
+            "plans": plans,
+            "addendum_form": AddendumForm(),
+            "can_edit": not consultation.is_signed and consultation.doctor_id == request.user.pk,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def consultation_edit(request, patient_pk: int, pk: int):
+    patient = get_patient_for(request.user, patient_pk, perm=RECORD_CLINICAL)
+    consultation = get_consultation_for(request.user, patient, pk, perm=RECORD_CLINICAL)
+    if consultation.is_signed:
+        messages.error(request, "This consultation is signed and locked: add an addendum to correct it.")
+        return redirect(consultation)
+    form = ConsultationForm(request.POST or None, instance=consultation)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.consultation_update(
+                consultation=consultation, fields=form.consultation_fields(), actor=Actor.from_request(request)
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "The draft was saved.")
+            return redirect("treatments:consultation_detail", patient.pk, consultation.pk)
+    else:
+        _audit_view(request, patient, obj=consultation)
+    return render(
+        request, "treatments/consultation_form.html", {"patient": patient, "form": form, "consultation": consultation}
+    )
+
+
+@require_POST
+@login_required
+def consultation_sign(request, patient_pk: int, pk: int):
+    patient = get_patient_for(request.user, patient_pk, perm=RECORD_CLINICAL)
+    consultation = get_consultation_for(request.user, patient, pk, perm=RECORD_CLINICAL)
+    try:
+        services.consultation_sign(consultation=consultation, actor=Actor.from_request(request))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "The consultation is signed and locked.")
+    return redirect("treatments:consultation_detail", patient.pk, consultation.pk)
+
+
+@require_POST
+@login_required
+def consultation_addendum(request, patient_pk: int, pk: int):
+    patient = get_patient_for(request.user, patient_pk, perm=RECORD_CLINICAL)
+    consultation = get_consultation_for(request.user, patient, pk, perm=RECORD_CLINICAL)
+    form = AddendumForm(request.POST)
+    if form.is_valid():
+        try:
+            services.consultation_addendum_add(
+                consultation=consultation, text=form.cleaned_data["text"], actor=Actor.from_request(request)
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "The addendum was added.")
+            return redirect("treatments:consultation_detail", patient.pk, consultation.pk)
+    _audit_view(request, patient, obj=consultation)
+    return render(
+        request,
+        "treatments/consultation_detail.html",
+        {
+            "patient": patient,
+            "consultation": consultation,
+            "addenda": list(consultation.addenda.select_related("author")),
+            "plans": list(consultation.plans.all()),
+            "addendum_form": form,
+            "can_edit": False,
+        },
+        status=400,
+    )
+
+
+# Plans -------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def plan_create(request, patient_pk: int, consultation_pk: int):
+    patient = get_patient_for(request.user, patient_pk, perm=RECORD_CLINICAL)
+    consultation = get_consultation_for(request.user, patient, consultation_pk, perm=RECORD_CLINICAL)
+    if not consultation.is_signed:
+        messages.error(request, "Sign the consultation before making a plan from it.")
+        return redirect(consultation)
+    form = PlanForm(
+        request.POST or None,
+        initial={"technique": Technique.NEEDLE_SYRINGE, "starts_on": timezone.localdate() + SESSION_INTERVAL},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            plan = services.plan_create(
+                consultation=consultation,
+                fields=form.plan_fields(),
+                cocktail=form.cocktail,
+                actor=Actor.from_request(request),
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "The plan was proposed. Review the safety check, then start the course.")
+            return redirect(plan)
+    if request.method == "POST" and form.is_bound and hasattr(form, "cocktail"):
+        # Show the safety check for what is being planned, even when the form has errors.
+        check = safety_check(
+            patient=patient,
+            on=timezone.localdate(),
+            consultation=consultation,
+            products=[item.product for item in form.cocktail],
+            # An unreadable choice counts as a cream: the check errs on the side of caution.
+            numbing_cream=form.cleaned_data.get("numbing_cream") or NumbingCream.EMLA,
+        )
+    else:
+        check = safety_check(
+            patient=patient,
+            on=timezone.localdate(),
+            consultation=consultation,
+            products=[],
+            numbing_cream=TreatmentPlan._meta.get_field("numbing_cream").default,
+        )
+    _audit_view(request, patient, object_type="safety check")
+    return render(
+        request,
+        "treatments/plan_form.html",
+        {"patient": patient, "consultation": consultation, "form": form, "check": check, "face_areas": FacialArea},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def plan_edit(request, patient_pk: int, pk: int):
+    patient = get_patient_for(request.user, patient_pk, perm=RECORD_CLINICAL)
+    plan = get_plan_for(request.user, patient, pk, perm=RECORD_CLINICAL)
+    if plan.status != TreatmentPlan.Status.PROPOSED:
+        messages.error(request, "Only a proposed plan can be changed; cancel a started course instead.")
+        return redirect(plan)
+    initial = {}
+    cocktail = selectors.plan_products(plan)
+    for index, item in enumerate(cocktail, start=1):
+        initial[f"product_{index}"] = item.product_id
+        initial[f"amount_{index}"] = item.amount_per_session
+    form = PlanForm(request.POST or None, instance=plan, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.plan_update(
+                plan=plan, fields=form.plan_fields(), cocktail=form.cocktail, actor=Actor.from_request(request)
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "The plan was changed.")
+            return redirect("treatments:plan_detail", patient.pk, plan.pk)
+    check = services.plan_safety_check(plan=plan)
+    _audit_view(request, patient, obj=plan)
+    return render(
+        request,
+        "treatments/plan_form.html",
+        {"patient": patient, "consultation": plan.consultation, "form": form, "check": check, "plan": plan},
+    )
+
+
+@require_GET
+@login_required
+def plan_safety_preview(request, patient_pk: int, consultation_pk: int):
+    """The safety check for the plan being filled in (htmx partial): the chosen products and
+    numbing cream against the patient's history, refreshed as the doctor changes them."""
+    patient = get_patient_for(request.user, patient_pk, perm=VIEW_CLINICAL)
+    consultation = get_consultation_for(request.user, patient, consultation_pk)
+    product_ids = [value for key, value in request.GET.items() if key.startswith("product_") and value.isdigit()]
+    products = list(Product.objects.filter(pk__in=product_ids))
+    numbing_cream = request.GET.get("numbing_cream", "")
+    if numbing_cream not in NumbingCream.values:
+        numbing_cream = NumbingCream.EMLA
+    check = safety_check(
+        patient=patient,
+        on=timezone.localdate(),
+        consultation=consultation,
+        products=products,
+        numbing_cream=numbing_cream,
+    )
+    _audit_view(request, patient, object_type="safety check")
+    return render(
+        request, "treatments/_safety_check.html", {"check": check, "when": "(medical history against this plan)"}
+    )
+
+
+def _plan_context(request, patient, plan: TreatmentPlan) -> dict:
+    sessions = selectors.plan_sessions(plan)
+    plan._prefetched_objects_cache = {**getattr(plan, "_prefetched_objects_cache", {}), "sessions": sessions}
+    by_number = {session.number: session for session in sessions}
+    planned = plan.planned_dates()
+    schedule = [
+        {"number": number, "planned_on": planned[number - 1] if planned else None, "session": by_number.get(number)}
+        for number in range(1, plan.session_count + 1)
+    ]
+    return {
+        "patient": patient,
+        "plan": plan,
+        "sessions": sessions,
+        "schedule": schedule,
+        "next_planned_on": next(
+            (
+                row["planned_on"]
+                for row in schedule
+                if row["session"] is None and row["planned_on"] and row["planned_on"] >= timezone.localdate()
+            ),
+            None,
+        ),
+        "cocktail": selectors.plan_products(plan),
+        "overrides": list(plan.safety_overrides.select_related("overridden_by", "session")),
+    }
+
+
+@require_GET
+@login_required
+def plan_detail(request, patient_pk: int, pk: int):
+    patient = get_patient_for(request.user, patient_pk, perm=VIEW_CLINICAL)
+    plan = get_plan_for(request.user, patient, pk)
+    context = _plan_context(request, patient, plan)
+    check = services.plan_safety_check(plan=plan) if plan.is_open else None
+    context.update(
+        {
+            "check": check,
+            "activate_form": PlanActivateForm(check=check) if plan.status == TreatmentPlan.Status.PROPOSED else None,
+            "cancel_form": PlanCancelForm() if plan.status != TreatmentPlan.Status.CANCELLED else None,
+            "chart": selectors.outcomes_chart(plan, context["sessions"]),
+        }
+    )
+    _audit_view(request, patient, obj=plan)
+    return render(request, "treatments/plan_detail.html", context)
+
+
+@require_POST
+@login_required
+def plan_activate(request, patient_pk: int, pk: int):
+    patient = get_patient_for(request.user, patient_pk, perm=RECORD_CLINICAL)
+    plan = get_plan_for(request.user, patient, pk, perm=RECORD_CLINICAL)
+    check = services.plan_safety_check(plan=plan)
+    form = PlanActivateForm(request.POST, check=check)
+    if form.is_valid():
+        if any(form.overrides().values()):
+            require_perm(request.user, OVERRIDE_SAFETY)
+        try:
+            services.plan_activate(plan=plan, actor=Actor.from_request(request), overrides=form.overrides())
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "The course has started.")
+            return redirect(plan)
+    _audit_view(request, patient, obj=plan)
+    context = _plan_context(request, patient, plan)
+    context.update(
+        {
+            "check": check,
+            "activate_form": form,
+            "cancel_form": PlanCancelForm(),
+            "chart": selectors.outcomes_chart(plan, context["sessions"]),
+        }
+    )
+    return render(request, "treatments/plan_detail.html", context, status=400)
+
+
+@require_POST
+@login_required
+def plan_cancel(request, patient_pk: int, pk: int):
+    patient = get_patient_for(request.user, patient_pk, perm=RECORD_CLINICAL)
+    plan = get_plan_for(request.user, patient, pk, perm=RECORD_CLINICAL)
+    form = PlanCancelForm(request.POST)
+    if form.is_valid():
+        try:
+            services.plan_cancel(plan=plan, reason=form.cleaned_data["reason"], actor=Actor.from_request(request))
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "The plan was cancelled; its pending emails were cancelled too.")
+            return redirect(plan)
+    _audit_view(request, patient, obj=plan)
+    check = services.plan_safety_check(plan=plan) if plan.is_open else None
+    context = _plan_context(request, patient, plan)
+    context.update(
+        {
+            "check": check,
+            "activate_form": PlanActivateForm(check=check) if plan.status == TreatmentPlan.Status.PROPOSED else None,
+            "cancel_form": form,
+            "chart": selectors.outcomes_chart(plan, context["sessions"]),
+        }
+    )
+    return render(request, "treatments/plan_detail.html", context, status=400)
+
+
+@require_GET
+@login_required
+def plan_print(request, patient_pk: int, pk: int):
+    patient = get_patient_for(request.user, patient_pk, perm=VIEW_CLINICAL)
+    plan = get_plan_for(request.user, patient, pk)
+    context = _plan_context(request, patient, plan)
+    audit_record(actor=Actor.from_request(request), action=Action.PRINT, patient=patient, obj=plan)
+    return render(request, "treatments/plan_print.html", context)
+
+
+@require_GET
+@login_required
+def aftercare_print(request, patient_pk: int, pk: int):
+    patient = get_patient_for(request.user, patient_pk, perm=VIEW_CLINICAL)
+    plan = get_plan_for(request.user, patient, pk)
+    context = _plan_context(request, patient, plan)
+    audit_record(
+        actor=Actor.from_request(request), action=Action.PRINT, patient=patient, obj=plan, object_type="aftercare sheet"
+    )
+    return render(request, "treatments/aftercare_print.html", context)
+
+
+# Sessions ----------------------------------------------------------------------------
+
+
+def _session_form_context(patient, plan, form, check, session=None) -> dict:
+    return {
+        "patient": patient,
+        "plan": plan,
+        "form": form,
+        "check": check,
+        "session": session,
+        "face_areas": FacialArea,
+        "next_number": session.number if session else plan.sessions.count() + 1,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def session_create(request, patient_pk: int, plan_pk: int):
+    patient = get_patient_for(request.user, patient_pk, perm=RECORD_CLINICAL)
+    plan = get_plan_for(request.user, patient, plan_pk, perm=RECORD_CLINICAL)
+    if plan.status != TreatmentPlan.Status.ACTIVE:
+        messages.error(
+            request, f"Sessions are recorded for an active plan; this one is {plan.get_status_display().lower()}."
+        )
+        return redirect(plan)
+    if plan.sessions.count() >= plan.session_count:
+        messages.error(request, f"All {plan.session_count} sessions of this plan are already recorded.")
+        return redirect(plan)
+    check = services.session_safety_check(plan=plan, on=timezone.localdate())
+    initial = {
+        "performed_at": timezone.localtime().replace(second=0, microsecond=0),
+        "technique": plan.technique,
+        "areas": plan.areas,
+    }
+    form = SessionForm(request.POST or None, initial=initial, check=check)
+    if request.method == "POST" and form.is_valid():
+        if any(form.overrides().values()):
+            require_perm(request.user, OVERRIDE_SAFETY)
+        try:
+            session = services.session_record(
+                plan=plan,
+                fields=form.session_fields(),
+                usages=form.usages,
+                actor=Actor.from_request(request),
+                overrides=form.overrides(),
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, f"Session {session.number} was saved as a draft. Sign it to lock it.")
+            return redirect(session)
+    _audit_view(request, patient, object_type="safety check")
+    return render(request, "treatments/session_form.html", _session_form_context(patient, plan, form, check))
+
+
+@require_GET
+@login_required
+def session_detail(request, patient_pk: int, pk: int):
+    patient = get_patient_for(request.user, patient_pk, perm=VIEW_CLINICAL)
+    session = get_session_for(request.user, patient, pk)
+    usages = list(session.batch_usages.select_related("batch__product"))
+    ratings = {rating.rater: rating for rating in session.ratings.all()}
+    session_photos = list(session.photos.all())
+    _audit_view(request, patient, obj=session)
+    return render(
+        request,
+        "treatments/session_detail.html",
+        {
+            "patient": patient,
+            "session": session,
+            "plan": session.plan,
+            "usages": usages,
+            "ratings": ratings,
+            "photos": session_photos,
+            "rating_form": RatingForm(initial={"rater": "doctor" if "doctor" not in ratings else "patient"}),
+            "photo_form": PhotoUploadForm(),
+            "can_edit": not session.is_signed and session.doctor_id == request.user.pk,
+            "overrides": list(session.safety_overrides.select_related("overridden_by")),
+            "addenda": list(session.addenda.select_related("author")),
+            "addendum_form": AddendumForm(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def session_edit(request, patient_pk: int, pk: int):
+    patient = get_patient_for(request.user, patient_pk, perm=RECORD_CLINICAL)
+    session = get_session_for(request.user, patient, pk, perm=RECORD_CLINICAL)
+    if session.is_signed:
+        messages.error(request, "This session record is signed and locked.")
+        return redirect(session)
+    initial = {}
+    for index, usage in enumerate(session.batch_usages.all(), start=1):
+        initial[f"batch_{index}"] = usage.batch_id
+        initial[f"batch_amount_{index}"] = usage.amount
+    form = SessionForm(request.POST or None, instance=session, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.session_update(
+                session=session, fields=form.session_fields(), usages=form.usages, actor=Actor.from_request(request)
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "The draft was saved.")
+            return redirect("treatments:session_detail", patient.pk, session.pk)
+    else:
+        _audit_view(request, patient, obj=session)
+    return render(
+        request, "treatments/session_form.html", _session_form_context(patient, session.plan, form, None, session)
+    )
+
+
+@require_POST
+@login_required
+def session_sign(request, patient_pk: int, pk: int):
+    patient = get_patient_for(request.user, patient_pk, perm=RECORD_CLINICAL)
+    session = get_session_for(request.user, patient, pk, perm=RECORD_CLINICAL)
+    try:
+        services.session_sign(session=session, actor=Actor.from_request(request))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("treatments:session_detail", patient.pk, session.pk)
+    session.plan.refresh_from_db()
+    if session.plan.status == TreatmentPlan.Status.COMPLETED:
+        messages.success(
+            request,
+            f"Session {session.number} is signed. The course is complete; maintenance is due "
+            f"{session.plan.maintenance_due_on:%d %B %Y}.",
+        )
+    else:
+        messages.success(request, f"Session {session.number} is signed and locked; stock was updated.")
+    return redirect("treatments:session_detail", patient.pk, session.pk)
+
+
+@require_POST
+@login_required
+def session_discard(request, patient_pk: int, pk: int):
+    patient = get_patient_for(request.user, patient_pk, perm=RECORD_CLINICAL)
+    session = get_session_for(request.user, patient, pk, perm=RECORD_CLINICAL)
+    try:
+        services.session_discard(session=session, actor=Actor.from_request(request))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("treatments:session_detail", patient.pk, session.pk)
+    messages.success(request, f"The draft of session {session.number} was discarded.")
+    return redirect(session.plan)
+
+
+@require_POST
+@login_required
+def session_addendum(request, patient_pk: int, pk: int):
+    patient = get_patient_for(request.user, patient_pk, perm=RECORD_CLINICAL)
+    session = get_session_for(request.user, patient, pk, perm=RECORD_CLINICAL)
+    form = AddendumForm(request.POST)
+    if form.is_valid():
+        try:
+            services.session_addendum_add(
+                session=session, text=form.cleaned_data["text"], actor=Actor.from_request(request)
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "The addendum was added.")
+            return redirect("treatments:session_detail", patient.pk, session.pk)
+    return render(
+        request,
+        "treatments/addendum_form.html",
+        {"patient": patient, "plan": session.plan, "form": form, "record": session,
+         "action": reverse("treatments:session_addendum", args=[patient.pk, session.pk])},
+        status=400,
+    )  # fmt: skip
+
+
+@require_POST
+@login_required
+def session_rating(request, patient_pk: int, pk: int):
+    patient = get_patient_for(request.user, patient_pk, perm=RECORD_CLINICAL)
+    session = get_session_for(request.user, patient, pk, perm=RECORD_CLINICAL)
+    form = RatingForm(request.POST)
+    if form.is_valid():
+        try:
+            services.outcome_rating_record(
+                session=session,
+                rater=form.cleaned_data["rater"],
+                scores=form.scores(),
+                actor=Actor.from_request(request),
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "The rating was recorded.")
+            return redirect("treatments:session_detail", patient.pk, session.pk)
+    return render(
+        request,
+        "treatments/rating_form.html",
+        {"patient": patient, "session": session, "plan": session.plan, "form": form},
+        status=400,
+    )
+
+
+# Photos ------------------------------------------------------------------------------
+
+
+@require_POST
+@login_required
+def photo_upload(request, patient_pk: int, pk: int):
+    patient = get_patient_for(request.user, patient_pk, perm=RECORD_CLINICAL)
+    session = get_session_for(request.user, patient, pk, perm=RECORD_CLINICAL)
+    form = PhotoUploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            photos.photo_upload(
+                session=session,
+                upload=form.cleaned_data["image"],
+                kind=form.cleaned_data["kind"],
+                view=form.cleaned_data["view"],
+                actor=Actor.from_request(request),
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "The photo was uploaded; its metadata (camera, time, location) was removed.")
+            return redirect("treatments:session_detail", patient.pk, session.pk)
+    return render(
+        request,
+        "treatments/photo_form.html",
+        {"patient": patient, "session": session, "plan": session.plan, "form": form},
+        status=400,
+    )
+
+
+@require_GET
+@login_required
+def photo_file(request, patient_pk: int, pk: int):
+    patient = get_patient_for(request.user, patient_pk, perm=VIEW_CLINICAL)
+    photo = get_photo_for(request.user, patient, pk)
+    try:
+        payload = photos.photo_read(photo=photo, actor=Actor.from_request(request))
+    except ValidationError:
+        raise Http404("The photo file is missing.") from None
+    response = HttpResponse(payload, content_type=photo.content_type)
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Disposition"] = f'inline; filename="photo-{photo.pk}.{photo.path.rsplit(".", 1)[-1]}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_GET
+@login_required
+def photo_compare(request, patient_pk: int, pk: int):
+    patient = get_patient_for(request.user, patient_pk, perm=VIEW_CLINICAL)
+    plan = get_plan_for(request.user, patient, pk)
+    plan_photos = list(
+        Photo.objects.filter(session__plan=plan).select_related("session").order_by("session__number", "kind", "id")
+    )
+    choices = [(photo.pk, f"Session {photo.session.number}, {photo.get_kind_display().lower()}"
+                + (f" ({photo.view})" if photo.view else "")) for photo in plan_photos]  # fmt: skip
+    by_pk = {photo.pk: photo for photo in plan_photos}
+
+    def pick(name: str, default):
+        value = request.GET.get(name, "")
+        return by_pk.get(int(value)) if value.isdigit() and int(value) in by_pk else default
+
+    left = pick("left", plan_photos[0] if plan_photos else None)
+    right = pick("right", plan_photos[-1] if plan_photos else None)
+    _audit_view(request, patient, obj=plan, object_type="photo comparison")
+    return render(
+        request,
+        "treatments/photo_compare.html",
+        {"patient": patient, "plan": plan, "choices": choices, "left": left, "right": right},
+    )
+
+
+# Formulary ---------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def formulary(request):
+    require_perm(request.user, FORMULARY_VIEW)
+    today = timezone.localdate()
+    return render(
+        request,
+        "treatments/formulary.html",
+        {
+            "products": selectors.formulary_products(),
+            "batches": selectors.formulary_batches(),
+            "today": today,
+            "can_manage": request.user.is_staff and request.user.has_perm("treatments.change_product"),
+        },
+    )

@@ -1,3 +1,26 @@
+from django.urls import path
+
+from scheduling import views
+
 app_name = "scheduling"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.calendar_day, name="day"),
+    path("today/", views.today, name="today"),
+    path("week/<int:pk>/", views.calendar_week, name="week"),
+    path("find/", views.slot_finder, name="find"),
+    path("book/", views.book, name="book"),
+    path("appointments/<int:pk>/", views.appointment_detail, name="appointment_detail"),
+    path("appointments/<int:pk>/move/", views.appointment_move, name="appointment_move"),
+    path("appointments/<int:pk>/cancel/", views.appointment_cancel, name="appointment_cancel"),
+    path("appointments/<int:pk>/confirm/", views.appointment_confirm, name="appointment_confirm"),
+    path("appointments/<int:pk>/check-in/", views.appointment_check_in, name="appointment_check_in"),
+    path("appointments/<int:pk>/complete/", views.appointment_complete, name="appointment_complete"),
+    path("appointments/<int:pk>/no-show/", views.appointment_no_show, name="appointment_no_show"),
+    path("appointments/<int:pk>/calendar.ics", views.appointment_ics_download, name="appointment_ics"),
+    path("plans/<int:plan_pk>/course/", views.course_book, name="course_book"),
+    path("practitioners/<int:pk>/feed/regenerate/", views.feed_regenerate, name="feed_regenerate"),
+    path("feed/<str:token>.ics", views.feed, name="feed"),
+    path("email/confirm/<str:token>/", views.public_confirm, name="public_confirm"),
+    path("email/cancel/<str:token>/", views.public_cancel, name="public_cancel"),
+]

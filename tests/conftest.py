@@ -3,6 +3,7 @@
 import pytest
 
 from tests.factories import DoctorFactory, ManagerFactory, ReceptionistFactory
+from tests.migration_data import restore_migration_data
 
 
 @pytest.fixture
@@ -52,3 +53,21 @@ def anonymous_client(client):
 def _fast_password_hashing(settings):
     # The default PBKDF2 work factor costs a third of a second per staff account.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def migration_data(transactional_db):
+    """For tests that run in real transactions: the rows the data migrations made."""
+    restore_migration_data()
+
+
+@pytest.fixture(autouse=True)
+def _migration_data_after_flush(request):
+    """A transactional test (browser, threads, Celery) empties every table when it ends; put
+    back what the data migrations made (roles, appointment types, consent texts, formulary)
+    before the next one. Tests in a rolled-back transaction never see a flushed database:
+    pytest-django runs them first."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+    if transactional or {"transactional_db", "live_server"} & set(request.fixturenames):
+        request.getfixturevalue("migration_data")

@@ -1,0 +1,59 @@
+"""Access helpers of the scheduling pages: every view loads its objects through these.
+
+Receptionists and doctors book and manage appointments; managers see the calendars and set
+the clinic up. Clinical data (the treatment plan behind a course) is linked only for users
+with clinical permission.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+
+from patients.access import VIEW_CLINICAL, require_perm
+from scheduling.models import Appointment, Practitioner
+
+VIEW_APPOINTMENT = "scheduling.view_appointment"
+BOOK_APPOINTMENT = "scheduling.add_appointment"
+CHANGE_APPOINTMENT = "scheduling.change_appointment"
+CHANGE_PRACTITIONER = "scheduling.change_practitioner"
+
+
+def get_appointment_for(user, pk: int, *, perm: str = VIEW_APPOINTMENT) -> Appointment:
+    require_perm(user, perm)
+    return get_object_or_404(
+        Appointment.objects.select_related(
+            "patient", "practitioner__user", "room", "appointment_type", "booked_by", "plan"
+        ),
+        pk=pk,
+    )
+
+
+def get_practitioner_for(user, pk: int) -> Practitioner:
+    require_perm(user, VIEW_APPOINTMENT)
+    return get_object_or_404(Practitioner.objects.select_related("user"), pk=pk)
+
+
+def can_manage_feed(user, practitioner: Practitioner) -> bool:
+    """The practitioner's own feed, or any feed for whoever sets practitioners up."""
+    return practitioner.user_id == user.pk or user.has_perm(CHANGE_PRACTITIONER)
+
+
+def get_feed_practitioner_for(user, pk: int) -> Practitioner:
+    practitioner = get_object_or_404(Practitioner.objects.select_related("user"), pk=pk)
+    if not can_manage_feed(user, practitioner):
+        raise PermissionDenied
+    return practitioner
+
+
+def get_plan_for_booking(user, pk: int):
+    """The plan whose sessions are booked. Receptionists may book a course; the pages show
+    them only the facts needed to book it, never the plan's clinical content."""
+    from treatments.models import TreatmentPlan
+
+    require_perm(user, BOOK_APPOINTMENT)
+    return get_object_or_404(TreatmentPlan.objects.select_related("patient", "doctor"), pk=pk)
+
+
+def can_see_clinical(user) -> bool:
+    return user.has_perm(VIEW_CLINICAL)

@@ -1,0 +1,83 @@
+from django.contrib import admin
+
+from scheduling.models import (
+    Appointment,
+    AppointmentChange,
+    AppointmentType,
+    ClinicClosure,
+    Practitioner,
+    Room,
+    TimeOff,
+    WorkingHours,
+)
+
+# Managers set the clinic up here. Appointments are read-only: every change goes through the
+# services (validation, history, patient emails), i.e. the scheduling pages.
+
+
+class WorkingHoursInline(admin.TabularInline):
+    model = WorkingHours
+    extra = 0
+
+
+class TimeOffInline(admin.TabularInline):
+    model = TimeOff
+    extra = 0
+
+
+@admin.register(Practitioner)
+class PractitionerAdmin(admin.ModelAdmin):
+    list_display = ("name", "is_active", "default_room", "colour")
+    list_filter = ("is_active",)
+    list_select_related = ("user", "default_room")
+    autocomplete_fields = ("user",)
+    inlines = [WorkingHoursInline, TimeOffInline]
+
+
+@admin.register(Room)
+class RoomAdmin(admin.ModelAdmin):
+    list_display = ("name", "is_active")
+
+
+@admin.register(AppointmentType)
+class AppointmentTypeAdmin(admin.ModelAdmin):
+    list_display = ("name", "duration_minutes", "buffer_minutes", "colour", "is_course_session", "is_active")
+
+
+@admin.register(ClinicClosure)
+class ClinicClosureAdmin(admin.ModelAdmin):
+    list_display = ("reason", "starts_at", "ends_at")
+
+
+@admin.register(TimeOff)
+class TimeOffAdmin(admin.ModelAdmin):
+    list_display = ("practitioner", "starts_at", "ends_at", "reason")
+    list_select_related = ("practitioner__user",)
+
+
+class AppointmentChangeInline(admin.TabularInline):
+    model = AppointmentChange
+    extra = 0
+    can_delete = False
+    readonly_fields = [field.name for field in AppointmentChange._meta.fields]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(admin.ModelAdmin):
+    list_display = ("starts_at", "patient", "practitioner", "appointment_type", "room", "status")
+    list_filter = ("status", "practitioner", "appointment_type")
+    list_select_related = ("patient", "practitioner__user", "appointment_type", "room")
+    date_hierarchy = "starts_at"
+    inlines = [AppointmentChangeInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in Appointment._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

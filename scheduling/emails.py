@@ -1,0 +1,134 @@
+"""Builders of the appointment emails (registered with the outbox from SchedulingConfig.ready).
+
+A builder runs when the message is sent, not when it was scheduled: it reads the appointment
+as it is now and skips the message when it no longer makes sense (cancelled, moved, over).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from clinic.messaging.emails import EmailContent, register_builder
+from clinic.messaging.links import absolute_url, make_token
+from clinic.messaging.models import ScheduledMessage
+from scheduling.ics import appointment_ics
+from scheduling.localtime import localtime
+from scheduling.models import Appointment
+
+Kind = ScheduledMessage.Kind
+Status = Appointment.Status
+CONFIRM_ACTION = "appointment_confirm"
+CANCEL_ACTION = "appointment_cancel"
+
+
+def confirm_url(appointment: Appointment) -> str:
+    return absolute_url(reverse("scheduling:public_confirm", args=[make_token(CONFIRM_ACTION, appointment.pk)]))
+
+
+def cancel_url(appointment: Appointment) -> str:
+    return absolute_url(reverse("scheduling:public_cancel", args=[make_token(CANCEL_ACTION, appointment.pk)]))
+
+
+def cancel_deadline(appointment: Appointment):
+    return appointment.starts_at - timedelta(hours=settings.APPOINTMENT_CANCEL_CUTOFF_HOURS)
+
+
+def appointment_context(appointment: Appointment, *, links: bool = True) -> dict:
+    now = timezone.now()
+    return {
+        "start": localtime(appointment.starts_at),
+        "time_zone_name": localtime(appointment.starts_at).tzname(),
+        "type_name": appointment.appointment_type.name,
+        "duration_minutes": appointment.duration_minutes,
+        "practitioner_name": appointment.practitioner.name,
+        "confirm_url": confirm_url(appointment) if links and appointment.status == Status.BOOKED else "",
+        "cancel_url": cancel_url(appointment) if links and now < cancel_deadline(appointment) else "",
+        "cancel_cutoff_hours": settings.APPOINTMENT_CANCEL_CUTOFF_HOURS,
+    }
+
+
+def _appointment_of(message: ScheduledMessage) -> Appointment | None:
+    prefix, _, raw_id = message.subject_ref.partition(":")
+    if prefix != "appointment" or not raw_id.isdigit():
+        return None
+    return (
+        Appointment.objects.select_related("practitioner__user", "appointment_type", "room", "plan")
+        .filter(pk=int(raw_id))
+        .first()
+    )
+
+
+def _key_start(message: ScheduledMessage) -> int | None:
+    """The start time a key was made for (appointment:ID:kind:TIMESTAMP), if it has one."""
+    parts = message.dedupe_key.split(":")
+    return int(parts[3]) if len(parts) == 4 and parts[3].isdigit() else None
+
+
+def _still_upcoming(message: ScheduledMessage, appointment: Appointment | None) -> str:
+    """Why an email about an upcoming appointment should not be sent, or ""."""
+    if appointment is None:
+        return "The appointment no longer exists."
+    if appointment.status == Status.CANCELLED:
+        return "The appointment was cancelled."
+    if not appointment.is_open:
+        return f"The appointment is {appointment.get_status_display().lower()}."
+    if appointment.starts_at <= timezone.now():
+        return "The appointment has already started."
+    key_start = _key_start(message)
+    if key_start is not None and key_start != int(appointment.starts_at.timestamp()):
+        return "The appointment moved; a message for the new time replaces this one."
+    return ""
+
+
+def _with_calendar(appointment: Appointment, context: dict) -> EmailContent:
+    return EmailContent(
+        context=context,
+        attachments=[(f"appointment-{appointment.pk}.ics", appointment_ics(appointment), "text/calendar")],
+    )
+
+
+@register_builder(Kind.BOOKING_CONFIRMATION)
+def booking_confirmation(message: ScheduledMessage) -> EmailContent:
+    appointment = _appointment_of(message)
+    skip = _still_upcoming(message, appointment)
+    if skip:
+        return EmailContent(skip=skip)
+    context = {"appointment": appointment_context(appointment), "moved": _key_start(message) is not None}
+    return _with_calendar(appointment, context)
+
+
+@register_builder(Kind.APPOINTMENT_REMINDER)
+def appointment_reminder(message: ScheduledMessage) -> EmailContent:
+    appointment = _appointment_of(message)
+    skip = _still_upcoming(message, appointment)
+    if skip:
+        return EmailContent(skip=skip)
+    return _with_calendar(appointment, {"appointment": appointment_context(appointment)})
+
+
+@register_builder(Kind.NEXT_SESSION_REMINDER)
+def next_session_reminder(message: ScheduledMessage) -> EmailContent:
+    appointment = _appointment_of(message)
+    skip = _still_upcoming(message, appointment)
+    if skip:
+        return EmailContent(skip=skip)
+    if appointment.starts_at - timezone.now() <= timedelta(hours=settings.APPOINTMENT_REMINDER_HOURS):
+        return EmailContent(skip="The session is close enough for the appointment reminder to cover it.")
+    context = {
+        "appointment": appointment_context(appointment),
+        "session_number": appointment.plan_session_number,
+        "session_count": appointment.plan.session_count if appointment.plan else "",
+    }
+    return _with_calendar(appointment, context)
+
+
+@register_builder(Kind.NO_SHOW_FOLLOW_UP)
+def no_show_follow_up(message: ScheduledMessage) -> EmailContent:
+    appointment = _appointment_of(message)
+    if appointment is None or appointment.status != Status.NO_SHOW:
+        return EmailContent(skip="The appointment is no longer marked as missed.")
+    return EmailContent(context={"appointment": appointment_context(appointment, links=False)})

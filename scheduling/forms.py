@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.utils import timezone
+
+from patients.models import Patient
+from scheduling.localtime import AmbiguousLocalTime, NonexistentLocalTime, local_datetime
+from scheduling.models import AppointmentType, Practitioner, Room
+from scheduling.selectors import lunchtime
+
+MAX_SEARCH_DAYS = 62
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", **kwargs)
+
+
+class PractitionerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Practitioner) -> str:
+        return obj.name
+
+
+def practitioner_field(*, required: bool, empty_label: str | None = None) -> PractitionerChoiceField:
+    return PractitionerChoiceField(
+        queryset=Practitioner.objects.active().select_related("user"), required=required, empty_label=empty_label
+    )
+
+
+def type_field() -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(queryset=AppointmentType.objects.filter(is_active=True), label="Appointment type")
+
+
+class _CrispyForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+def parse_instant(value: str) -> datetime:
+    """A slot's start as put in links: ISO 8601 with its offset, so never ambiguous."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise forms.ValidationError("The slot's time is not valid: choose it again from the slot finder.") from None
+    if parsed.tzinfo is None:
+        raise forms.ValidationError("The slot's time has no time zone: choose it again from the slot finder.")
+    return parsed.astimezone(UTC)
+
+
+def combine_local(day, at: time) -> datetime:
+    try:
+        return local_datetime(day, at)
+    except (NonexistentLocalTime, AmbiguousLocalTime) as error:
+        raise forms.ValidationError(str(error)) from None
+
+
+class SlotSearchForm(_CrispyForm):
+    WINDOWS = {
+        "lunch": ("Lunchtime", None),
+        "morning": ("Morning (before 12:00)", (time(7, 0), time(12, 0))),
+        "afternoon": ("Afternoon (after 14:00)", (time(14, 0), time(20, 0))),
+        "day": ("Any time of day", (time(0, 0), time(23, 59))),
+    }
+
+    patient = forms.ModelChoiceField(queryset=Patient.objects.active(), required=False, widget=forms.HiddenInput)
+    appointment_type = type_field()
+    practitioner = practitioner_field(required=False, empty_label="Any practitioner")
+    date_from = forms.DateField(label="From", widget=DateInput())
+    date_to = forms.DateField(label="To", widget=DateInput())
+    window = forms.ChoiceField(label="Time of day", choices=[(key, label) for key, (label, _) in WINDOWS.items()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        start, end = lunchtime()
+        self.WINDOWS = {**self.WINDOWS, "lunch": (f"Lunchtime ({start:%H:%M}-{end:%H:%M})", (start, end))}
+        self.fields["window"].choices = [(key, label) for key, (label, _) in self.WINDOWS.items()]
+
+    @classmethod
+    def initial_for(cls, patient_id: int | None = None) -> dict:
+        today = timezone.localdate()
+        bookable = AppointmentType.objects.filter(is_active=True)
+        default_type = bookable.filter(name="Consultation").first() or bookable.first()
+        return {
+            "patient": patient_id,
+            "appointment_type": default_type.pk if default_type else None,
+            "date_from": today,
+            "date_to": today + timedelta(days=14),
+            "window": "lunch",
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
+        if date_from and date_to:
+            if date_to < date_from:
+                self.add_error("date_to", "The end of the search must not be before its start.")
+            elif (date_to - date_from).days > MAX_SEARCH_DAYS:
+                self.add_error("date_to", f"Search at most {MAX_SEARCH_DAYS} days at a time.")
+        return cleaned
+
+    @property
+    def window_times(self) -> tuple[time, time]:
+        return self.WINDOWS[self.cleaned_data["window"]][1]
+
+
+class BookForm(_CrispyForm):
+    """The confirmation step of a booking: the slot comes in hidden fields from the finder."""
+
+    patient = forms.ModelChoiceField(queryset=Patient.objects.active(), widget=forms.HiddenInput)
+    practitioner = practitioner_field(required=True)
+    appointment_type = type_field()
+    room = forms.ModelChoiceField(queryset=Room.objects.filter(is_active=True), required=False)
+    start = forms.CharField(widget=forms.HiddenInput)
+    notes = forms.CharField(
+        label="Booking notes",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Administrative notes only: no clinical information.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("practitioner", "appointment_type", "room"):
+            self.fields[name].widget = forms.HiddenInput()
+
+    def clean_start(self) -> datetime:
+        return parse_instant(self.cleaned_data["start"])
+
+
+class MoveForm(_CrispyForm):
+    day = forms.DateField(label="New date", widget=DateInput())
+    at = forms.TimeField(label="New time", widget=TimeInput())
+    practitioner = practitioner_field(required=True)
+    start = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("start"):
+            # A slot picked from the list: its instant is exact, even at an ambiguous time.
+            cleaned["starts_at"] = parse_instant(cleaned["start"])
+        elif cleaned.get("day") and cleaned.get("at"):
+            try:
+                cleaned["starts_at"] = combine_local(cleaned["day"], cleaned["at"])
+            except forms.ValidationError as error:
+                self.add_error("at", error)
+        return cleaned
+
+
+class CancelForm(_CrispyForm):
+    reason = forms.CharField(label="Reason for cancelling", max_length=300)
+
+    def clean_reason(self) -> str:
+        reason = " ".join(self.cleaned_data["reason"].split())
+        if not reason:
+            raise forms.ValidationError("Give the reason for the cancellation.")
+        return reason
+
+
+class CourseForm(_CrispyForm):
+    practitioner = practitioner_field(required=True)
+    appointment_type = type_field()
+    first_day = forms.DateField(label="First session on", widget=DateInput())
+    at = forms.TimeField(label="At", widget=TimeInput())
+
+    def clean(self):
+        cleaned = super().clean()
+        day, at = cleaned.get("first_day"), cleaned.get("at")
+        if day and day < timezone.localdate():
+            self.add_error("first_day", "The first session cannot be in the past.")
+        elif day and at:
+            try:
+                combine_local(day, at)
+            except forms.ValidationError as error:
+                self.add_error("at", error)
+        return cleaned
+
+
+class DayForm(forms.Form):
+    date = forms.DateField(required=False)

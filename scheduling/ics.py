@@ -1,0 +1,91 @@
+"""iCalendar files: one per appointment (for the patient) and a private feed per practitioner."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from icalendar import Calendar, Event
+
+from scheduling.models import Appointment, Practitioner
+
+PRODID = "-//Clinic//Scheduling//EN"
+FEED_PAST_DAYS = 30
+FEED_FUTURE_DAYS = 365
+
+
+def _calendar(name: str) -> Calendar:
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", name)
+    return calendar
+
+
+def _uid(appointment: Appointment) -> str:
+    return f"appointment-{appointment.pk}@{settings.EMAIL_MESSAGE_ID_DOMAIN}"
+
+
+def _event(appointment: Appointment, *, summary: str, description: str) -> Event:
+    event = Event()
+    event.add("uid", _uid(appointment))
+    event.add("dtstamp", timezone.now().astimezone(UTC))
+    event.add("dtstart", appointment.starts_at.astimezone(UTC))
+    event.add("dtend", appointment.ends_at.astimezone(UTC))
+    event.add("summary", summary)
+    event.add("description", description)
+    event.add("location", settings.CLINIC_NAME)
+    cancelled = appointment.status == Appointment.Status.CANCELLED
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    # A moved appointment must replace the copy already in the patient's calendar.
+    event.add("sequence", appointment.changes.count() if appointment.pk else 0)
+    return event
+
+
+def appointment_ics(appointment: Appointment) -> bytes:
+    """The patient's copy: what, with whom, where; nothing clinical."""
+    calendar = _calendar(settings.CLINIC_NAME)
+    calendar.add("method", "PUBLISH")
+    calendar.add_component(
+        _event(
+            appointment,
+            summary=f"{appointment.appointment_type.name} at {settings.CLINIC_NAME}",
+            description=(f"With {appointment.practitioner.name}. To change or cancel, call {settings.CLINIC_PHONE}."),
+        )
+    )
+    return calendar.to_ical()
+
+
+def feed_appointments(practitioner: Practitioner) -> Iterable[Appointment]:
+    now = timezone.now()
+    return (
+        Appointment.objects.live()
+        .filter(
+            practitioner=practitioner,
+            starts_at__gte=now - timedelta(days=FEED_PAST_DAYS),
+            starts_at__lte=now + timedelta(days=FEED_FUTURE_DAYS),
+        )
+        .select_related("patient", "appointment_type", "room")
+        .order_by("starts_at")
+    )
+
+
+def practitioner_feed(practitioner: Practitioner) -> bytes:
+    """The practitioner's private feed. It is read by a calendar app outside the clinic, so
+    it names the patient by first name and initial only, and carries no clinical data."""
+    calendar = _calendar(f"{settings.CLINIC_NAME}: {practitioner.name}")
+    for appointment in feed_appointments(practitioner):
+        patient = appointment.patient
+        event = Event()
+        event.add("uid", _uid(appointment))
+        event.add("dtstamp", timezone.now().astimezone(UTC))
+        event.add("dtstart", appointment.starts_at.astimezone(UTC))
+        event.add("dtend", appointment.ends_at.astimezone(UTC))
+        event.add("summary", f"{appointment.appointment_type.name}: {patient.first_name} {patient.last_name[:1]}.")
+        event.add("location", f"{settings.CLINIC_NAME}, {appointment.room.name}")
+        event.add("status", "CONFIRMED")
+        calendar.add_component(event)
+    return calendar.to_ical()

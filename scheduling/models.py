@@ -1,0 +1,344 @@
+"""Practitioners, rooms, opening times and appointments.
+
+Times are stored in UTC; working hours are local wall-clock times of the clinic's zone
+(settings.TIME_ZONE), so that "09:00-18:00" stays 09:00-18:00 across daylight-saving changes.
+No double booking is a property of the database: exclusion constraints on the practitioner,
+the room and the patient with overlapping periods, ignoring cancelled appointments.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+colour_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour such as #0d6efd.")
+
+
+# No appointment (buffer included) lasts longer: reads of a period can then bound starts_at on
+# both sides and use the index on it (a constraint below makes it true).
+LONGEST_APPOINTMENT = timedelta(days=1)
+
+
+def new_feed_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class TsTzRange(models.Func):
+    function = "TSTZRANGE"
+    output_field = DateTimeRangeField()
+
+
+class Room(models.Model):
+    name = models.CharField(max_length=60, unique=True)
+    is_active = models.BooleanField("in use", default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PractitionerQuerySet(models.QuerySet):
+    def active(self) -> PractitionerQuerySet:
+        return self.filter(is_active=True, user__is_active=True)
+
+
+class Practitioner(models.Model):
+    """A staff member who treats patients and has a calendar."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="practitioner")
+    is_active = models.BooleanField("takes appointments", default=True)
+    colour = models.CharField(max_length=7, default="#6f42c1", validators=[colour_validator])
+    default_room = models.ForeignKey(Room, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # The secret in the URL of the private iCalendar feed; regenerating it revokes old links.
+    feed_token = models.CharField(max_length=64, unique=True, default=new_feed_token, editable=False)
+
+    objects = PractitionerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["user__last_name", "user__first_name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.user.get_full_name() or self.user.get_username()
+
+
+class WorkingHours(models.Model):
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    practitioner = models.ForeignKey(Practitioner, on_delete=models.CASCADE, related_name="working_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    starts_at = models.TimeField(help_text="Local time in the clinic's time zone.")
+    ends_at = models.TimeField(help_text="Local time in the clinic's time zone.")
+
+    class Meta:
+        ordering = ["practitioner", "weekday", "starts_at"]
+        verbose_name_plural = "working hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="working_hours_end_after_start",
+                violation_error_message="The working hours must end after they start.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.starts_at:%H:%M}-{self.ends_at:%H:%M}"
+
+
+class TimeOff(models.Model):
+    practitioner = models.ForeignKey(Practitioner, on_delete=models.CASCADE, related_name="time_off")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        verbose_name_plural = "time off"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="time_off_end_after_start",
+                violation_error_message="Time off must end after it starts.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.practitioner}: {self.reason or 'time off'}"
+
+
+class ClinicClosure(models.Model):
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="closure_end_after_start",
+                violation_error_message="A closure must end after it starts.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reason or "Clinic closed"
+
+
+class AppointmentType(models.Model):
+    name = models.CharField(max_length=80, unique=True)
+    duration_minutes = models.PositiveSmallIntegerField()
+    buffer_minutes = models.PositiveSmallIntegerField(
+        default=0, help_text="Time kept free after the appointment (cleaning, notes)."
+    )
+    colour = models.CharField(max_length=7, default="#0d6efd", validators=[colour_validator])
+    is_course_session = models.BooleanField(
+        "session of a treatment course", default=False, help_text="Offered first when booking a course."
+    )
+    is_active = models.BooleanField("bookable", default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=5, duration_minutes__lte=480),
+                name="appointment_type_duration_range",
+                violation_error_message="The duration must be between 5 minutes and 8 hours.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.duration_minutes} min)"
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(minutes=self.duration_minutes)
+
+    @property
+    def buffer(self) -> timedelta:
+        return timedelta(minutes=self.buffer_minutes)
+
+
+class AppointmentQuerySet(models.QuerySet):
+    def live(self) -> AppointmentQuerySet:
+        """Appointments that hold their slot (everything but cancelled)."""
+        return self.exclude(status=Appointment.Status.CANCELLED)
+
+    def overlapping(self, starts_at, ends_at) -> AppointmentQuerySet:
+        """Appointments whose blocked time overlaps [starts_at, ends_at)."""
+        return self.filter(
+            starts_at__lt=ends_at, blocked_until__gt=starts_at, starts_at__gte=starts_at - LONGEST_APPOINTMENT
+        )
+
+    def upcoming(self) -> AppointmentQuerySet:
+        return self.live().filter(starts_at__gte=timezone.now())
+
+    def for_calendar(self) -> AppointmentQuerySet:
+        return self.select_related("patient", "practitioner__user", "room", "appointment_type", "plan")
+
+
+class Appointment(models.Model):
+    class Status(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        CONFIRMED = "confirmed", "Confirmed"
+        ARRIVED = "arrived", "Arrived"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+        NO_SHOW = "no_show", "No-show"
+
+    OPEN_STATUSES = (Status.BOOKED, Status.CONFIRMED)
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="appointments")
+    practitioner = models.ForeignKey(Practitioner, on_delete=models.PROTECT, related_name="appointments")
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="appointments")
+    appointment_type = models.ForeignKey(AppointmentType, on_delete=models.PROTECT, related_name="appointments")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    # ends_at plus the type's buffer: the practitioner and the room are busy until then.
+    blocked_until = models.DateTimeField(editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.BOOKED)
+    cancel_reason = models.CharField(max_length=300, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    notes = models.TextField(
+        "booking notes", blank=True, help_text="Administrative notes only: no clinical information."
+    )
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The treatment course this appointment is a session of, if any.
+    plan = models.ForeignKey(
+        "treatments.TreatmentPlan", on_delete=models.PROTECT, null=True, blank=True, related_name="appointments"
+    )
+    plan_session_number = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AppointmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        indexes = [
+            models.Index(fields=["starts_at"], name="appointment_starts_at"),
+            models.Index(fields=["patient", "starts_at"], name="appointment_patient_start"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="appointment_end_after_start",
+                violation_error_message="The end must be after the start.",
+            ),
+            models.CheckConstraint(condition=Q(blocked_until__gte=F("ends_at")), name="appointment_blocked_after_end"),
+            models.CheckConstraint(
+                condition=Q(blocked_until__lte=F("starts_at") + LONGEST_APPOINTMENT),
+                name="appointment_shorter_than_a_day",
+                violation_error_message="An appointment cannot last longer than a day.",
+            ),
+            models.UniqueConstraint(
+                fields=["plan", "plan_session_number"],
+                condition=~Q(status="cancelled"),
+                name="appointment_one_per_plan_session",
+                violation_error_message="This session of the course is already booked.",
+            ),
+            # '[)' ranges: an appointment ending at 12:45 and one starting at 12:45 do not overlap.
+            ExclusionConstraint(
+                name="appointment_no_practitioner_overlap",
+                expressions=[
+                    (TsTzRange("starts_at", "blocked_until", RangeBoundary()), RangeOperators.OVERLAPS),
+                    ("practitioner", RangeOperators.EQUAL),
+                ],
+                condition=~Q(status="cancelled"),
+                violation_error_message="The practitioner already has an appointment at this time.",
+            ),
+            ExclusionConstraint(
+                name="appointment_no_room_overlap",
+                expressions=[
+                    (TsTzRange("starts_at", "blocked_until", RangeBoundary()), RangeOperators.OVERLAPS),
+                    ("room", RangeOperators.EQUAL),
+                ],
+                condition=~Q(status="cancelled"),
+                violation_error_message="The room is already booked at this time.",
+            ),
+            ExclusionConstraint(
+                name="appointment_no_patient_overlap",
+                expressions=[
+                    (TsTzRange("starts_at", "ends_at", RangeBoundary()), RangeOperators.OVERLAPS),
+                    ("patient", RangeOperators.EQUAL),
+                ],
+                condition=~Q(status="cancelled"),
+                violation_error_message="The patient already has an appointment at this time.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        local = timezone.localtime(self.starts_at)
+        return f"{self.appointment_type.name} for {self.patient} on {local:%d %b %Y %H:%M}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("scheduling:appointment_detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def duration_minutes(self) -> int:
+        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+    @property
+    def subject_ref(self) -> str:
+        return f"appointment:{self.pk}"
+
+
+class AppointmentChange(models.Model):
+    """One row per change of an appointment: its history, never rewritten."""
+
+    class Action(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        MOVED = "moved", "Moved"
+        CANCELLED = "cancelled", "Cancelled"
+        STATUS = "status", "Status changed"
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="changes")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    changed_at = models.DateTimeField(default=timezone.now)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    from_status = models.CharField(max_length=10, blank=True)
+    to_status = models.CharField(max_length=10, blank=True)
+    old_starts_at = models.DateTimeField(null=True, blank=True)
+    new_starts_at = models.DateTimeField(null=True, blank=True)
+    old_practitioner = models.ForeignKey(
+        Practitioner, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    new_practitioner = models.ForeignKey(
+        Practitioner, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} at {self.changed_at:%Y-%m-%d %H:%M}"

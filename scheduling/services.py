@@ -1,0 +1,450 @@
+"""Writes of appointments. Each service validates (with a message that says why), writes in
+one transaction with its history row and its outbox rows, and lets PostgreSQL's exclusion
+constraints have the last word: a booking that loses a race gets SlotTaken, never a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from clinic.messaging.models import ScheduledMessage
+from clinic.messaging.services import message_schedule, messages_cancel
+from scheduling import selectors
+from scheduling.localtime import local_datetime, localtime
+from scheduling.models import Appointment, AppointmentChange, AppointmentType, Practitioner, Room
+
+Status = Appointment.Status
+Kind = ScheduledMessage.Kind
+
+OVERLAP_CONSTRAINTS = {
+    "appointment_no_practitioner_overlap": "The practitioner was just booked at this time by someone else.",
+    "appointment_no_room_overlap": "The room was just booked at this time by someone else.",
+    "appointment_no_patient_overlap": "The patient was just booked at this time by someone else.",
+    "appointment_one_per_plan_session": "This session of the course was just booked by someone else.",
+}
+SLOT_TAKEN = "This slot was just taken."
+ALTERNATIVES_LIMIT = 5
+
+
+class SlotTaken(ValidationError):
+    """Another booking won the race for this slot; ``alternatives`` are free slots now."""
+
+    def __init__(self, message: str, alternatives: Sequence[selectors.Slot] = ()):
+        super().__init__(message)
+        self.alternatives = list(alternatives)
+
+
+# Outbox --------------------------------------------------------------------------------
+
+
+def reminder_key(appointment: Appointment) -> str:
+    # Keyed by the start time: a reminder already sent is not sent again for the same time,
+    # but a move to another time needs (and gets) a new one.
+    return f"appointment:{appointment.pk}:{Kind.APPOINTMENT_REMINDER}:{int(appointment.starts_at.timestamp())}"
+
+
+def confirmation_key(appointment: Appointment, *, moved: bool = False) -> str:
+    key = f"appointment:{appointment.pk}:{Kind.BOOKING_CONFIRMATION}"
+    return f"{key}:{int(appointment.starts_at.timestamp())}" if moved else key
+
+
+def _schedule_reminder(appointment: Appointment, *, now: datetime) -> None:
+    current = reminder_key(appointment)
+    stale = ScheduledMessage.objects.filter(
+        subject_ref=appointment.subject_ref, kind=Kind.APPOINTMENT_REMINDER, status=ScheduledMessage.Status.PENDING
+    ).exclude(dedupe_key=current)
+    messages_cancel(dedupe_keys=list(stale.values_list("dedupe_key", flat=True)), reason="The appointment moved.")
+    due_at = appointment.starts_at - timedelta(hours=settings.APPOINTMENT_REMINDER_HOURS)
+    if due_at <= now:
+        return  # booked inside the reminder window: the confirmation is enough
+    message_schedule(
+        kind=Kind.APPOINTMENT_REMINDER,
+        patient=appointment.patient,
+        due_at=due_at,
+        dedupe_key=current,
+        subject_ref=appointment.subject_ref,
+    )
+
+
+def _schedule_confirmation(appointment: Appointment, *, now: datetime, moved: bool = False) -> None:
+    message_schedule(
+        kind=Kind.BOOKING_CONFIRMATION,
+        patient=appointment.patient,
+        due_at=now,
+        dedupe_key=confirmation_key(appointment, moved=moved),
+        subject_ref=appointment.subject_ref,
+        send_now=True,
+    )
+
+
+def next_session_due_at(completed: Appointment) -> datetime:
+    """10:00 local on the day after the completed session."""
+    day = localtime(completed.starts_at).date() + timedelta(days=1)
+    return local_datetime(day, time(10, 0), fold=0)
+
+
+def _schedule_next_session_reminder(completed: Appointment) -> None:
+    if completed.plan_id is None or completed.plan_session_number is None:
+        return
+    following = (
+        Appointment.objects.filter(
+            plan_id=completed.plan_id,
+            plan_session_number__gt=completed.plan_session_number,
+            status__in=Appointment.OPEN_STATUSES,
+        )
+        .order_by("plan_session_number")
+        .first()
+    )
+    if following is None:
+        return
+    due_at = max(next_session_due_at(completed), timezone.now())
+    if following.starts_at - due_at <= timedelta(hours=settings.APPOINTMENT_REMINDER_HOURS):
+        return  # the normal reminder covers a session that close
+    message_schedule(
+        kind=Kind.NEXT_SESSION_REMINDER,
+        patient=following.patient,
+        due_at=due_at,
+        dedupe_key=f"appointment:{following.pk}:{Kind.NEXT_SESSION_REMINDER}",
+        subject_ref=following.subject_ref,
+    )
+
+
+# Validation -----------------------------------------------------------------------------
+
+
+def _availability_errors(appointment: Appointment, *, now: datetime, room_fixed: bool) -> tuple[list[str], Room | None]:
+    """Every reason the appointment cannot be at its time, and a room for it if it can.
+
+    With ``room_fixed`` the appointment's room must be free; otherwise any free room will do,
+    the appointment's current room (or the practitioner's own) first.
+    """
+    errors: list[str] = []
+    if appointment.ends_at <= appointment.starts_at:
+        return ["The end must be after the start."], None
+    if appointment.starts_at < now:
+        errors.append("This time is in the past.")
+    practitioner = appointment.practitioner
+    if not practitioner.is_active or not practitioner.user.is_active:
+        errors.append(f"{practitioner.name} does not take appointments.")
+    if not appointment.appointment_type.is_active:
+        errors.append(f"{appointment.appointment_type.name} appointments can no longer be booked.")
+    if appointment.patient.is_archived:
+        errors.append("This patient's record is archived: restore it before booking.")
+    availability = selectors.Availability(
+        start=appointment.starts_at,
+        end=appointment.blocked_until,
+        patient_id=appointment.patient_id,
+        exclude_appointment_id=appointment.pk,
+    )
+    problem = availability.practitioner_problem(
+        practitioner, appointment.starts_at, appointment.ends_at, appointment.blocked_until
+    )
+    if problem:
+        errors.append(problem)
+    if not availability.patient_is_free(appointment.starts_at, appointment.ends_at):
+        errors.append("The patient already has an appointment at this time.")
+    room = None
+    if room_fixed:
+        if not appointment.room.is_active:
+            errors.append(f"The room {appointment.room} is not in use.")
+        elif availability.room_is_free(appointment.room, appointment.starts_at, appointment.blocked_until):
+            room = appointment.room
+        else:
+            errors.append(f"The room {appointment.room} is already booked at this time.")
+    else:
+        prefer = appointment.room if appointment.room_id is not None else practitioner.default_room
+        room = availability.free_room(
+            selectors.active_rooms(), appointment.starts_at, appointment.blocked_until, prefer=prefer
+        )
+        if room is None:
+            errors.append("No room is free at this time.")
+    return errors, room
+
+
+def _alternatives(appointment: Appointment) -> list[selectors.Slot]:
+    """Free slots near the one that was just taken, for the same type and practitioner (or
+    anyone when that practitioner has none that day)."""
+    day = localtime(appointment.starts_at).date()
+    start = localtime(appointment.starts_at).time()
+    lunch_start, lunch_end = selectors.lunchtime()
+    window = (lunch_start, lunch_end) if lunch_start <= start < lunch_end else (time(0, 0), time(23, 59))
+    for practitioner in (appointment.practitioner, None):
+        slots = selectors.find_slots(
+            appointment_type=appointment.appointment_type,
+            date_from=day,
+            date_to=day + timedelta(days=7),
+            window_start=window[0],
+            window_end=window[1],
+            practitioner=practitioner,
+            patient=appointment.patient,
+            exclude_appointment=appointment if appointment.pk else None,
+            limit=ALTERNATIVES_LIMIT,
+        )
+        if slots:
+            return slots
+    return []
+
+
+def _save_guarded(appointment: Appointment, **save_kwargs) -> None:
+    """Save inside a savepoint; a lost race on an exclusion constraint becomes SlotTaken and
+    the caller's transaction stays usable."""
+    try:
+        with transaction.atomic():
+            appointment.save(**save_kwargs)
+    except IntegrityError as error:
+        constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+        if constraint not in OVERLAP_CONSTRAINTS:
+            raise
+        raise SlotTaken(
+            f"{SLOT_TAKEN} {OVERLAP_CONSTRAINTS[constraint]} Choose one of the free times below.",
+            alternatives=_alternatives(appointment),
+        ) from None
+
+
+def _record_change(appointment: Appointment, *, action: str, by, **fields) -> AppointmentChange:
+    return AppointmentChange.objects.create(appointment=appointment, action=action, changed_by=by, **fields)
+
+
+def _user_or_none(user):
+    return user if getattr(user, "is_authenticated", False) else None
+
+
+# Services -------------------------------------------------------------------------------
+
+
+def appointment_book(
+    *,
+    patient,
+    practitioner: Practitioner,
+    appointment_type: AppointmentType,
+    starts_at: datetime,
+    booked_by,
+    room: Room | None = None,
+    ends_at: datetime | None = None,
+    notes: str = "",
+    plan=None,
+    plan_session_number: int | None = None,
+) -> Appointment:
+    """Book an appointment. ``room`` None takes a free room (the practitioner's own first)."""
+    now = timezone.now()
+    with transaction.atomic():
+        ends_at = ends_at if ends_at is not None else starts_at + appointment_type.duration
+        appointment = Appointment(
+            patient=patient,
+            practitioner=practitioner,
+            room=room,
+            appointment_type=appointment_type,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            blocked_until=max(ends_at, ends_at + appointment_type.buffer),
+            notes=notes,
+            booked_by=_user_or_none(booked_by),
+            plan=plan,
+            plan_session_number=plan_session_number,
+        )
+        if plan is not None and plan.patient_id != patient.pk:
+            raise ValidationError("This treatment plan belongs to another patient.")
+        errors, free_room = _availability_errors(appointment, now=now, room_fixed=room is not None)
+        if errors:
+            raise ValidationError(errors)
+        appointment.room = free_room
+        appointment.full_clean(validate_constraints=False)
+        _save_guarded(appointment)
+        _record_change(
+            appointment, action=AppointmentChange.Action.BOOKED, by=appointment.booked_by, to_status=Status.BOOKED,
+            new_starts_at=starts_at, new_practitioner=practitioner,
+        )  # fmt: skip
+        _schedule_confirmation(appointment, now=now)
+        _schedule_reminder(appointment, now=now)
+    return appointment
+
+
+def _locked(appointment: Appointment) -> Appointment:
+    return (
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("patient", "practitioner__user", "room", "appointment_type")
+        .get(pk=appointment.pk)
+    )
+
+
+def appointment_move(
+    *,
+    appointment: Appointment,
+    starts_at: datetime,
+    moved_by,
+    practitioner: Practitioner | None = None,
+    room: Room | None = None,
+) -> Appointment:
+    """Move to another time (and practitioner). The room is kept when it is free, otherwise
+    another free room is taken. The reminder follows; a confirmed appointment needs
+    confirming again."""
+    now = timezone.now()
+    with transaction.atomic():
+        current = _locked(appointment)
+        if not current.is_open:
+            raise ValidationError(f"A {current.get_status_display().lower()} appointment cannot be moved.")
+        old_start, old_practitioner, old_status = current.starts_at, current.practitioner, current.status
+        duration = current.ends_at - current.starts_at
+        current.starts_at = starts_at
+        current.ends_at = starts_at + duration
+        current.blocked_until = current.ends_at + current.appointment_type.buffer
+        current.practitioner = practitioner or current.practitioner
+        if room is not None:
+            current.room = room
+        errors, free_room = _availability_errors(current, now=now, room_fixed=room is not None)
+        if errors:
+            raise ValidationError(errors)
+        current.room = free_room
+        if current.starts_at == old_start and current.practitioner == old_practitioner:
+            raise ValidationError("The appointment is already at this time.")
+        current.status = Status.BOOKED
+        current.full_clean(validate_constraints=False)
+        _save_guarded(current)
+        _record_change(
+            current, action=AppointmentChange.Action.MOVED, by=_user_or_none(moved_by), from_status=old_status,
+            to_status=current.status, old_starts_at=old_start, new_starts_at=current.starts_at,
+            old_practitioner=old_practitioner, new_practitioner=current.practitioner,
+        )  # fmt: skip
+        if current.starts_at != old_start:
+            _schedule_reminder(current, now=now)
+            _schedule_confirmation(current, now=now, moved=True)
+    return current
+
+
+def appointment_cancel(*, appointment: Appointment, reason: str, cancelled_by) -> Appointment:
+    """Cancel and free the slot; the appointment's pending emails are cancelled with it."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError("Give the reason for the cancellation.")
+    with transaction.atomic():
+        current = _locked(appointment)
+        if current.status == Status.CANCELLED:
+            raise ValidationError("This appointment is already cancelled.")
+        if not current.is_open:
+            raise ValidationError(f"A {current.get_status_display().lower()} appointment cannot be cancelled.")
+        old_status = current.status
+        current.status = Status.CANCELLED
+        current.cancel_reason = reason[:300]
+        current.cancelled_at = timezone.now()
+        current.save(update_fields=["status", "cancel_reason", "cancelled_at", "updated_at"])
+        _record_change(
+            current, action=AppointmentChange.Action.CANCELLED, by=_user_or_none(cancelled_by),
+            from_status=old_status, to_status=current.status, reason=current.cancel_reason,
+        )  # fmt: skip
+        messages_cancel(subject_ref=current.subject_ref, reason="The appointment was cancelled.")
+    return current
+
+
+def _change_status(appointment: Appointment, *, to: str, allowed_from: Sequence[str], by) -> Appointment:
+    current = _locked(appointment)
+    if current.status == to:
+        raise ValidationError(f"This appointment is already {current.get_status_display().lower()}.")
+    if current.status not in allowed_from:
+        raise ValidationError(
+            f"A {current.get_status_display().lower()} appointment cannot be marked {Status(to).label.lower()}."
+        )
+    old_status = current.status
+    current.status = to
+    current.save(update_fields=["status", "updated_at"])
+    _record_change(
+        current, action=AppointmentChange.Action.STATUS, by=_user_or_none(by), from_status=old_status, to_status=to
+    )
+    return current
+
+
+def appointment_confirm(*, appointment: Appointment, confirmed_by=None) -> Appointment:
+    """The patient confirmed (from the link in an email) or the desk did on the phone."""
+    with transaction.atomic():
+        return _change_status(appointment, to=Status.CONFIRMED, allowed_from=[Status.BOOKED], by=confirmed_by)
+
+
+def appointment_check_in(*, appointment: Appointment, checked_in_by) -> Appointment:
+    if localtime(appointment.starts_at).date() > timezone.localdate():
+        raise ValidationError("Check-in opens on the day of the appointment.")
+    with transaction.atomic():
+        return _change_status(appointment, to=Status.ARRIVED, allowed_from=Appointment.OPEN_STATUSES, by=checked_in_by)
+
+
+def appointment_complete(*, appointment: Appointment, completed_by) -> Appointment:
+    """Done; for a session of a course, the patient hears about the next one."""
+    if appointment.starts_at > timezone.now():
+        raise ValidationError("An appointment cannot be completed before it starts.")
+    with transaction.atomic():
+        current = _change_status(
+            appointment, to=Status.COMPLETED, allowed_from=[*Appointment.OPEN_STATUSES, Status.ARRIVED],
+            by=completed_by,
+        )  # fmt: skip
+        messages_cancel(
+            dedupe_keys=[reminder_key(current)], reason="The appointment took place before the reminder was due."
+        )
+        _schedule_next_session_reminder(current)
+    return current
+
+
+def appointment_mark_no_show(*, appointment: Appointment, marked_by) -> Appointment:
+    if appointment.starts_at > timezone.now():
+        raise ValidationError("An appointment cannot be marked as a no-show before it starts.")
+    with transaction.atomic():
+        current = _change_status(appointment, to=Status.NO_SHOW, allowed_from=Appointment.OPEN_STATUSES, by=marked_by)
+        messages_cancel(subject_ref=current.subject_ref, reason="The patient did not come.")
+        message_schedule(
+            kind=Kind.NO_SHOW_FOLLOW_UP,
+            patient=current.patient,
+            due_at=timezone.now(),
+            dedupe_key=f"appointment:{current.pk}:{Kind.NO_SHOW_FOLLOW_UP}",
+            subject_ref=current.subject_ref,
+            send_now=True,
+        )
+    return current
+
+
+def course_book(
+    *,
+    plan,
+    practitioner: Practitioner,
+    appointment_type: AppointmentType,
+    sessions: Sequence[tuple[int, datetime, Room | None]],
+    booked_by,
+) -> list[Appointment]:
+    """Book the sessions ``(number, start, room)`` of a plan: all of them or none.
+
+    Every session is tried, so that the error lists every conflict, not only the first.
+    """
+    if not sessions:
+        raise ValidationError("There is no session to book.")
+    numbers = [number for number, _, _ in sessions]
+    if len(set(numbers)) != len(numbers) or not all(1 <= n <= plan.session_count for n in numbers):
+        raise ValidationError("The session numbers do not match the plan.")
+    booked: list[Appointment] = []
+    errors: list[str] = []
+    with transaction.atomic():
+        for number, starts_at, room in sorted(sessions, key=lambda item: item[1]):
+            try:
+                booked.append(
+                    appointment_book(
+                        patient=plan.patient, practitioner=practitioner, appointment_type=appointment_type,
+                        starts_at=starts_at, room=room, booked_by=booked_by, plan=plan, plan_session_number=number,
+                    )
+                )  # fmt: skip
+            except ValidationError as error:
+                when = f"{localtime(starts_at):%a %d %b %H:%M}"
+                errors.extend(f"Session {number} ({when}): {message}" for message in error.messages)
+        if errors:
+            transaction.set_rollback(True)
+    if errors:
+        raise ValidationError(errors)
+    return booked
+
+
+def practitioner_regenerate_feed_token(*, practitioner: Practitioner) -> Practitioner:
+    from scheduling.models import new_feed_token
+
+    practitioner.feed_token = new_feed_token()
+    practitioner.save(update_fields=["feed_token"])
+    return practitioner

@@ -1,0 +1,47 @@
+from django import template
+from django.utils.html import format_html
+
+from scheduling import selectors
+from scheduling.access import BOOK_APPOINTMENT, VIEW_APPOINTMENT
+from scheduling.models import Appointment
+
+register = template.Library()
+
+Status = Appointment.Status
+# Colour is never the only signal: each status has a symbol and its name.
+STATUS_STYLES = {
+    Status.BOOKED: ("text-bg-light border", "◷"),
+    Status.CONFIRMED: ("text-bg-primary", "✓"),
+    Status.ARRIVED: ("text-bg-info", "➜"),
+    Status.COMPLETED: ("text-bg-success", "✔"),
+    Status.CANCELLED: ("text-bg-secondary", "✕"),
+    Status.NO_SHOW: ("text-bg-warning", "!"),
+}
+
+
+@register.simple_tag
+def status_badge(appointment: Appointment) -> str:
+    css, symbol = STATUS_STYLES.get(appointment.status, ("text-bg-light", "?"))
+    return format_html(
+        '<span class="badge {} scheduling-status scheduling-status-{}"><span aria-hidden="true">{}</span> {}</span>',
+        css,
+        appointment.status,
+        symbol,
+        appointment.get_status_display(),
+    )
+
+
+@register.inclusion_tag("scheduling/_patient_appointments.html", takes_context=True)
+def patient_appointments(context, patient):
+    user = context["request"].user
+    if not user.has_perm(VIEW_APPOINTMENT):
+        return {"visible": False}
+    can_book = user.has_perm(BOOK_APPOINTMENT) and not patient.is_archived
+    return {
+        "visible": True,
+        "patient": patient,
+        "appointments": selectors.patient_upcoming(patient),
+        "can_book": can_book,
+        # Only what booking needs (the number of sessions), never the plan's clinical content.
+        "plans_to_book": selectors.plans_to_book(patient) if can_book else [],
+    }

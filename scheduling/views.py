@@ -1,0 +1,466 @@
+"""Calendars, the slot finder, booking and the appointment page. Function views: parse a
+form, call a service, render or redirect. Objects are loaded through scheduling.access."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from clinic.messaging.links import BadLink, read_token
+from patients.access import get_patient_for, require_perm
+from scheduling import selectors, services
+from scheduling.access import (
+    BOOK_APPOINTMENT,
+    CHANGE_APPOINTMENT,
+    VIEW_APPOINTMENT,
+    can_manage_feed,
+    can_see_clinical,
+    get_appointment_for,
+    get_feed_practitioner_for,
+    get_plan_for_booking,
+    get_practitioner_for,
+)
+from scheduling.emails import CANCEL_ACTION, CONFIRM_ACTION, cancel_deadline
+from scheduling.forms import BookForm, CancelForm, CourseForm, DayForm, MoveForm, SlotSearchForm, parse_instant
+from scheduling.ics import appointment_ics, practitioner_feed
+from scheduling.models import Appointment, AppointmentType, Practitioner, Room
+from scheduling.services import SlotTaken
+
+
+def _day_from(request) -> date:
+    form = DayForm(request.GET)
+    if form.is_valid() and form.cleaned_data["date"]:
+        return form.cleaned_data["date"]
+    return timezone.localdate()
+
+
+def _is_htmx(request) -> bool:
+    # A history restore (back button after a cache miss) needs the whole page.
+    return request.headers.get("HX-Request") == "true" and "HX-History-Restore-Request" not in request.headers
+
+
+def _error_messages(error: ValidationError) -> list[str]:
+    return list(error.messages)
+
+
+# Calendars ------------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def calendar_day(request):
+    require_perm(request.user, VIEW_APPOINTMENT)
+    day = _day_from(request)
+    context = {
+        "day": day,
+        "previous_day": day - timedelta(days=1),
+        "next_day": day + timedelta(days=1),
+        "today": timezone.localdate(),
+        "now": timezone.now(),
+        "columns": selectors.day_columns(day),
+    }
+    template = "scheduling/_day_grid.html" if _is_htmx(request) else "scheduling/day.html"
+    return render(request, template, context)
+
+
+@require_GET
+@login_required
+def calendar_week(request, pk: int):
+    practitioner = get_practitioner_for(request.user, pk)
+    day = _day_from(request)
+    monday = day - timedelta(days=day.weekday())
+    context = {
+        "practitioner": practitioner,
+        "monday": monday,
+        "previous_week": monday - timedelta(days=7),
+        "next_week": monday + timedelta(days=7),
+        "today": timezone.localdate(),
+        "now": timezone.now(),
+        "week": selectors.week_days(practitioner, monday),
+        "can_manage_feed": can_manage_feed(request.user, practitioner),
+    }
+    if context["can_manage_feed"]:
+        context["feed_url"] = request.build_absolute_uri(reverse("scheduling:feed", args=[practitioner.feed_token]))
+    template = "scheduling/_week_grid.html" if _is_htmx(request) else "scheduling/week.html"
+    return render(request, template, context)
+
+
+@require_GET
+@login_required
+def today(request):
+    require_perm(request.user, VIEW_APPOINTMENT)
+    day = timezone.localdate()
+    appointments = list(selectors.today_list(day))
+    return render(
+        request,
+        "scheduling/today.html",
+        {"day": day, "now": timezone.now(), "appointments": appointments},
+    )
+
+
+# Finding and booking --------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def slot_finder(request):
+    require_perm(request.user, VIEW_APPOINTMENT)
+    patient = None
+    if request.GET.get("patient", "").isdigit():
+        patient = get_patient_for(request.user, int(request.GET["patient"]))
+    searched = "appointment_type" in request.GET
+    form = SlotSearchForm(
+        request.GET if searched else None, initial=SlotSearchForm.initial_for(getattr(patient, "pk", None))
+    )
+    slots: list[selectors.Slot] = []
+    appointment_type = None
+    if searched and form.is_valid():
+        data = form.cleaned_data
+        appointment_type = data["appointment_type"]
+        window_start, window_end = form.window_times
+        slots = selectors.find_slots(
+            appointment_type=appointment_type, date_from=data["date_from"], date_to=data["date_to"],
+            window_start=window_start, window_end=window_end, practitioner=data["practitioner"], patient=patient,
+        )  # fmt: skip
+    elif not searched:
+        # Straight from the patient's page: the next free lunchtime slots, no extra click.
+        initial = form.initial
+        appointment_type = AppointmentType.objects.filter(pk=initial["appointment_type"]).first()
+        if appointment_type is not None:
+            lunch_start, lunch_end = selectors.lunchtime()
+            slots = selectors.find_slots(
+                appointment_type=appointment_type, date_from=initial["date_from"], date_to=initial["date_to"],
+                window_start=lunch_start, window_end=lunch_end, patient=patient,
+            )  # fmt: skip
+    return render(
+        request,
+        "scheduling/slot_finder.html",
+        {
+            "form": form,
+            "patient": patient,
+            "slots": slots,
+            "appointment_type": appointment_type,
+            "book_patient": patient if request.user.has_perm(BOOK_APPOINTMENT) else None,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def book(request):
+    require_perm(request.user, BOOK_APPOINTMENT)
+    form = BookForm(request.POST if request.method == "POST" else request.GET)
+    alternatives: list[selectors.Slot] = []
+    if not form.is_valid():
+        return render(request, "scheduling/book.html", {"form": form, "alternatives": []}, status=400)
+    data = form.cleaned_data
+    get_patient_for(request.user, data["patient"].pk)
+    if request.method == "POST":
+        try:
+            appointment = services.appointment_book(
+                patient=data["patient"], practitioner=data["practitioner"], appointment_type=data["appointment_type"],
+                starts_at=data["start"], room=data["room"], booked_by=request.user, notes=data["notes"],
+            )  # fmt: skip
+        except SlotTaken as error:
+            form.add_error(None, error.messages)
+            alternatives = error.alternatives
+        except ValidationError as error:
+            form.add_error(None, _error_messages(error))
+        else:
+            local = timezone.localtime(appointment.starts_at)
+            messages.success(
+                request,
+                f"Booked: {appointment.appointment_type.name} for {appointment.patient} on "
+                f"{local:%A %d %B at %H:%M} with {appointment.practitioner.name}.",
+            )
+            return redirect(appointment)
+    context = {
+        "form": form,
+        "patient": data["patient"],
+        "practitioner": data["practitioner"],
+        "appointment_type": data["appointment_type"],
+        "room": data["room"],
+        "starts_at": data["start"],
+        "ends_at": data["start"] + data["appointment_type"].duration,
+        "alternatives": alternatives,
+    }
+    return render(request, "scheduling/book.html", context)
+
+
+# One appointment ------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def appointment_detail(request, pk: int):
+    appointment = get_appointment_for(request.user, pk)
+    context = {
+        "appointment": appointment,
+        "changes": appointment.changes.select_related("changed_by", "old_practitioner__user", "new_practitioner__user"),
+        "cancel_form": CancelForm(),
+        "show_clinical": can_see_clinical(request.user),
+        "can_change": request.user.has_perm(CHANGE_APPOINTMENT),
+    }
+    return render(request, "scheduling/appointment_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def appointment_move(request, pk: int):
+    appointment = get_appointment_for(request.user, pk, perm=CHANGE_APPOINTMENT)
+    local = timezone.localtime(appointment.starts_at)
+    initial = {"day": local.date(), "at": local.time(), "practitioner": appointment.practitioner}
+    form = MoveForm(request.POST or None, initial=initial)
+    alternatives: list[selectors.Slot] = []
+    if request.method == "POST" and form.is_valid() and "starts_at" in form.cleaned_data:
+        try:
+            services.appointment_move(
+                appointment=appointment, starts_at=form.cleaned_data["starts_at"], moved_by=request.user,
+                practitioner=form.cleaned_data["practitioner"],
+            )  # fmt: skip
+        except SlotTaken as error:
+            form.add_error(None, error.messages)
+            alternatives = error.alternatives
+        except ValidationError as error:
+            form.add_error(None, _error_messages(error))
+        else:
+            appointment.refresh_from_db()
+            messages.success(request, f"Moved to {timezone.localtime(appointment.starts_at):%A %d %B at %H:%M}.")
+            return redirect(appointment)
+    if not alternatives and appointment.is_open:
+        day = local.date()
+        alternatives = selectors.find_slots(
+            appointment_type=appointment.appointment_type, date_from=max(day, timezone.localdate()),
+            date_to=max(day, timezone.localdate()) + timedelta(days=7), practitioner=appointment.practitioner,
+            patient=appointment.patient, exclude_appointment=appointment, limit=8,
+        )  # fmt: skip
+    return render(
+        request,
+        "scheduling/appointment_move.html",
+        {"appointment": appointment, "form": form, "alternatives": alternatives},
+    )
+
+
+@require_POST
+@login_required
+def appointment_cancel(request, pk: int):
+    appointment = get_appointment_for(request.user, pk, perm=CHANGE_APPOINTMENT)
+    form = CancelForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(appointment)
+    try:
+        services.appointment_cancel(
+            appointment=appointment, reason=form.cleaned_data["reason"], cancelled_by=request.user
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "The appointment was cancelled and the slot is free again.")
+    return redirect(appointment)
+
+
+def _status_view(service, success: str):
+    @require_POST
+    @login_required
+    def view(request, pk: int):
+        appointment = get_appointment_for(request.user, pk, perm=CHANGE_APPOINTMENT)
+        try:
+            service(appointment, request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, success.format(patient=appointment.patient))
+        target = request.POST.get("next", "")
+        if target.startswith("/") and not target.startswith("//"):
+            return redirect(target)
+        return redirect(appointment)
+
+    return view
+
+
+appointment_check_in = _status_view(
+    lambda a, user: services.appointment_check_in(appointment=a, checked_in_by=user), "{patient} has arrived."
+)
+appointment_complete = _status_view(
+    lambda a, user: services.appointment_complete(appointment=a, completed_by=user), "The appointment is completed."
+)
+appointment_no_show = _status_view(
+    lambda a, user: services.appointment_mark_no_show(appointment=a, marked_by=user), "Marked as a no-show."
+)
+appointment_confirm = _status_view(
+    lambda a, user: services.appointment_confirm(appointment=a, confirmed_by=user), "Marked as confirmed."
+)
+
+
+@require_GET
+@login_required
+def appointment_ics_download(request, pk: int):
+    appointment = get_appointment_for(request.user, pk)
+    response = HttpResponse(appointment_ics(appointment), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="appointment-{appointment.pk}.ics"'
+    return response
+
+
+# Course booking -------------------------------------------------------------------------
+
+
+def _posted_sessions(request, plan) -> list[tuple[int, object, object]]:
+    rooms = {room.pk: room for room in Room.objects.filter(is_active=True)}
+    sessions = []
+    for number in range(1, plan.session_count + 1):
+        raw = request.POST.get(f"session_{number}")
+        if not raw:
+            continue
+        starts_at = parse_instant(raw)
+        room_id = request.POST.get(f"room_{number}", "")
+        sessions.append((number, starts_at, rooms.get(int(room_id)) if room_id.isdigit() else None))
+    return sessions
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def course_book(request, plan_pk: int):
+    plan = get_plan_for_booking(request.user, plan_pk)
+    default_practitioner = Practitioner.objects.filter(user_id=plan.doctor_id, is_active=True).first()
+    course_type = AppointmentType.objects.filter(is_active=True, is_course_session=True).first()
+    initial = {
+        "practitioner": default_practitioner,
+        "appointment_type": course_type,
+        "first_day": max(plan.starts_on or timezone.localdate(), timezone.localdate()),
+        "at": settings.CLINIC_LUNCH_START,
+    }
+    data = request.POST if request.method == "POST" else (request.GET if "practitioner" in request.GET else None)
+    form = CourseForm(data, initial=initial)
+    proposal: list[selectors.ProposedSession] = []
+    errors: list[str] = []
+    if data is not None and form.is_valid():
+        cleaned = form.cleaned_data
+        if request.method == "POST":
+            try:
+                booked = services.course_book(
+                    plan=plan, practitioner=cleaned["practitioner"], appointment_type=cleaned["appointment_type"],
+                    sessions=_posted_sessions(request, plan), booked_by=request.user,
+                )  # fmt: skip
+            except ValidationError as error:
+                errors = _error_messages(error)
+            else:
+                messages.success(request, f"{len(booked)} sessions booked for {plan.patient}.")
+                return redirect("patients:detail", pk=plan.patient_id)
+        proposal = selectors.course_proposal(
+            plan=plan, practitioner=cleaned["practitioner"], appointment_type=cleaned["appointment_type"],
+            first_day=cleaned["first_day"], at=cleaned["at"],
+        )  # fmt: skip
+    booked_sessions = list(plan.appointments.live().select_related("practitioner__user").order_by("starts_at"))
+    return render(
+        request,
+        "scheduling/course_book.html",
+        {
+            "plan": plan,
+            "form": form,
+            "proposal": proposal,
+            "errors": errors,
+            "booked_sessions": booked_sessions,
+            "can_book_all": bool(proposal) and all(p.slot is not None for p in proposal),
+            "show_clinical": can_see_clinical(request.user),
+        },
+    )
+
+
+# Calendar feeds -------------------------------------------------------------------------
+
+
+@require_GET
+def feed(request, token: str):
+    """The practitioner's private feed: the secret token in the URL is the only key."""
+    practitioner = get_object_or_404(Practitioner.objects.select_related("user"), feed_token=token)
+    response = HttpResponse(practitioner_feed(practitioner), content_type="text/calendar; charset=utf-8")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_POST
+@login_required
+def feed_regenerate(request, pk: int):
+    practitioner = get_feed_practitioner_for(request.user, pk)
+    services.practitioner_regenerate_feed_token(practitioner=practitioner)
+    messages.success(request, "A new calendar feed address was made; the old one no longer works.")
+    return redirect("scheduling:week", pk=practitioner.pk)
+
+
+# Links in patient emails (public) -------------------------------------------------------
+
+
+def _link_appointment(request, token: str, action: str):
+    try:
+        appointment_id = read_token(token, action=action, max_age=timedelta(days=settings.EMAIL_LINK_MAX_AGE_DAYS))
+    except BadLink as error:
+        return None, render(request, "messaging/link_error.html", {"error": str(error)}, status=400)
+    appointment = (
+        Appointment.objects.select_related("practitioner__user", "appointment_type").filter(pk=appointment_id).first()
+    )
+    if appointment is None:
+        return None, render(
+            request, "messaging/link_error.html", {"error": "This appointment no longer exists."}, status=404
+        )
+    return appointment, None
+
+
+@require_http_methods(["GET", "POST"])
+def public_confirm(request, token: str):
+    """GET shows the appointment, POST confirms: mail scanners that open links change nothing."""
+    appointment, error_page = _link_appointment(request, token, CONFIRM_ACTION)
+    if error_page is not None:
+        return error_page
+    outcome = ""
+    if request.method == "POST":
+        try:
+            services.appointment_confirm(appointment=appointment)
+        except ValidationError as error:
+            outcome = " ".join(error.messages)
+        else:
+            outcome = "confirmed"
+        appointment.refresh_from_db()
+    return render(request, "scheduling/public_confirm.html", {"appointment": appointment, "outcome": outcome})
+
+
+@require_http_methods(["GET", "POST"])
+def public_cancel(request, token: str):
+    appointment, error_page = _link_appointment(request, token, CANCEL_ACTION)
+    if error_page is not None:
+        return error_page
+    too_late = timezone.now() >= cancel_deadline(appointment)
+    outcome = ""
+    if appointment.status == Appointment.Status.CANCELLED:
+        outcome = "already"
+    elif request.method == "POST" and not too_late:
+        try:
+            services.appointment_cancel(
+                appointment=appointment, reason="Cancelled by the patient from the email link.", cancelled_by=None
+            )
+        except ValidationError as error:
+            outcome = " ".join(error.messages)
+        else:
+            outcome = "cancelled"
+        appointment.refresh_from_db()
+    return render(
+        request,
+        "scheduling/public_cancel.html",
+        {
+            "appointment": appointment,
+            "outcome": outcome,
+            "too_late": too_late and outcome not in {"already", "cancelled"},
+            "cutoff_hours": settings.APPOINTMENT_CANCEL_CUTOFF_HOURS,
+        },
+    )

@@ -1,0 +1,182 @@
+"""The slot finder and course proposals, including both daylight-saving changes (Europe/London:
+clocks forward at 01:00 GMT on 31 March 2030, back at 02:00 BST on 27 October 2030)."""
+
+import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from clinic.messaging.models import ScheduledMessage
+from scheduling import selectors, services
+from scheduling.localtime import AmbiguousLocalTime, NonexistentLocalTime, local_datetime, localtime
+from scheduling.models import WorkingHours
+from tests.factories import PatientFactory
+from tests.scheduling.conftest import MONDAY
+from tests.scheduling.factories import AppointmentFactory, appointment_type
+from tests.treatments.factories import ActivePlanFactory
+
+pytestmark = pytest.mark.django_db
+LONDON = ZoneInfo("Europe/London")
+UTC = datetime.UTC
+SPRING_SUNDAY = datetime.date(2030, 3, 31)
+AUTUMN_SUNDAY = datetime.date(2030, 10, 27)
+
+
+def local(day: datetime.date, hour: int, minute: int = 0, fold: int = 0) -> datetime.datetime:
+    return datetime.datetime(day.year, day.month, day.day, hour, minute, fold=fold, tzinfo=LONDON)
+
+
+def works_every_day(practitioner, start=datetime.time(0, 0), end=datetime.time(23, 59)):
+    WorkingHours.objects.filter(practitioner=practitioner).delete()
+    WorkingHours.objects.bulk_create(
+        WorkingHours(practitioner=practitioner, weekday=day, starts_at=start, ends_at=end) for day in range(7)
+    )
+
+
+@pytest.mark.usefixtures("frozen_now")
+def test_lunchtime_slots_soonest_first_and_busy_times_left_out(practitioner, other_practitioner):
+    AppointmentFactory(practitioner=practitioner, starts_at=datetime.datetime(2030, 1, 7, 12, tzinfo=UTC))
+    slots = selectors.find_slots(appointment_type=appointment_type(), date_from=MONDAY, date_to=MONDAY, limit=50)
+    starts = [(localtime(s.starts_at).strftime("%H:%M"), s.practitioner) for s in slots]
+    assert starts[0] == ("12:00", other_practitioner)
+    assert ("12:00", practitioner) not in starts
+    assert ("12:15", practitioner) not in starts
+    assert starts[1] == ("12:15", other_practitioner)
+    assert ("12:30", practitioner) in starts
+    assert max(localtime(s.ends_at).time() for s in slots) == datetime.time(14, 0)
+    assert [s.starts_at for s in slots] == sorted(s.starts_at for s in slots)
+
+
+@pytest.mark.usefixtures("frozen_now")
+def test_slot_finder_skips_the_patients_own_appointments_and_the_past(practitioner, other_practitioner, patient):
+    AppointmentFactory(
+        patient=patient, practitioner=other_practitioner, starts_at=datetime.datetime(2030, 1, 7, 12, tzinfo=UTC)
+    )
+    slots = selectors.find_slots(
+        appointment_type=appointment_type(),
+        date_from=MONDAY - datetime.timedelta(days=3),
+        date_to=MONDAY,
+        patient=patient,
+    )
+    assert slots[0].starts_at == datetime.datetime(2030, 1, 7, 12, 30, tzinfo=UTC)
+
+
+def test_nonexistent_local_time_is_refused_and_never_offered(practitioner):
+    works_every_day(practitioner)
+    with pytest.raises(NonexistentLocalTime):
+        local_datetime(SPRING_SUNDAY, datetime.time(1, 30))
+    with time_machine.travel(datetime.datetime(2030, 3, 30, 12, tzinfo=UTC), tick=False):
+        slots = selectors.find_slots(
+            appointment_type=appointment_type("Review"), date_from=SPRING_SUNDAY, date_to=SPRING_SUNDAY,
+            window_start=datetime.time(0, 0), window_end=datetime.time(3, 0), practitioner=practitioner, limit=100,
+        )  # fmt: skip
+    local_starts = [localtime(s.starts_at).strftime("%H:%M") for s in slots]
+    assert local_starts[:4] == ["00:00", "00:15", "00:30", "00:45"]
+    assert not any(start.startswith("01:") for start in local_starts)
+    assert local_starts[4] == "02:00"
+    # The 00:45 review ends at 02:00 BST: 15 real minutes.
+    assert slots[3].ends_at - slots[3].starts_at == datetime.timedelta(minutes=15)
+
+
+def test_ambiguous_local_time_is_explicit_and_offered_twice(practitioner):
+    works_every_day(practitioner)
+    with pytest.raises(AmbiguousLocalTime):
+        local_datetime(AUTUMN_SUNDAY, datetime.time(1, 30))
+    first = local_datetime(AUTUMN_SUNDAY, datetime.time(1, 30), fold=0)
+    second = local_datetime(AUTUMN_SUNDAY, datetime.time(1, 30), fold=1)
+    assert (first, second) == (
+        datetime.datetime(2030, 10, 27, 0, 30, tzinfo=UTC),
+        datetime.datetime(2030, 10, 27, 1, 30, tzinfo=UTC),
+    )
+    with time_machine.travel(datetime.datetime(2030, 10, 26, 12, tzinfo=UTC), tick=False):
+        slots = selectors.find_slots(
+            appointment_type=appointment_type("Review"), date_from=AUTUMN_SUNDAY, date_to=AUTUMN_SUNDAY,
+            window_start=datetime.time(1, 0), window_end=datetime.time(2, 0), practitioner=practitioner, limit=100,
+        )  # fmt: skip
+    at_130 = [s.starts_at for s in slots if localtime(s.starts_at).strftime("%H:%M") == "01:30"]
+    assert at_130 == [first, second]
+    assert len({s.starts_at for s in slots}) == len(slots) == 8
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (datetime.date(2030, 3, 29), datetime.date(2030, 4, 1)),  # GMT Friday, BST Monday
+        (datetime.date(2030, 10, 25), datetime.date(2030, 10, 28)),  # BST Friday, GMT Monday
+    ],
+)
+def test_a_lunchtime_slot_stays_1230_across_the_change(practitioner, before, after):
+    with time_machine.travel(datetime.datetime(2030, 3, 1, tzinfo=UTC), tick=False):
+        for day in (before, after):
+            slots = selectors.find_slots(
+                appointment_type=appointment_type(), date_from=day, date_to=day, practitioner=practitioner, limit=100
+            )
+            assert local(day, 12, 30) in [s.starts_at for s in slots]
+            assert all(datetime.time(12) <= localtime(s.starts_at).time() < datetime.time(14) for s in slots)
+    assert local(before, 12, 30).utcoffset() != local(after, 12, 30).utcoffset()
+
+
+@pytest.mark.parametrize(
+    ("appointment_day", "completed_day", "next_day_10_utc"),
+    [
+        # Spring: session on Saturday (GMT); 10:00 on Sunday is BST, 09:00 UTC.
+        (datetime.date(2030, 3, 30), datetime.date(2030, 3, 30), datetime.datetime(2030, 3, 31, 9, tzinfo=UTC)),
+        # Autumn: session on Saturday (BST); 10:00 on Sunday is GMT, 10:00 UTC.
+        (datetime.date(2030, 10, 26), datetime.date(2030, 10, 26), datetime.datetime(2030, 10, 27, 10, tzinfo=UTC)),
+    ],
+)
+def test_due_times_across_the_change(practitioner, appointment_day, completed_day, next_day_10_utc):
+    works_every_day(practitioner, datetime.time(9), datetime.time(18))
+    plan = ActivePlanFactory(doctor=practitioner.user, session_count=4)
+    mesotherapy = appointment_type("Mesotherapy session")
+    with time_machine.travel(local(appointment_day, 8) - datetime.timedelta(days=10), tick=False) as clock:
+        first = services.appointment_book(
+            patient=plan.patient, practitioner=practitioner, appointment_type=mesotherapy,
+            starts_at=local(appointment_day, 12, 30), booked_by=None, plan=plan, plan_session_number=1,
+        )  # fmt: skip
+        following_day = appointment_day + datetime.timedelta(days=7)
+        second = services.appointment_book(
+            patient=plan.patient, practitioner=practitioner, appointment_type=mesotherapy,
+            starts_at=local(following_day, 12, 30), booked_by=None, plan=plan, plan_session_number=2,
+        )  # fmt: skip
+        reminder = ScheduledMessage.objects.get(subject_ref=second.subject_ref, kind="appointment_reminder")
+        # 24 real hours before, whatever the clock on the wall says.
+        assert reminder.due_at == second.starts_at - datetime.timedelta(hours=24)
+        clock.move_to(local(completed_day, 13, 30))
+        services.appointment_complete(appointment=first, completed_by=None)
+    row = ScheduledMessage.objects.get(kind="next_session_reminder")
+    assert row.due_at == next_day_10_utc
+    assert localtime(row.due_at).time() == datetime.time(10, 0)
+
+
+@pytest.mark.usefixtures("frozen_now")
+def test_course_proposal_keeps_weekday_and_time_and_offers_the_nearest_alternative(practitioner):
+    plan = ActivePlanFactory(doctor=practitioner.user, session_count=5, patient=PatientFactory())
+    mesotherapy = appointment_type("Mesotherapy session")
+    taken = datetime.datetime(2030, 1, 21, 12, 30, tzinfo=UTC)  # week 3
+    AppointmentFactory(practitioner=practitioner, starts_at=taken, appointment_type=mesotherapy)
+    proposal = selectors.course_proposal(
+        plan=plan, practitioner=practitioner, appointment_type=mesotherapy, first_day=MONDAY, at=datetime.time(12, 30)
+    )
+    assert [p.number for p in proposal] == [1, 2, 3, 4, 5]
+    assert [p.conflict for p in proposal if p.conflict] == ["Ada Okafor already has an appointment at this time."]
+    third = proposal[2]
+    assert third.is_alternative
+    assert abs(third.slot.starts_at - taken) <= datetime.timedelta(hours=1)
+    first = datetime.datetime(2030, 1, 7, 12, 30, tzinfo=UTC)
+    assert all(p.slot.starts_at == first + datetime.timedelta(weeks=i) for i, p in enumerate(proposal) if i != 2)
+
+
+def test_a_course_across_the_spring_change_stays_at_1230_local(practitioner):
+    plan = ActivePlanFactory(doctor=practitioner.user, session_count=4)
+    with time_machine.travel(datetime.datetime(2030, 3, 1, tzinfo=UTC), tick=False):
+        proposal = selectors.course_proposal(
+            plan=plan, practitioner=practitioner, appointment_type=appointment_type("Mesotherapy session"),
+            first_day=datetime.date(2030, 3, 18), at=datetime.time(12, 30),
+        )  # fmt: skip
+    assert [p.conflict for p in proposal] == ["", "", "", ""]
+    assert [localtime(p.slot.starts_at).strftime("%a %d %b %H:%M") for p in proposal] == [
+        "Mon 18 Mar 12:30", "Mon 25 Mar 12:30", "Mon 01 Apr 12:30", "Mon 08 Apr 12:30",
+    ]  # fmt: skip
+    assert [p.slot.starts_at.hour for p in proposal] == [12, 12, 11, 11]  # UTC: GMT, then BST

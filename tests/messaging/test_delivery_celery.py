@@ -1,16 +1,20 @@
 """Delivery with the real thing: a Celery worker process, a Redis server and an SMTP sink on
 loopback. The test process plays Celery beat by calling the dispatch service."""
 
+import datetime
+
 import pytest
-from django.db import transaction
 from django.utils import timezone
 
 from clinic.messaging import services
 from clinic.messaging.models import ScheduledMessage
 from clinic.messaging.tasks import deliver_message
-from tests.factories import PatientFactory
+from scheduling import services as scheduling
+from scheduling.localtime import local_datetime
+from tests.factories import PatientFactory, ReceptionistFactory
 from tests.messaging.factories import ScheduledMessageFactory
 from tests.messaging.realworld import wait_for
+from tests.scheduling.factories import PractitionerFactory, RoomFactory, appointment_type
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 Status = ScheduledMessage.Status
@@ -31,13 +35,35 @@ def _dispatch_until_all_sent(total: int, *, timeout: float = 60) -> None:
     wait_for(all_sent, timeout=timeout, what=f"{total} messages to be sent (now {_statuses()})")
 
 
+def _book(patient, *, days_ahead: int, hour: int = 12):
+    """A real booking through the scheduling service, on a weekday lunchtime."""
+    day = timezone.localdate() + datetime.timedelta(days=days_ahead)
+    while day.weekday() >= 5:
+        day += datetime.timedelta(days=1)
+    practitioner = PractitionerFactory(default_room=RoomFactory())
+    return scheduling.appointment_book(
+        patient=patient,
+        practitioner=practitioner,
+        appointment_type=appointment_type("Mesotherapy session"),
+        starts_at=local_datetime(day, datetime.time(hour)),
+        booked_by=ReceptionistFactory(),
+    )
+
+
 def test_a_due_reminder_is_delivered_once(start_worker, smtp_sink):
-    message = ScheduledMessageFactory()
+    appointment = _book(PatientFactory(), days_ahead=3)
+    reminder = ScheduledMessage.objects.get(subject_ref=appointment.subject_ref, kind="appointment_reminder")
+    ScheduledMessage.objects.filter(subject_ref=appointment.subject_ref).exclude(pk=reminder.pk).delete()
+    ScheduledMessage.objects.filter(pk=reminder.pk).update(due_at=timezone.now())  # its day has come
     start_worker()
     _dispatch_until_all_sent(1)
-    message.refresh_from_db()
-    assert smtp_sink.handler.message_ids() == [message.provider_message_id]
-    assert smtp_sink.handler.messages[0]["To"] == message.patient.email
+    reminder.refresh_from_db()
+    assert smtp_sink.handler.message_ids() == [reminder.provider_message_id]
+    email = smtp_sink.handler.messages[0]
+    assert email["To"] == appointment.patient.email
+    assert "reminder" in email["Subject"].lower()
+    calendars = [part for part in email.walk() if part.get_content_type() == "text/calendar"]
+    assert b"BEGIN:VCALENDAR" in calendars[0].get_payload(decode=True)
 
 
 def test_the_same_id_handled_twice_sends_one_email(start_worker, smtp_sink):
@@ -88,18 +114,17 @@ def test_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(start_worker,
 
 def test_messages_of_bookings_made_while_redis_is_down_go_out_once_it_is_back(start_worker, redis_server, smtp_sink):
     redis_server.stop()
-    patients = PatientFactory.create_batch(5)
-    for number, patient in enumerate(patients):
-        with transaction.atomic():  # each "booking" commits although the broker is down
-            services.message_schedule(
-                kind=ScheduledMessage.Kind.AFTERCARE,
-                patient=patient,
-                due_at=timezone.now(),
-                dedupe_key=f"booking:{number}",
-                send_now=True,
-            )
-    assert ScheduledMessage.objects.filter(status=Status.PENDING).count() == 5
+    appointments = [_book(patient, days_ahead=7) for patient in PatientFactory.create_batch(5)]
+    assert all(appointment.pk for appointment in appointments)  # every booking succeeded
+    confirmations = ScheduledMessage.objects.filter(kind="booking_confirmation")
+    assert confirmations.filter(status=Status.PENDING).count() == 5
     redis_server.start()
     start_worker()
     _dispatch_until_all_sent(5)
-    assert len(smtp_sink.handler.messages) == 5
+    assert sorted(smtp_sink.handler.message_ids()) == sorted(
+        confirmations.values_list("provider_message_id", flat=True)
+    )
+    recipients = sorted(message["To"] for message in smtp_sink.handler.messages)
+    assert recipients == sorted(appointment.patient.email for appointment in appointments)
+    # The reminders wait in the outbox for their day.
+    assert ScheduledMessage.objects.filter(kind="appointment_reminder", status=Status.PENDING).count() == 5

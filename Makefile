@@ -15,3 +15,6 @@ lint:  ## ruff, Django checks, migrations up to date
 format:
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
+
+bench:  ## generate a large clinic if needed, time calendars/search/booking/load, append to docs/benchmarks.md
+	.venv/bin/python tests/perf/bench_clinic.py

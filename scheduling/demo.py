@@ -1,6 +1,7 @@
 """Demo data for scheduling: rooms, practitioners for the demo doctors with their working
-hours, appointments over the next weeks (some at lunchtime), and a booked course for a demo
-treatment plan. Running it again changes nothing."""
+hours, appointments from last week to three weeks ahead (some at lunchtime; the past ones
+completed or missed, the future ones with their reminders in the outbox), and a booked course
+for a demo treatment plan. Running it again changes nothing."""
 
 from __future__ import annotations
 
@@ -54,18 +55,22 @@ def _appointments(practitioners: list[Practitioner], rng: random.Random) -> int:
     now = timezone.now()
     today = timezone.localdate()
     rows = []
-    for offset in range(DEMO_WEEKS * 7):
+    for offset in range(-7, DEMO_WEEKS * 7):
         day = today + timedelta(days=offset)
         if day.weekday() >= 5:
             continue
         day_patients = rng.sample(patients, min(len(patients), len(TIMES) * len(practitioners)))
         for column, practitioner in enumerate(practitioners):
-            busy_until = now
+            busy_until = local_datetime(day, DAY_START)
             for slot, at in enumerate(sorted(rng.sample(TIMES, 4))):
                 appointment_type = rng.choice(types)
                 starts_at = local_datetime(day, at, fold=0)
-                if starts_at < busy_until:
-                    continue  # in the past, or in the previous appointment's time and buffer
+                if starts_at < busy_until or starts_at <= now < starts_at + appointment_type.duration:
+                    continue  # in the previous appointment's time and buffer, or under way now
+                if starts_at < now:
+                    status = Appointment.Status.NO_SHOW if rng.random() < 0.1 else Appointment.Status.COMPLETED
+                else:
+                    status = Appointment.Status.CONFIRMED if rng.random() < 0.4 else Appointment.Status.BOOKED
                 ends_at = starts_at + appointment_type.duration
                 busy_until = ends_at + appointment_type.buffer
                 rows.append(
@@ -73,7 +78,7 @@ def _appointments(practitioners: list[Practitioner], rng: random.Random) -> int:
                         patient=day_patients[column * len(TIMES) + slot], practitioner=practitioner,
                         room=practitioner.default_room, appointment_type=appointment_type, starts_at=starts_at,
                         ends_at=ends_at, blocked_until=ends_at + appointment_type.buffer, booked_by=booked_by,
-                        status=Appointment.Status.CONFIRMED if rng.random() < 0.4 else Appointment.Status.BOOKED,
+                        status=status,
                     )
                 )  # fmt: skip
     created = Appointment.objects.bulk_create(rows)
@@ -85,6 +90,9 @@ def _appointments(practitioners: list[Practitioner], rng: random.Random) -> int:
         )
         for appointment in created
     )  # fmt: skip
+    for appointment in created:
+        if appointment.starts_at > now:
+            services.schedule_reminder(appointment, now=now)
     return len(created)
 
 

@@ -54,7 +54,7 @@ def confirmation_key(appointment: Appointment, *, moved: bool = False) -> str:
     return f"{key}:{int(appointment.starts_at.timestamp())}" if moved else key
 
 
-def _schedule_reminder(appointment: Appointment, *, now: datetime) -> None:
+def schedule_reminder(appointment: Appointment, *, now: datetime) -> None:
     current = reminder_key(appointment)
     stale = ScheduledMessage.objects.filter(
         subject_ref=appointment.subject_ref, kind=Kind.APPOINTMENT_REMINDER, status=ScheduledMessage.Status.PENDING
@@ -261,7 +261,7 @@ def appointment_book(
             new_starts_at=starts_at, new_practitioner=practitioner,
         )  # fmt: skip
         _schedule_confirmation(appointment, now=now)
-        _schedule_reminder(appointment, now=now)
+        schedule_reminder(appointment, now=now)
     return appointment
 
 
@@ -312,7 +312,7 @@ def appointment_move(
             old_practitioner=old_practitioner, new_practitioner=current.practitioner,
         )  # fmt: skip
         if current.starts_at != old_start:
-            _schedule_reminder(current, now=now)
+            schedule_reminder(current, now=now)
             _schedule_confirmation(current, now=now, moved=True)
     return current
 

@@ -128,6 +128,8 @@ def _seed_patient(patient: Patient, scenario: str, doctor, rng: random.Random, b
     today = timezone.localdate()
     offsets = {"completed": 230, "active": 20, "proposed": 6, "draft": 1}
     consulted_on = today - timedelta(days=offsets[scenario] + rng.randint(0, 10))
+    while consulted_on.weekday() >= 5:  # the clinic sees patients Monday to Friday
+        consulted_on -= timedelta(days=1)
     signed = scenario != "draft"
     consultation = Consultation.objects.create(
         patient=patient,

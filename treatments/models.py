@@ -260,20 +260,33 @@ class Consultation(models.Model):
         return [self.Concern(value).label for value in self.concerns]
 
 
-class ConsultationAddendum(models.Model):
-    consultation = models.ForeignKey(Consultation, on_delete=models.PROTECT, related_name="addenda")
+class Addendum(models.Model):
+    """A dated correction or addition to a signed record, by its author: signed records are
+    never rewritten."""
+
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     written_at = models.DateTimeField(default=timezone.now, editable=False)
     text = models.TextField()
 
     class Meta:
+        abstract = True
         ordering = ["written_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Addendum of {self.written_at:%d/%m/%Y %H:%M} to {self.record}"
+
+
+class ConsultationAddendum(Addendum):
+    consultation = models.ForeignKey(Consultation, on_delete=models.PROTECT, related_name="addenda")
+
+    class Meta(Addendum.Meta):
         verbose_name = "consultation addendum"
         verbose_name_plural = "consultation addenda"
         constraints = [models.CheckConstraint(condition=~Q(text=""), name="consultation_addendum_not_empty")]
 
-    def __str__(self) -> str:
-        return f"Addendum of {self.written_at:%d/%m/%Y %H:%M} to {self.consultation}"
+    @property
+    def record(self) -> Consultation:
+        return self.consultation
 
 
 # Treatment plan ----------------------------------------------------------------------
@@ -494,22 +507,17 @@ class TreatmentSession(models.Model):
         return [self.Reaction(value).label for value in self.reactions]
 
 
-class SessionAddendum(models.Model):
-    """A dated correction or addition to a signed session record, by its author."""
-
+class SessionAddendum(Addendum):
     session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="addenda")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    written_at = models.DateTimeField(default=timezone.now, editable=False)
-    text = models.TextField()
 
-    class Meta:
-        ordering = ["written_at", "id"]
+    class Meta(Addendum.Meta):
         verbose_name = "session addendum"
         verbose_name_plural = "session addenda"
         constraints = [models.CheckConstraint(condition=~Q(text=""), name="session_addendum_not_empty")]
 
-    def __str__(self) -> str:
-        return f"Addendum of {self.written_at:%d/%m/%Y %H:%M} to {self.session}"
+    @property
+    def record(self) -> TreatmentSession:
+        return self.session
 
 
 class BatchUsage(models.Model):

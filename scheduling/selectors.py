@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -464,25 +465,56 @@ def calendar_entries(start: datetime, end: datetime, *, practitioner: Practition
     return [CalendarEntry.from_row(row) for row in rows.order_by("starts_at", "id").values_list(*CalendarEntry.FIELDS)]
 
 
+@dataclass(frozen=True, slots=True)
+class ColumnHead:
+    """The practitioner at the head of a day column: what the column shows of them."""
+
+    pk: int
+    name: str
+
+
 @dataclass
 class DayColumn:
-    practitioner: Practitioner
+    practitioner: ColumnHead
     appointments: list[CalendarEntry]
+
+
+# The front desk's most used page in one statement: every practitioner who takes appointments,
+# or has some that day, each with the day's appointments (LEFT JOIN: an empty column still
+# shows). Its columns after the practitioner's are CalendarEntry.FIELDS, in that order. Two
+# ORM queries (practitioners, then appointments) cost twice the round trips and the per-row
+# work of the ORM: docs/benchmarks.md has the figures.
+DAY_CALENDAR_SQL = """
+    SELECT pr.id, u.first_name, u.last_name, u.username,
+           a.id, a.starts_at, a.ends_at, a.status, a.practitioner_id, a.patient_id, a.plan_session_number,
+           p.first_name, p.last_name, t.name, t.colour, r.name, a.plan_id, pl.session_count
+    FROM scheduling_practitioner pr
+    JOIN auth_user u ON u.id = pr.user_id
+    LEFT JOIN (
+        scheduling_appointment a
+        JOIN patients_patient p ON p.id = a.patient_id
+        JOIN scheduling_room r ON r.id = a.room_id
+        JOIN scheduling_appointmenttype t ON t.id = a.appointment_type_id
+        LEFT JOIN treatments_treatmentplan pl ON pl.id = a.plan_id
+    ) ON a.practitioner_id = pr.id AND a.starts_at < %(end)s AND a.ends_at > %(start)s AND a.starts_at >= %(lower)s
+    WHERE (pr.is_active AND u.is_active) OR a.id IS NOT NULL
+    ORDER BY u.last_name, u.first_name, pr.id, a.starts_at, a.id
+"""
 
 
 def day_columns(day: date) -> list[DayColumn]:
     """One column per active practitioner (and any other with appointments that day)."""
     start, end = day_bounds(day)
-    appointments = calendar_entries(start, end)
-    by_practitioner: dict[int, list[CalendarEntry]] = defaultdict(list)
-    for appointment in appointments:
-        by_practitioner[appointment.practitioner_id].append(appointment)
-    practitioners = {p.pk: p for p in active_practitioners()}
-    missing = set(by_practitioner) - set(practitioners)
-    if missing:
-        practitioners.update({p.pk: p for p in Practitioner.objects.filter(pk__in=missing).select_related("user")})
-    ordered = sorted(practitioners.values(), key=lambda p: (p.user.last_name, p.user.first_name, p.pk))
-    return [DayColumn(practitioner, by_practitioner.get(practitioner.pk, [])) for practitioner in ordered]
+    columns: list[DayColumn] = []
+    with connection.cursor() as cursor:
+        cursor.execute(DAY_CALENDAR_SQL, {"start": start, "end": end, "lower": start - LONGEST_APPOINTMENT})
+        for practitioner_id, first_name, last_name, username, *appointment in cursor.fetchall():
+            if not columns or columns[-1].practitioner.pk != practitioner_id:
+                name = f"{first_name} {last_name}".strip() or username
+                columns.append(DayColumn(ColumnHead(practitioner_id, name), []))
+            if appointment[0] is not None:
+                columns[-1].appointments.append(CalendarEntry.from_row(appointment))
+    return columns
 
 
 @dataclass

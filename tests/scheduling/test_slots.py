@@ -11,9 +11,9 @@ from clinic.messaging.models import ScheduledMessage
 from scheduling import selectors, services
 from scheduling.localtime import AmbiguousLocalTime, NonexistentLocalTime, local_datetime, localtime
 from scheduling.models import WorkingHours
-from tests.factories import PatientFactory
+from tests.factories import DoctorFactory, PatientFactory
 from tests.scheduling.conftest import MONDAY
-from tests.scheduling.factories import AppointmentFactory, appointment_type
+from tests.scheduling.factories import AppointmentFactory, PractitionerFactory, appointment_type
 from tests.treatments.factories import ActivePlanFactory
 
 pytestmark = pytest.mark.django_db
@@ -180,3 +180,25 @@ def test_a_course_across_the_spring_change_stays_at_1230_local(practitioner):
         "Mon 18 Mar 12:30", "Mon 25 Mar 12:30", "Mon 01 Apr 12:30", "Mon 08 Apr 12:30",
     ]  # fmt: skip
     assert [p.slot.starts_at.hour for p in proposal] == [12, 12, 11, 11]  # UTC: GMT, then BST
+
+
+def test_day_columns_in_one_query_with_every_working_practitioner(
+    practitioner, other_practitioner, patient, django_assert_num_queries
+):
+    # Ada Okafor and Ben Marsh take appointments; a retired practitioner still has one that day.
+    retired = PractitionerFactory(user=DoctorFactory(first_name="Cleo", last_name="Abbot"), is_active=False)
+    PractitionerFactory(user=DoctorFactory(first_name="Dan", last_name="Idle"), is_active=False)
+    starts = local_datetime(MONDAY, datetime.time(12, 30))
+    later = AppointmentFactory(practitioner=practitioner, patient=patient, starts_at=starts)
+    earlier = AppointmentFactory(practitioner=practitioner, starts_at=starts - datetime.timedelta(hours=2))
+    AppointmentFactory(practitioner=retired, starts_at=starts)
+    AppointmentFactory(practitioner=practitioner, starts_at=starts + datetime.timedelta(days=1))  # another day
+    with django_assert_num_queries(1):
+        columns = selectors.day_columns(MONDAY)
+    assert [column.practitioner.name for column in columns] == ["Cleo Abbot", "Ben Marsh", "Ada Okafor"]
+    assert [column.practitioner.pk for column in columns] == [retired.pk, other_practitioner.pk, practitioner.pk]
+    assert columns[1].appointments == []
+    entries = columns[2].appointments
+    assert [entry.pk for entry in entries] == [earlier.pk, later.pk]
+    assert entries[1].patient.full_name == "Jane Doe"
+    assert entries[1].appointment_type.name == later.appointment_type.name

@@ -196,6 +196,12 @@ def _candidate_starts(day: date, window_start: time, window_end: time) -> list[d
     starts = []
     cursor = datetime.combine(day, window_start)
     end = datetime.combine(day, window_end)
+    first, last = local_instants(day, window_start), local_instants(day, window_end)
+    if len(first) == 1 and len(last) == 1 and last[0] - first[0] == end - cursor:
+        # The usual day: the clocks do not change inside the window, so every step is the
+        # first instant plus a whole number of steps (no zone arithmetic per step).
+        steps = -((cursor - end) // SLOT_STEP)
+        return [first[0] + SLOT_STEP * index for index in range(steps)]
     while cursor < end:
         starts.extend(local_instants(day, cursor.time()))
         cursor += SLOT_STEP

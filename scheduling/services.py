@@ -1,6 +1,13 @@
 """Writes of appointments. Each service validates (with a message that says why), writes in
 one transaction with its history row and its outbox rows, and lets PostgreSQL's exclusion
 constraints have the last word: a booking that loses a race gets SlotTaken, never a 500.
+
+Bookings and moves first lock the rows of the practitioner, the patient and the room they
+take, always in that order. Two people booking the same practitioner (or patient, or room) at
+once then queue for a moment instead of inserting side by side: two concurrent inserts that
+conflict on an exclusion constraint each wait for the other, and PostgreSQL breaks that
+deadlock only after `deadlock_timeout`, failing one of them. The second in the queue sees
+the first's appointment in its checks and is told why, with free alternatives.
 """
 
 from __future__ import annotations
@@ -10,8 +17,9 @@ from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
+from psycopg2 import errorcodes
 
 from clinic.messaging.models import ScheduledMessage
 from clinic.messaging.services import message_schedule, messages_cancel
@@ -191,9 +199,39 @@ def _alternatives(appointment: Appointment) -> list[selectors.Slot]:
     return []
 
 
+def _lock_calendars(*, practitioner: Practitioner, patient, room: Room | None = None) -> None:
+    """Queue behind any other booking or move of the same practitioner, patient or room (see
+    the module's docstring). FOR NO KEY UPDATE: it does not block rows that merely refer to
+    them, nor edits of anything else."""
+    Practitioner.objects.select_for_update(no_key=True).filter(pk=practitioner.pk).exists()
+    type(patient).objects.select_for_update(no_key=True).filter(pk=patient.pk).exists()
+    if room is not None:
+        Room.objects.select_for_update(no_key=True).filter(pk=room.pk).exists()
+
+
+DEADLOCK_RETRIES = 2
+
+
 def _save_guarded(appointment: Appointment, **save_kwargs) -> None:
     """Save inside a savepoint; a lost race on an exclusion constraint becomes SlotTaken and
-    the caller's transaction stays usable."""
+    the caller's transaction stays usable. A deadlock between two conflicting inserts that the
+    locks did not order (PostgreSQL fails one of them) is tried again: by then the other has
+    its row, and the constraint says who won."""
+    for attempt in range(DEADLOCK_RETRIES + 1):
+        try:
+            _save_in_savepoint(appointment, **save_kwargs)
+            return
+        except OperationalError as error:
+            if getattr(error.__cause__, "pgcode", None) != errorcodes.DEADLOCK_DETECTED:
+                raise
+            if attempt == DEADLOCK_RETRIES:
+                raise SlotTaken(
+                    f"{SLOT_TAKEN} Someone else was booking the same time. Choose one of the free times below.",
+                    alternatives=_alternatives(appointment),
+                ) from None
+
+
+def _save_in_savepoint(appointment: Appointment, **save_kwargs) -> None:
     try:
         with transaction.atomic():
             appointment.save(**save_kwargs)
@@ -250,9 +288,12 @@ def appointment_book(
         )
         if plan is not None and plan.patient_id != patient.pk:
             raise ValidationError("This treatment plan belongs to another patient.")
+        _lock_calendars(practitioner=practitioner, patient=patient, room=room)
         errors, free_room = _availability_errors(appointment, now=now, room_fixed=room is not None)
         if errors:
             raise ValidationError(errors)
+        if room is None:
+            _lock_calendars(practitioner=practitioner, patient=patient, room=free_room)
         appointment.room = free_room
         appointment.full_clean(validate_constraints=False)
         _save_guarded(appointment)
@@ -297,9 +338,12 @@ def appointment_move(
         current.practitioner = practitioner or current.practitioner
         if room is not None:
             current.room = room
+        _lock_calendars(practitioner=current.practitioner, patient=current.patient, room=room)
         errors, free_room = _availability_errors(current, now=now, room_fixed=room is not None)
         if errors:
             raise ValidationError(errors)
+        if room is None:
+            _lock_calendars(practitioner=current.practitioner, patient=current.patient, room=free_room)
         current.room = free_room
         if current.starts_at == old_start and current.practitioner == old_practitioner:
             raise ValidationError("The appointment is already at this time.")

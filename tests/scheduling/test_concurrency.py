@@ -85,6 +85,28 @@ def test_same_room_different_practitioners_exactly_one_wins():
     assert all("Only room" in str(e) or "just taken" in str(e) for e in refused)
 
 
+def test_many_bookings_of_one_practitioner_and_one_room_queue_instead_of_deadlocking():
+    # Inserted side by side, rows that conflict on two exclusion constraints wait for each
+    # other and PostgreSQL fails all but one with "deadlock detected"; the services lock the
+    # practitioner, patient and room first, so every loser is refused with a reason.
+    room = RoomFactory(name="Treatment room")
+    practitioner = PractitionerFactory(default_room=room)
+    attempts = [
+        {
+            "patient": PatientFactory(),
+            "practitioner": practitioner,
+            "room": room,
+            "starts_at": at(12, 30),
+            "booked_by": None,
+        }
+        for _ in range(THREADS * 2)
+    ]
+    booked, refused = race(attempts)
+    assert len(booked) == 1
+    assert len(refused) == THREADS * 2 - 1
+    assert all("already has an appointment" in str(e) or "already booked" in str(e) for e in refused)
+
+
 def test_adjacent_slots_both_succeed():
     practitioner = PractitionerFactory()
     RoomFactory(name="Room A")
@@ -137,6 +159,30 @@ def test_the_constraint_alone_stops_the_race(monkeypatch):
     assert len(refused) == THREADS - 1
     assert all(isinstance(error, services.SlotTaken) for error in refused)
     assert all("This slot was just taken." in error.messages[0] for error in refused)
+
+
+def test_without_the_locks_the_constraint_still_decides_and_deadlocks_are_retried(monkeypatch):
+    """The last line of defence: no friendly checks, no queueing. Conflicting inserts of one
+    practitioner and one room deadlock; PostgreSQL fails one, the service tries it again, and
+    the constraint refuses it. Still exactly one booking and no error page."""
+    room = RoomFactory(name="Treatment room")
+    practitioner = PractitionerFactory(default_room=room)
+    monkeypatch.setattr(services, "_lock_calendars", lambda **kwargs: None)
+    monkeypatch.setattr(services, "_availability_errors", lambda appointment, **kwargs: ([], room))
+    attempts = [
+        {
+            "patient": PatientFactory(),
+            "practitioner": practitioner,
+            "room": room,
+            "starts_at": at(12, 30),
+            "booked_by": None,
+        }
+        for _ in range(THREADS * 2)
+    ]
+    booked, refused = race(attempts)
+    assert len(booked) == 1
+    assert len(refused) == THREADS * 2 - 1
+    assert all(isinstance(error, services.SlotTaken) for error in refused)
 
 
 def test_two_moves_into_the_same_slot_exactly_one_wins():

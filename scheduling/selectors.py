@@ -134,6 +134,18 @@ class Availability:
         self, practitioner: Practitioner, starts_at: datetime, ends_at: datetime, blocked_until: datetime
     ) -> str:
         """Why ``practitioner`` cannot see a patient then, or "" when they can."""
+        absence = self.practitioner_absence(practitioner, starts_at, ends_at)
+        if absence:
+            return absence
+        if self.practitioner_is_busy(practitioner, starts_at, blocked_until):
+            return f"{practitioner.name} already has an appointment at this time."
+        return ""
+
+    def practitioner_is_busy(self, practitioner: Practitioner, starts_at: datetime, blocked_until: datetime) -> bool:
+        return _overlaps(starts_at, blocked_until, self.practitioner_busy.get(practitioner.pk, []))
+
+    def practitioner_absence(self, practitioner: Practitioner, starts_at: datetime, ends_at: datetime) -> str:
+        """Why ``practitioner`` does not work then (hours, closure, time off), or ""."""
         name = practitioner.name
         local_start, local_end = localtime(starts_at), localtime(ends_at)
         shifts = self.hours.get(practitioner.pk, {}).get(local_start.weekday(), [])
@@ -150,8 +162,6 @@ class Availability:
         for off_start, off_end, reason in self.time_off.get(practitioner.pk, []):
             if off_start < ends_at and starts_at < off_end:
                 return f"{name} is away then{f' ({reason})' if reason else ''}."
-        if _overlaps(starts_at, blocked_until, self.practitioner_busy.get(practitioner.pk, [])):
-            return f"{name} already has an appointment at this time."
         return ""
 
     def room_is_free(self, room: Room, starts_at: datetime, blocked_until: datetime) -> bool:

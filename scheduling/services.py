@@ -41,11 +41,18 @@ ALTERNATIVES_LIMIT = 5
 
 
 class SlotTaken(ValidationError):
-    """Another booking won the race for this slot; ``alternatives`` are free slots now."""
+    """Another appointment holds this time (most often: another booking just won the race for
+    it). ``reasons`` say what clashes; ``alternatives`` are free slots now."""
 
-    def __init__(self, message: str, alternatives: Sequence[selectors.Slot] = ()):
+    def __init__(self, message: str, alternatives: Sequence[selectors.Slot] = (), reasons: Sequence[str] = ()):
         super().__init__(message)
         self.alternatives = list(alternatives)
+        self.reasons = list(reasons) or [message]
+
+
+class Clash(str):
+    """A reason a time cannot be booked that is another appointment holding it, not a rule
+    (hours, closures, the past): the booking is then refused as SlotTaken, with alternatives."""
 
 
 # Outbox --------------------------------------------------------------------------------
@@ -150,13 +157,13 @@ def _availability_errors(appointment: Appointment, *, now: datetime, room_fixed:
         patient_id=appointment.patient_id,
         exclude_appointment_id=appointment.pk,
     )
-    problem = availability.practitioner_problem(
-        practitioner, appointment.starts_at, appointment.ends_at, appointment.blocked_until
-    )
-    if problem:
-        errors.append(problem)
+    absence = availability.practitioner_absence(practitioner, appointment.starts_at, appointment.ends_at)
+    if absence:
+        errors.append(absence)
+    elif availability.practitioner_is_busy(practitioner, appointment.starts_at, appointment.blocked_until):
+        errors.append(Clash(f"{practitioner.name} already has an appointment at this time."))
     if not availability.patient_is_free(appointment.starts_at, appointment.ends_at):
-        errors.append("The patient already has an appointment at this time.")
+        errors.append(Clash("The patient already has an appointment at this time."))
     room = None
     if room_fixed:
         if not appointment.room.is_active:
@@ -164,15 +171,29 @@ def _availability_errors(appointment: Appointment, *, now: datetime, room_fixed:
         elif availability.room_is_free(appointment.room, appointment.starts_at, appointment.blocked_until):
             room = appointment.room
         else:
-            errors.append(f"The room {appointment.room} is already booked at this time.")
+            errors.append(Clash(f"The room {appointment.room} is already booked at this time."))
     else:
         prefer = appointment.room if appointment.room_id is not None else practitioner.default_room
         room = availability.free_room(
             selectors.active_rooms(), appointment.starts_at, appointment.blocked_until, prefer=prefer
         )
         if room is None:
-            errors.append("No room is free at this time.")
+            errors.append(Clash("No room is free at this time."))
     return errors, room
+
+
+def _refuse(appointment: Appointment, errors: list[str], *, booking: bool) -> None:
+    """Raise the refusal: SlotTaken with free alternatives when other appointments are all
+    that stand in the way (a booking from the slot finder then lost the slot since it was
+    shown: "just taken"), otherwise every reason."""
+    if not all(isinstance(error, Clash) for error in errors):
+        raise ValidationError(errors)
+    prefix = f"{SLOT_TAKEN} " if booking else ""
+    raise SlotTaken(
+        f"{prefix}{' '.join(errors)} Choose one of the free times below.",
+        alternatives=_alternatives(appointment),
+        reasons=errors,
+    )
 
 
 def _alternatives(appointment: Appointment) -> list[selectors.Slot]:
@@ -242,6 +263,7 @@ def _save_in_savepoint(appointment: Appointment, **save_kwargs) -> None:
         raise SlotTaken(
             f"{SLOT_TAKEN} {OVERLAP_CONSTRAINTS[constraint]} Choose one of the free times below.",
             alternatives=_alternatives(appointment),
+            reasons=[OVERLAP_CONSTRAINTS[constraint]],
         ) from None
 
 
@@ -291,7 +313,7 @@ def appointment_book(
         _lock_calendars(practitioner=practitioner, patient=patient, room=room)
         errors, free_room = _availability_errors(appointment, now=now, room_fixed=room is not None)
         if errors:
-            raise ValidationError(errors)
+            _refuse(appointment, errors, booking=True)
         if room is None:
             _lock_calendars(practitioner=practitioner, patient=patient, room=free_room)
         appointment.room = free_room
@@ -341,7 +363,7 @@ def appointment_move(
         _lock_calendars(practitioner=current.practitioner, patient=current.patient, room=room)
         errors, free_room = _availability_errors(current, now=now, room_fixed=room is not None)
         if errors:
-            raise ValidationError(errors)
+            _refuse(current, errors, booking=False)
         if room is None:
             _lock_calendars(practitioner=current.practitioner, patient=current.patient, room=free_room)
         current.room = free_room
@@ -478,7 +500,8 @@ def course_book(
                 )  # fmt: skip
             except ValidationError as error:
                 when = f"{localtime(starts_at):%a %d %b %H:%M}"
-                errors.extend(f"Session {number} ({when}): {message}" for message in error.messages)
+                reasons = error.reasons if isinstance(error, SlotTaken) else error.messages
+                errors.extend(f"Session {number} ({when}): {message}" for message in reasons)
         if errors:
             transaction.set_rollback(True)
     if errors:

@@ -156,6 +156,17 @@ def test_move_refusal_says_why(patient, practitioner):
     )
 
 
+def test_moving_onto_another_appointment_offers_free_times(patient, practitioner):
+    appointment = book(patient, practitioner, at(10))
+    book(PatientFactory(), practitioner, at(14))
+    with pytest.raises(services.SlotTaken) as refused:
+        services.appointment_move(appointment=appointment, starts_at=at(14, 15), moved_by=practitioner.user)
+    message = refused.value.messages[0]
+    assert message.startswith("Ada Okafor already has an appointment at this time.")
+    assert "just taken" not in message  # a time typed for a move was not taken in a race
+    assert refused.value.alternatives
+
+
 def test_cancel_frees_the_slot_and_cancels_pending_messages(patient, practitioner):
     appointment = book(patient, practitioner, at(10, 0, MONDAY + datetime.timedelta(days=2)))
     assert "Give the reason" in refusal(
@@ -226,6 +237,8 @@ def test_course_booking_is_all_or_nothing_and_lists_every_conflict(practitioner)
     )  # fmt: skip
     assert "Session 2" in message
     assert "Session 4" in message
+    assert "already has an appointment at this time" in message
+    assert "Choose one of the free times below" not in message  # the course page proposes again
     assert not plan.appointments.exists()
     assert not ScheduledMessage.objects.exists()
     free = [

@@ -151,6 +151,26 @@ def test_lost_race_shows_slot_taken_with_alternatives(receptionist_client, pract
     assert Appointment.objects.count() == 1
 
 
+def test_slot_booked_by_someone_else_since_it_was_shown_is_just_taken(receptionist_client, practitioner, patient):
+    # Another receptionist books the slot between this one's slot finder and her confirmation.
+    confirm_page = receptionist_client.get(reverse("scheduling:book"), book_query(patient, practitioner, at(12)))
+    assert confirm_page.status_code == 200
+    AppointmentFactory(practitioner=practitioner, room=practitioner.default_room, starts_at=at(12))
+    response = receptionist_client.post(reverse("scheduling:book"), book_query(patient, practitioner, at(12)))
+    body = response.content.decode()
+    assert "This slot was just taken. Ada Okafor already has an appointment at this time." in body
+    assert "Free times now" in body
+    assert Appointment.objects.count() == 1
+
+
+def test_booking_outside_the_rules_is_not_called_taken(receptionist_client, practitioner, patient):
+    AppointmentFactory(practitioner=practitioner, room=practitioner.default_room, starts_at=at(19))
+    response = receptionist_client.post(reverse("scheduling:book"), book_query(patient, practitioner, at(19)))
+    body = response.content.decode()
+    assert "outside Ada Okafor&#x27;s working hours" in body
+    assert "just taken" not in body
+
+
 def test_move_cancel_and_status_from_the_appointment_page(doctor_client, appointment, frozen_now):
     move_url = reverse("scheduling:appointment_move", args=[appointment.pk])
     response = doctor_client.post(

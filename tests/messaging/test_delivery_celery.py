@@ -2,8 +2,10 @@
 loopback. The test process plays Celery beat by calling the dispatch service."""
 
 import datetime
+import threading
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from clinic.messaging import services
@@ -110,6 +112,30 @@ def test_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(start_worker,
     _dispatch_until_all_sent(40)
     ids = smtp_sink.handler.message_ids()
     assert len(ids) == len(set(ids)) == 40
+
+
+def test_two_workers_and_two_beats_by_mistake_send_each_message_once(start_worker, smtp_sink):
+    ScheduledMessageFactory.create_batch(60)
+    start_worker()
+    start_worker()
+    claimed: list[list[int]] = [[], []]
+
+    def beat(number: int) -> None:
+        try:
+            for _ in range(20):
+                claimed[number].extend(services.messages_claim_due(limit=10))
+        finally:
+            connection.close()
+
+    beats = [threading.Thread(target=beat, args=(number,)) for number in range(2)]
+    for thread in beats:
+        thread.start()
+    for thread in beats:
+        thread.join()
+    assert not set(claimed[0]) & set(claimed[1])  # SKIP LOCKED: no row handed out by both
+    _dispatch_until_all_sent(60)
+    ids = smtp_sink.handler.message_ids()
+    assert len(ids) == len(set(ids)) == 60
 
 
 def test_messages_of_bookings_made_while_redis_is_down_go_out_once_it_is_back(start_worker, redis_server, smtp_sink):

@@ -563,6 +563,13 @@ def patient_upcoming(patient, *, limit: int = 10) -> list[Appointment]:
     )
 
 
+def plan_appointments(plan) -> list[Appointment]:
+    """The appointments booked for a treatment plan's sessions, in order (cancelled ones left out)."""
+    return list(
+        Appointment.objects.live().filter(plan=plan).select_related("practitioner__user").order_by("starts_at", "id")
+    )
+
+
 def plans_to_book(patient) -> list:
     """The patient's open treatment plans with sessions not booked yet."""
     from django.db.models import Count

@@ -45,3 +45,21 @@ def patient_appointments(context, patient):
         # Only what booking needs (the number of sessions), never the plan's clinical content.
         "plans_to_book": selectors.plans_to_book(patient) if can_book else [],
     }
+
+
+@register.inclusion_tag("scheduling/_plan_appointments.html", takes_context=True)
+def plan_appointments(context, plan):
+    """The booked sessions of a treatment plan, for its page (which only clinical staff open)."""
+    user = context["request"].user
+    if not user.has_perm(VIEW_APPOINTMENT):
+        return {"visible": False}
+    appointments = selectors.plan_appointments(plan)
+    return {
+        "visible": True,
+        "plan": plan,
+        "appointments": appointments,
+        "can_book": user.has_perm(BOOK_APPOINTMENT)
+        and plan.is_open
+        and len(appointments) < plan.session_count
+        and not plan.patient.is_archived,
+    }

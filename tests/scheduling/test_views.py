@@ -410,3 +410,19 @@ def test_actions_from_the_calendar(receptionist_client, appointment, manager, cl
     assert appointment.status == Appointment.Status.ARRIVED
     client.force_login(manager)
     assert check_in not in client.get(url).content.decode()  # managers only look
+
+
+def test_plan_page_lists_its_booked_sessions_and_offers_the_rest(doctor_client, plan, practitioner, patient):
+    mesotherapy = appointment_type("Mesotherapy session")
+    first = AppointmentFactory(
+        plan=plan, plan_session_number=1, patient=patient, practitioner=practitioner, appointment_type=mesotherapy
+    )
+    AppointmentFactory(
+        plan=plan, plan_session_number=2, patient=patient, practitioner=practitioner, appointment_type=mesotherapy,
+        starts_at=first.starts_at + datetime.timedelta(days=7), status=Appointment.Status.CANCELLED,
+    )  # fmt: skip
+    body = doctor_client.get(plan.get_absolute_url()).content.decode()
+    assert f'href="{first.get_absolute_url()}">Session 1: Mon 07 Jan 2030, 10:00</a>' in body
+    assert "Session 2:" not in body  # cancelled: the session is free to book again
+    assert reverse("scheduling:course_book", args=[plan.pk]) in body
+    assert "Book the remaining sessions" in body

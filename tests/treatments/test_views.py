@@ -396,7 +396,7 @@ def test_query_budget_does_not_grow_with_sessions(doctor_client, doctor, django_
             assert doctor_client.get(target).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
-    with django_assert_max_num_queries(25):
+    with django_assert_max_num_queries(26):  # the plan page lists the booked appointments too
         doctor_client.get(target)
 
 

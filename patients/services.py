@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from clinic.audit import Actor, audit_record
 from clinic.models import AuditEntry
+from clinic.services import apply_fields
 from patients.models import ConsentDocument, ConsentRecord, HistoryItem, Patient, SkinProfile
 
 PATIENT_FIELDS = (
@@ -21,18 +22,10 @@ PATIENT_FIELDS = (
 )  # fmt: skip
 
 
-def _apply(instance, fields: dict[str, Any], allowed: tuple[str, ...]) -> None:
-    unknown = set(fields) - set(allowed)
-    if unknown:
-        raise TypeError(f"Unexpected fields: {', '.join(sorted(unknown))}")
-    for name, value in fields.items():
-        setattr(instance, name, value)
-
-
 @transaction.atomic
 def patient_register(*, fields: dict[str, Any], registered_by) -> Patient:
     patient = Patient(created_by=registered_by)
-    _apply(patient, fields, PATIENT_FIELDS)
+    apply_fields(patient, fields, PATIENT_FIELDS)
     patient.email = patient.email.lower()
     if patient.reminder_emails_consent:
         patient.reminder_emails_consent_changed_at = timezone.now()
@@ -45,7 +38,7 @@ def patient_register(*, fields: dict[str, Any], registered_by) -> Patient:
 def patient_update(*, patient: Patient, fields: dict[str, Any], updated_by) -> Patient:
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     consent_before = patient.reminder_emails_consent
-    _apply(patient, fields, PATIENT_FIELDS)
+    apply_fields(patient, fields, PATIENT_FIELDS)
     patient.email = patient.email.lower()
     if patient.reminder_emails_consent != consent_before:
         patient.reminder_emails_consent_changed_at = timezone.now()
@@ -131,7 +124,7 @@ def _validate_code(item: HistoryItem) -> None:
 @transaction.atomic
 def history_item_record(*, patient: Patient, fields: dict[str, Any], actor: Actor) -> HistoryItem:
     item = HistoryItem(patient=patient, recorded_by=actor.user)
-    _apply(item, fields, HISTORY_FIELDS)
+    apply_fields(item, fields, HISTORY_FIELDS)
     item.full_clean()
     _validate_code(item)
     item.save()
@@ -151,7 +144,7 @@ def history_item_revise(*, item: HistoryItem, fields: dict[str, Any], actor: Act
     for name in HISTORY_FIELDS:
         setattr(revised, name, getattr(current, name))
     fields = {name: value for name, value in fields.items() if name != "category"}
-    _apply(revised, fields, HISTORY_FIELDS)
+    apply_fields(revised, fields, HISTORY_FIELDS)
     revised.full_clean(validate_constraints=False)
     _validate_code(revised)
     current.superseded_at = timezone.now()
@@ -177,7 +170,7 @@ def skin_profile_record(*, patient: Patient, fields: dict[str, Any], actor: Acto
     if previous is not None:
         profile.lineage = previous.lineage
         profile.version = previous.version + 1
-    _apply(profile, fields, SKIN_FIELDS)
+    apply_fields(profile, fields, SKIN_FIELDS)
     profile.full_clean(validate_constraints=False)
     if previous is not None:
         previous.superseded_at = timezone.now()

@@ -191,8 +191,9 @@ class AppointmentQuerySet(models.QuerySet):
             starts_at__lt=ends_at, blocked_until__gt=starts_at, starts_at__gte=starts_at - LONGEST_APPOINTMENT
         )
 
-    def upcoming(self) -> AppointmentQuerySet:
-        return self.live().filter(starts_at__gte=timezone.now())
+    def during(self, start, end) -> AppointmentQuerySet:
+        """Appointments whose own time (buffer left out) overlaps [start, end)."""
+        return self.filter(starts_at__lt=end, ends_at__gt=start, starts_at__gte=start - LONGEST_APPOINTMENT)
 
     def for_calendar(self) -> AppointmentQuerySet:
         return self.select_related("patient", "practitioner__user", "room", "appointment_type", "plan")

@@ -406,9 +406,7 @@ def instants_or_noon(day: date) -> datetime:
 
 
 def appointments_between(start: datetime, end: datetime, *, practitioner: Practitioner | None = None):
-    appointments = Appointment.objects.for_calendar().filter(
-        starts_at__lt=end, ends_at__gt=start, starts_at__gte=start - LONGEST_APPOINTMENT
-    )
+    appointments = Appointment.objects.for_calendar().during(start, end)
     if practitioner is not None:
         appointments = appointments.filter(practitioner=practitioner)
     return appointments.order_by("starts_at", "id")
@@ -475,7 +473,7 @@ class CalendarEntry:
 
 
 def calendar_entries(start: datetime, end: datetime, *, practitioner: Practitioner | None = None):
-    rows = Appointment.objects.filter(starts_at__lt=end, ends_at__gt=start, starts_at__gte=start - LONGEST_APPOINTMENT)
+    rows = Appointment.objects.during(start, end)
     if practitioner is not None:
         rows = rows.filter(practitioner=practitioner)
     return [CalendarEntry.from_row(row) for row in rows.order_by("starts_at", "id").values_list(*CalendarEntry.FIELDS)]
@@ -546,11 +544,6 @@ def week_days(practitioner: Practitioner, monday: date) -> list[WeekDay]:
     for appointment in calendar_entries(start, end, practitioner=practitioner):
         by_day[localtime(appointment.starts_at).date()].append(appointment)
     return [WeekDay(day, by_day.get(day, [])) for day in days(monday, monday + timedelta(days=6))]
-
-
-def today_list(day: date):
-    start, end = day_bounds(day)
-    return appointments_between(start, end)
 
 
 def patient_upcoming(patient, *, limit: int = 10) -> list[Appointment]:

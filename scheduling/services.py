@@ -151,11 +151,15 @@ def _availability_errors(appointment: Appointment, *, now: datetime, room_fixed:
         errors.append(f"{appointment.appointment_type.name} appointments can no longer be booked.")
     if appointment.patient.is_archived:
         errors.append("This patient's record is archived: restore it before booking.")
+    first_room_id = appointment.room_id or practitioner.default_room_id
     availability = selectors.Availability(
         start=appointment.starts_at,
         end=appointment.blocked_until,
         patient_id=appointment.patient_id,
         exclude_appointment_id=appointment.pk,
+        # This practitioner's, patient's and room's appointments, not the whole clinic's.
+        practitioner_ids=[practitioner.pk],
+        room_ids=() if first_room_id is None else (first_room_id,),
     )
     absence = availability.practitioner_absence(practitioner, appointment.starts_at, appointment.ends_at)
     if absence:
@@ -220,14 +224,13 @@ def _alternatives(appointment: Appointment) -> list[selectors.Slot]:
     return []
 
 
-def _lock_calendars(*, practitioner: Practitioner, patient, room: Room | None = None) -> None:
+def _lock_calendars(*, practitioner: Practitioner | None = None, patient=None, room: Room | None = None) -> None:
     """Queue behind any other booking or move of the same practitioner, patient or room (see
     the module's docstring). FOR NO KEY UPDATE: it does not block rows that merely refer to
     them, nor edits of anything else."""
-    Practitioner.objects.select_for_update(no_key=True).filter(pk=practitioner.pk).exists()
-    type(patient).objects.select_for_update(no_key=True).filter(pk=patient.pk).exists()
-    if room is not None:
-        Room.objects.select_for_update(no_key=True).filter(pk=room.pk).exists()
+    for record in (practitioner, patient, room):
+        if record is not None:
+            type(record).objects.select_for_update(no_key=True).filter(pk=record.pk).exists()
 
 
 DEADLOCK_RETRIES = 2
@@ -315,7 +318,7 @@ def appointment_book(
         if errors:
             _refuse(appointment, errors, booking=True)
         if room is None:
-            _lock_calendars(practitioner=practitioner, patient=patient, room=free_room)
+            _lock_calendars(room=free_room)
         appointment.room = free_room
         appointment.full_clean(validate_constraints=False)
         _save_guarded(appointment)
@@ -365,7 +368,7 @@ def appointment_move(
         if errors:
             _refuse(current, errors, booking=False)
         if room is None:
-            _lock_calendars(practitioner=current.practitioner, patient=current.patient, room=free_room)
+            _lock_calendars(room=free_room)
         current.room = free_room
         if current.starts_at == old_start and current.practitioner == old_practitioner:
             raise ValidationError("The appointment is already at this time.")

@@ -15,7 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from clinic.messaging.links import BadLink, read_token
+from clinic.messaging.views import linked_object
+from clinic.redirects import redirect_to_next
 from patients.access import get_patient_for, require_perm
 from scheduling import selectors, services
 from scheduling.access import (
@@ -32,6 +33,7 @@ from scheduling.access import (
 from scheduling.emails import CANCEL_ACTION, CONFIRM_ACTION, cancel_deadline
 from scheduling.forms import BookForm, CancelForm, CourseForm, DayForm, MoveForm, SlotSearchForm, parse_instant
 from scheduling.ics import appointment_ics, practitioner_feed
+from scheduling.localtime import day_bounds
 from scheduling.models import Appointment, AppointmentType, Practitioner, Room
 from scheduling.services import SlotTaken
 
@@ -99,7 +101,7 @@ def calendar_week(request, pk: int):
 def today(request):
     require_perm(request.user, VIEW_APPOINTMENT)
     day = timezone.localdate()
-    appointments = list(selectors.today_list(day))
+    appointments = list(selectors.appointments_between(*day_bounds(day)))
     return render(
         request,
         "scheduling/today.html",
@@ -282,10 +284,7 @@ def _status_view(service, success: str):
             messages.error(request, " ".join(error.messages))
         else:
             messages.success(request, success.format(patient=appointment.patient))
-        target = request.POST.get("next", "")
-        if target.startswith("/") and not target.startswith("//"):
-            return redirect(target)
-        return redirect(appointment)
+        return redirect_to_next(request, appointment)
 
     return view
 
@@ -403,18 +402,11 @@ def feed_regenerate(request, pk: int):
 
 
 def _link_appointment(request, token: str, action: str):
-    try:
-        appointment_id = read_token(token, action=action, max_age=timedelta(days=settings.EMAIL_LINK_MAX_AGE_DAYS))
-    except BadLink as error:
-        return None, render(request, "messaging/link_error.html", {"error": str(error)}, status=400)
-    appointment = (
-        Appointment.objects.select_related("practitioner__user", "appointment_type").filter(pk=appointment_id).first()
-    )
-    if appointment is None:
-        return None, render(
-            request, "messaging/link_error.html", {"error": "This appointment no longer exists."}, status=404
-        )
-    return appointment, None
+    return linked_object(
+        request, token, action=action,
+        queryset=Appointment.objects.select_related("practitioner__user", "appointment_type"),
+        missing="This appointment no longer exists.",
+    )  # fmt: skip
 
 
 @require_http_methods(["GET", "POST"])

@@ -29,7 +29,7 @@ from treatments.models import (
     TreatmentSession,
 )
 from treatments.safety import SafetyCheck
-from treatments.services import CocktailItem, UsageItem
+from treatments.services import CONSULTATION_FIELDS, PLAN_FIELDS, SESSION_FIELDS, CocktailItem, UsageItem
 
 COCKTAIL_ROWS = 4
 BATCH_ROWS = 4
@@ -49,10 +49,7 @@ class ConsultationForm(forms.ModelForm):
 
     class Meta:
         model = Consultation
-        fields = [
-            "consulted_on", "concerns", "concerns_other", "goals", "examination", "history_reviewed",
-            "history_changes", "routine_reviewed", "routine_changes", "assessment", "suitability",
-        ]  # fmt: skip
+        fields = list(CONSULTATION_FIELDS)
         widgets = {
             "consulted_on": DateInput(format="%Y-%m-%d"),
             "goals": forms.Textarea(attrs={"rows": 2}),
@@ -154,10 +151,7 @@ class PlanForm(forms.ModelForm):
 
     class Meta:
         model = TreatmentPlan
-        fields = [
-            "session_count", "maintenance_interval_months", "technique", "numbing_cream", "areas", "starts_on",
-            "notes",
-        ]  # fmt: skip
+        fields = list(PLAN_FIELDS)
         widgets = {"starts_on": DateInput(format="%Y-%m-%d"), "notes": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, **kwargs):
@@ -244,10 +238,7 @@ class SessionForm(OverrideMixin, forms.ModelForm):
 
     class Meta:
         model = TreatmentSession
-        fields = [
-            "performed_at", "numbing_applied_at", "technique", "areas", "injection_sites", "duration_minutes",
-            "pain_score", "reactions", "reactions_other", "aftercare_given", "notes",
-        ]  # fmt: skip
+        fields = list(SESSION_FIELDS)
         widgets = {
             "performed_at": DateTimeInput(format="%Y-%m-%dT%H:%M"),
             "numbing_applied_at": DateTimeInput(format="%Y-%m-%dT%H:%M"),

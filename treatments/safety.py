@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from patients.models import ConsentDocument, HistoryItem, Patient, SkinProfile
+from patients.selectors import ISOTRETINOIN_WASHOUT
 from treatments.models import Consultation, Ingredient, NumbingCream, SafetyOverride, TreatmentPlan
 
 BLOCK = "block"
 WARN = "warn"
 
-ISOTRETINOIN_WASHOUT = timedelta(days=183)
 RESURFACING_WASHOUT = timedelta(days=14)
 RESURFACING_CODES = {
     HistoryItem.Code.CHEMICAL_PEEL,
@@ -68,9 +68,6 @@ class SafetyCheck:
     @property
     def is_clear(self) -> bool:
         return not self.blocking
-
-    def codes(self) -> set[str]:
-        return {finding.code for finding in self.findings}
 
 
 def _matches(allergen: str, ingredient: str) -> bool:
@@ -344,9 +341,8 @@ def plan_ingredients(plan: TreatmentPlan | None, products=None) -> list[Ingredie
     if products is None:
         if plan is None or plan.pk is None:
             return []
-        products = [plan_product.product for plan_product in plan.plan_products.all()]
-    product_ids = [product.pk for product in products]
-    return list(Ingredient.objects.filter(products__in=product_ids).distinct())
+        return list(Ingredient.objects.filter(products__in=plan.plan_products.values("product_id")).distinct())
+    return list(Ingredient.objects.filter(products__in=[product.pk for product in products]).distinct())
 
 
 def safety_check(

@@ -12,9 +12,7 @@ from django.utils import timezone
 from patients.models import Patient
 from treatments.models import (
     Batch,
-    Consultation,
     OutcomeRating,
-    Photo,
     Product,
     TreatmentPlan,
     TreatmentSession,
@@ -52,18 +50,13 @@ def plan_sessions(plan: TreatmentPlan) -> list[TreatmentSession]:
         .prefetch_related(
             Prefetch("batch_usages__batch__product"),
             Prefetch("ratings", queryset=OutcomeRating.objects.order_by("rater")),
-            Prefetch("photos", queryset=Photo.objects.order_by("kind", "uploaded_at")),
         )
         .order_by("number")
     )
 
 
 def plan_products(plan: TreatmentPlan):
-    return list(plan.plan_products.select_related("product").prefetch_related("product__ingredients"))
-
-
-def patient_consultations(patient: Patient) -> QuerySet[Consultation]:
-    return patient.consultations.select_related("doctor")
+    return list(plan.plan_products.select_related("product"))
 
 
 def formulary_products() -> QuerySet[Product]:
@@ -104,7 +97,6 @@ class ChartSeries:
     label: str
     colour: str
     dash: str
-    rater: str
     points: list[tuple[float, float, int, int]]  # x, y, session number, score
 
     @property
@@ -143,7 +135,6 @@ def outcomes_chart(plan: TreatmentPlan, sessions: list[TreatmentSession]) -> dic
                         f"{label} ({rater_label.lower()})",
                         colour,
                         RATER_DASH[rater],
-                        rater,
                         points,
                     )
                 )

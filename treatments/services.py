@@ -7,13 +7,11 @@ in the same transaction as the change that causes them.
 
 from __future__ import annotations
 
-import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -23,6 +21,7 @@ from clinic.audit import Actor, audit_record
 from clinic.messaging.models import ScheduledMessage
 from clinic.messaging.services import message_schedule, messages_cancel
 from clinic.models import AuditEntry
+from clinic.services import apply_fields
 from patients.models import Patient
 from treatments.models import (
     MAX_MAINTENANCE_MONTHS,
@@ -52,21 +51,9 @@ RECALL_AT = time(10, 0)
 FUTURE_TOLERANCE = timedelta(minutes=15)
 
 
-def _apply(instance, fields: dict[str, Any], allowed: tuple[str, ...]) -> None:
-    unknown = set(fields) - set(allowed)
-    if unknown:
-        raise TypeError(f"Unexpected fields: {', '.join(sorted(unknown))}")
-    for name, value in fields.items():
-        setattr(instance, name, value)
-
-
-def clinic_zone() -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
-
-
 def local_datetime(day: date, at: time) -> datetime:
     """``at`` o'clock on ``day`` in the clinic's zone (right across daylight-saving changes)."""
-    return datetime.combine(day, at, tzinfo=clinic_zone())
+    return datetime.combine(day, at, tzinfo=timezone.get_default_timezone())
 
 
 def _doctor_name(user) -> str:
@@ -91,7 +78,7 @@ def _check_consultation_editable(consultation: Consultation, actor: Actor) -> No
 @transaction.atomic
 def consultation_create(*, patient: Patient, fields: dict[str, Any], actor: Actor) -> Consultation:
     consultation = Consultation(patient=patient, doctor=actor.user)
-    _apply(consultation, fields, CONSULTATION_FIELDS)
+    apply_fields(consultation, fields, CONSULTATION_FIELDS)
     consultation.full_clean()
     consultation.save()
     audit_record(actor=actor, action=Action.CREATE, patient=patient, obj=consultation)
@@ -102,7 +89,7 @@ def consultation_create(*, patient: Patient, fields: dict[str, Any], actor: Acto
 def consultation_update(*, consultation: Consultation, fields: dict[str, Any], actor: Actor) -> Consultation:
     consultation = Consultation.objects.select_for_update().select_related("doctor").get(pk=consultation.pk)
     _check_consultation_editable(consultation, actor)
-    _apply(consultation, fields, CONSULTATION_FIELDS)
+    apply_fields(consultation, fields, CONSULTATION_FIELDS)
     consultation.full_clean()
     consultation.save()
     audit_record(actor=actor, action=Action.UPDATE, patient=consultation.patient, obj=consultation)
@@ -252,7 +239,7 @@ def plan_create(
     _check_plan_ranges(fields)
     _check_cocktail(cocktail)
     plan = TreatmentPlan(patient=consultation.patient, doctor=actor.user, consultation=consultation)
-    _apply(plan, fields, PLAN_FIELDS)
+    apply_fields(plan, fields, PLAN_FIELDS)
     plan.full_clean()
     plan.save()
     for item in cocktail:
@@ -271,7 +258,7 @@ def plan_update(
         raise ValidationError(f"Only a proposed plan can be changed; this one is {plan.get_status_display().lower()}.")
     _check_plan_ranges(fields)
     _check_cocktail(cocktail)
-    _apply(plan, fields, PLAN_FIELDS)
+    apply_fields(plan, fields, PLAN_FIELDS)
     plan.full_clean()
     plan.save()
     plan.plan_products.all().delete()
@@ -432,7 +419,7 @@ def session_record(
     if number > plan.session_count:
         raise ValidationError(f"All {plan.session_count} sessions of this plan are already recorded.")
     session = TreatmentSession(plan=plan, patient=plan.patient, doctor=actor.user, number=number)
-    _apply(session, fields, SESSION_FIELDS)
+    apply_fields(session, fields, SESSION_FIELDS)
     _validate_session(session)
     on = timezone.localtime(session.performed_at).date()
     _check_usages(usages, on=on)
@@ -457,7 +444,7 @@ def session_update(
 ) -> TreatmentSession:
     session = TreatmentSession.objects.select_for_update().select_related("doctor", "patient").get(pk=session.pk)
     _check_session_editable(session, actor)
-    _apply(session, fields, SESSION_FIELDS)
+    apply_fields(session, fields, SESSION_FIELDS)
     _validate_session(session)
     _check_usages(usages, on=timezone.localtime(session.performed_at).date())
     session.save()
@@ -576,7 +563,7 @@ def outcome_rating_record(
     if OutcomeRating.objects.filter(session=session, rater=rater).exists():
         raise ValidationError({"rater": "This rating is already recorded for the session and cannot be changed."})
     rating = OutcomeRating(session=session, rater=rater, recorded_by=actor.user)
-    _apply(rating, scores, OutcomeRating.SCORES)
+    apply_fields(rating, scores, OutcomeRating.SCORES)
     rating.full_clean()
     rating.save()
     audit_record(actor=actor, action=Action.CREATE, patient=session.patient, obj=rating)

@@ -34,7 +34,7 @@ from treatments.forms import (
     RatingForm,
     SessionForm,
 )
-from treatments.models import SESSION_INTERVAL, FacialArea, NumbingCream, Photo, Product, Technique, TreatmentPlan
+from treatments.models import SESSION_INTERVAL, NumbingCream, Photo, Product, Technique, TreatmentPlan
 from treatments.safety import safety_check
 
 Action = AuditEntry.Action
@@ -236,7 +236,7 @@ def plan_create(request, patient_pk: int, consultation_pk: int):
     return render(
         request,
         "treatments/plan_form.html",
-        {"patient": patient, "consultation": consultation, "form": form, "check": check, "face_areas": FacialArea},
+        {"patient": patient, "consultation": consultation, "form": form, "check": check},
     )
 
 
@@ -434,7 +434,6 @@ def _session_form_context(patient, plan, form, check, session=None) -> dict:
         "form": form,
         "check": check,
         "session": session,
-        "face_areas": FacialArea,
         "next_number": session.number if session else plan.sessions.count() + 1,
     }
 

@@ -19,9 +19,11 @@ def make_token(action: str, object_id: int) -> str:
     return signing.dumps({"a": action, "id": object_id}, salt=SALT, compress=True)
 
 
-def read_token(token: str, *, action: str, max_age: timedelta) -> int:
+def read_token(token: str, *, action: str) -> int:
+    """The id a link of ``action`` was made for; BadLink when it was altered, is for another
+    action, or is older than EMAIL_LINK_MAX_AGE_DAYS."""
     try:
-        payload = signing.loads(token, salt=SALT, max_age=max_age)
+        payload = signing.loads(token, salt=SALT, max_age=timedelta(days=settings.EMAIL_LINK_MAX_AGE_DAYS))
     except signing.SignatureExpired:
         raise BadLink("This link has expired.") from None
     except signing.BadSignature:

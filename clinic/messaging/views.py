@@ -1,17 +1,14 @@
-from datetime import timedelta
-
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.messaging import selectors, services
 from clinic.messaging.forms import CommunicationsFilterForm
 from clinic.messaging.links import BadLink, read_token
 from clinic.messaging.models import ScheduledMessage
+from clinic.redirects import redirect_to_next
 from patients.models import Patient
 from patients.services import patient_unsubscribe_emails
 
@@ -46,29 +43,31 @@ def message_retry(request, pk: int):
     else:
         services.message_retry(message=message)
         messages.success(request, f"The {message.get_kind_display().lower()} to {message.patient} will be sent again.")
-    next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = "messaging:communications"
-    return redirect(next_url)
+    return redirect_to_next(request, "messaging:communications")
 
 
-def _link_max_age() -> timedelta:
-    return timedelta(days=settings.EMAIL_LINK_MAX_AGE_DAYS)
+def linked_object(request, token: str, *, action: str, queryset, missing: str):
+    """The record a signed email link points at, or the clear page that says why not: 400 for
+    an altered, expired or misused link, 404 when the record is gone. Returns (record, page)."""
+    try:
+        object_id = read_token(token, action=action)
+    except BadLink as error:
+        return None, render(request, "messaging/link_error.html", {"error": str(error)}, status=400)
+    record = queryset.filter(pk=object_id).first()
+    if record is None:
+        return None, render(request, "messaging/link_error.html", {"error": missing}, status=404)
+    return record, None
 
 
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token: str):
     """Public page from the link in every email. GET asks, POST does it: mail scanners that
     open links must not unsubscribe anyone."""
-    try:
-        patient_id = read_token(token, action="unsubscribe", max_age=_link_max_age())
-    except BadLink as error:
-        return render(request, "messaging/link_error.html", {"error": str(error)}, status=400)
-    patient = Patient.objects.filter(pk=patient_id).first()
-    if patient is None:
-        return render(request, "messaging/link_error.html", {"error": "This link is no longer valid."}, status=404)
+    patient, error_page = linked_object(
+        request, token, action="unsubscribe", queryset=Patient.objects.all(), missing="This link is no longer valid."
+    )
+    if error_page is not None:
+        return error_page
     done = False
     already = patient.email_unsubscribed_at is not None
     if request.method == "POST":

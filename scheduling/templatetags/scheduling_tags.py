@@ -61,5 +61,5 @@ def plan_appointments(context, plan):
         "can_book": user.has_perm(BOOK_APPOINTMENT)
         and plan.is_open
         and len(appointments) < plan.session_count
-        and not plan.patient.is_archived,
+        and not context["patient"].is_archived,
     }

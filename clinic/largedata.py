@@ -49,7 +49,7 @@ from scheduling.models import (
     TimeOff,
     WorkingHours,
 )
-from scheduling.services import reminder_key
+from scheduling.services import confirmation_key, message_key, reminder_key
 from treatments.models import (
     Batch,
     BatchUsage,
@@ -63,6 +63,8 @@ from treatments.models import (
     TreatmentSession,
     add_months,
 )
+from treatments.services import AFTERCARE_AT, RECALL_AT, plan_ref, session_ref
+from treatments.services import message_key as treatment_message_key
 
 USERNAME_PREFIX = "large-"
 MARKER_USERNAME = "large-seed"
@@ -376,7 +378,6 @@ class Generator:
         User.groups.through.objects.bulk_create(memberships)
         self.doctors = users[:practitioner_count]
         self.receptionists = users[practitioner_count : practitioner_count + reception_count]
-        self.manager = users[-1]
         rooms = Room.objects.bulk_create(
             Room(name=f"{ROOM_PREFIX}{number:02d}") for number in range(1, practitioner_count + 3)
         )
@@ -385,8 +386,6 @@ class Generator:
             Practitioner(user=user, colour=colours[index % len(colours)], default_room=rooms[index])
             for index, user in enumerate(self.doctors)
         )
-        for practitioner, user in zip(self.practitioners, self.doctors, strict=True):
-            practitioner.user = user
         # Most work Monday to Friday 09:00-18:00; some Tuesday to Saturday; some start early.
         self.hours: list[dict[int, tuple[time, time]]] = []
         rows = []
@@ -652,9 +651,9 @@ class Generator:
         areas_choices = [value for value, _ in FacialArea.choices]
         suitabilities = [Consultation.Suitability.SUITABLE] * 4 + [Consultation.Suitability.WITH_PRECAUTIONS]
         concerns_choices = [value for value, _ in Consultation.Concern.choices if value != "other"]
-        self.plan_sessions: list[tuple[int, list[_Slot]]] = []
+        self.plan_sessions: list[list[_Slot]] = []
         self.aftercare: list[tuple[int, int, datetime]] = []
-        self.course_done: list[tuple[int, int, datetime, date, int]] = []
+        self.course_done: list[tuple[int, int, datetime, date]] = []
 
         def consult(patient: int, doctor: int, on: date, with_plan: bool) -> int:
             signed = min(self.at(on, time(10, 30)) + timedelta(minutes=rng.randint(0, 300)), self.now)
@@ -751,8 +750,8 @@ class Generator:
             )  # fmt: skip
             plan_products.add(plan_id, formulary[technique == Technique.MESO_PEN][0], Decimal("2.00"))
             if status == TreatmentPlan.Status.COMPLETED:
-                self.course_done.append((plan_id, patient, completed_at, due_on, doctor))
-            self.plan_sessions.append((plan_id, booked))
+                self.course_done.append((plan_id, patient, completed_at, due_on))
+            self.plan_sessions.append(booked)
         # Consultations without a course (advice only, or the patient did not go ahead).
         for slot in self.slots:
             past_consultation = slot.kind == TYPE_CONSULTATION and slot.starts_at < self.now
@@ -938,13 +937,12 @@ class Generator:
                     self.doctors[slot.practitioner].pk if past else None, Status.BOOKED, slot.status, None, None,
                     None, None, "",
                 )  # fmt: skip
-            ref = f"appointment:{slot.id}"
-            self.message(
-                Kind.BOOKING_CONFIRMATION, slot.patient, ref, f"{ref}:{Kind.BOOKING_CONFIRMATION}", slot.created_at
-            )
+            # The same keys as scheduling's services write.
+            appointment = Appointment(pk=slot.id, starts_at=slot.starts_at)
+            ref = appointment.subject_ref
+            self.message(Kind.BOOKING_CONFIRMATION, slot.patient, ref, confirmation_key(appointment), slot.created_at)
             if slot.starts_at - slot.created_at > reminder_lead:
-                # The same key as scheduling's services: appointment, kind and start time.
-                key = reminder_key(Appointment(pk=slot.id, starts_at=slot.starts_at))
+                key = reminder_key(appointment)
                 self.message(
                     Kind.APPOINTMENT_REMINDER, slot.patient, ref, key, slot.starts_at - reminder_lead,
                     cancelled_at=slot.cancelled_at,
@@ -954,31 +952,35 @@ class Generator:
                     Kind.NO_SHOW_FOLLOW_UP,
                     slot.patient,
                     ref,
-                    f"{ref}:{Kind.NO_SHOW_FOLLOW_UP}",
+                    message_key(appointment, Kind.NO_SHOW_FOLLOW_UP),
                     ends_at + timedelta(minutes=15),
                 )
         # Next-session reminders: the day after a completed course session, at 10:00.
-        for _, booked in self.plan_sessions:
+        for booked in self.plan_sessions:
             for current, following in itertools.pairwise(booked):
                 if current.status != Status.COMPLETED or following.status == Status.CANCELLED:
                     continue
                 due_at = self.at(current.day + timedelta(days=1), time(10))
                 if following.starts_at - due_at <= reminder_lead:
                     continue
-                ref = f"appointment:{following.id}"
+                appointment = Appointment(pk=following.id)
                 self.message(
-                    Kind.NEXT_SESSION_REMINDER, following.patient, ref, f"{ref}:{Kind.NEXT_SESSION_REMINDER}", due_at
-                )
+                    Kind.NEXT_SESSION_REMINDER, following.patient, appointment.subject_ref,
+                    message_key(appointment, Kind.NEXT_SESSION_REMINDER), due_at,
+                )  # fmt: skip
         for session_id, patient, signed in self.aftercare:
-            due_at = max(self.at(self.local_day(signed), time(18)), signed)
-            ref = f"session:{session_id}"
-            self.message(Kind.AFTERCARE, patient, ref, f"{ref}:{Kind.AFTERCARE}", due_at)
-        for plan_id, patient, completed_at, due_on, _ in self.course_done:
-            ref = f"plan:{plan_id}"
-            self.message(Kind.COURSE_COMPLETED, patient, ref, f"{ref}:{Kind.COURSE_COMPLETED}", completed_at)
+            due_at = max(self.at(self.local_day(signed), AFTERCARE_AT), signed)
+            ref = session_ref(session_id)
+            self.message(Kind.AFTERCARE, patient, ref, treatment_message_key(ref, Kind.AFTERCARE), due_at)
+        for plan_id, patient, completed_at, due_on in self.course_done:
+            ref = plan_ref(plan_id)
             self.message(
-                Kind.MAINTENANCE_RECALL, patient, ref, f"{ref}:{Kind.MAINTENANCE_RECALL}", self.at(due_on, time(10))
+                Kind.COURSE_COMPLETED, patient, ref, treatment_message_key(ref, Kind.COURSE_COMPLETED), completed_at
             )
+            self.message(
+                Kind.MAINTENANCE_RECALL, patient, ref, treatment_message_key(ref, Kind.MAINTENANCE_RECALL),
+                self.at(due_on, RECALL_AT),
+            )  # fmt: skip
         self.flush(appointments, changes, self.messages)
 
 

@@ -58,14 +58,19 @@ class Clash(str):
 # Outbox --------------------------------------------------------------------------------
 
 
+def message_key(appointment: Appointment, kind: str) -> str:
+    """The outbox's dedupe key of the one message of ``kind`` about this appointment."""
+    return f"{appointment.subject_ref}:{kind}"
+
+
 def reminder_key(appointment: Appointment) -> str:
     # Keyed by the start time: a reminder already sent is not sent again for the same time,
     # but a move to another time needs (and gets) a new one.
-    return f"appointment:{appointment.pk}:{Kind.APPOINTMENT_REMINDER}:{int(appointment.starts_at.timestamp())}"
+    return f"{message_key(appointment, Kind.APPOINTMENT_REMINDER)}:{int(appointment.starts_at.timestamp())}"
 
 
 def confirmation_key(appointment: Appointment, *, moved: bool = False) -> str:
-    key = f"appointment:{appointment.pk}:{Kind.BOOKING_CONFIRMATION}"
+    key = message_key(appointment, Kind.BOOKING_CONFIRMATION)
     return f"{key}:{int(appointment.starts_at.timestamp())}" if moved else key
 
 
@@ -125,7 +130,7 @@ def _schedule_next_session_reminder(completed: Appointment) -> None:
         kind=Kind.NEXT_SESSION_REMINDER,
         patient=following.patient,
         due_at=due_at,
-        dedupe_key=f"appointment:{following.pk}:{Kind.NEXT_SESSION_REMINDER}",
+        dedupe_key=message_key(following, Kind.NEXT_SESSION_REMINDER),
         subject_ref=following.subject_ref,
     )
 
@@ -466,7 +471,7 @@ def appointment_mark_no_show(*, appointment: Appointment, marked_by) -> Appointm
             kind=Kind.NO_SHOW_FOLLOW_UP,
             patient=current.patient,
             due_at=timezone.now(),
-            dedupe_key=f"appointment:{current.pk}:{Kind.NO_SHOW_FOLLOW_UP}",
+            dedupe_key=message_key(current, Kind.NO_SHOW_FOLLOW_UP),
             subject_ref=current.subject_ref,
             send_now=True,
         )

@@ -37,7 +37,7 @@ from treatments.models import (
     TreatmentSession,
 )
 from treatments.safety import evaluate
-from treatments.services import RECALL_AT, local_datetime
+from treatments.services import RECALL_AT, local_datetime, message_key, plan_ref
 
 DEMO_LOT_PREFIX = "DEMO"
 SCENARIOS = ["completed"] * 4 + ["active"] * 4 + ["proposed"] * 2 + ["draft"] * 2
@@ -224,8 +224,8 @@ def _seed_patient(patient: Patient, scenario: str, doctor, rng: random.Random, b
                 kind=ScheduledMessage.Kind.MAINTENANCE_RECALL,
                 patient=patient,
                 due_at=due_at,
-                dedupe_key=f"plan:{plan.pk}:maintenance_recall",
-                subject_ref=f"plan:{plan.pk}",
+                dedupe_key=message_key(plan_ref(plan.pk), ScheduledMessage.Kind.MAINTENANCE_RECALL),
+                subject_ref=plan_ref(plan.pk),
             )
     plan.save()
 

@@ -290,8 +290,22 @@ def plan_activate(*, plan: TreatmentPlan, actor: Actor, overrides: dict[str, str
     return plan
 
 
+def plan_ref(plan_id: int) -> str:
+    """What the outbox says its messages about a plan are about."""
+    return f"plan:{plan_id}"
+
+
+def session_ref(session_id: int) -> str:
+    return f"session:{session_id}"
+
+
+def message_key(subject_ref: str, kind: str) -> str:
+    """The outbox's dedupe key of the one message of ``kind`` about a plan or session."""
+    return f"{subject_ref}:{kind}"
+
+
 def _plan_message_keys(plan: TreatmentPlan) -> list[str]:
-    return [f"plan:{plan.pk}:course_completed", f"plan:{plan.pk}:maintenance_recall"]
+    return [message_key(plan_ref(plan.pk), kind) for kind in (Kind.COURSE_COMPLETED, Kind.MAINTENANCE_RECALL)]
 
 
 @transaction.atomic
@@ -308,7 +322,7 @@ def plan_cancel(*, plan: TreatmentPlan, reason: str, actor: Actor) -> TreatmentP
     plan.cancellation_reason = reason
     plan.full_clean()
     plan.save()
-    messages_cancel(dedupe_keys=_plan_message_keys(plan), subject_ref=f"plan:{plan.pk}", reason="Plan cancelled.")
+    messages_cancel(dedupe_keys=_plan_message_keys(plan), subject_ref=plan_ref(plan.pk), reason="Plan cancelled.")
     audit_record(actor=actor, action=Action.UPDATE, patient=plan.patient, obj=plan)
     return plan
 
@@ -504,8 +518,8 @@ def session_sign(*, session: TreatmentSession, actor: Actor) -> TreatmentSession
         kind=Kind.AFTERCARE,
         patient=session.patient,
         due_at=max(local_datetime(on, AFTERCARE_AT), now),
-        dedupe_key=f"session:{session.pk}:aftercare",
-        subject_ref=f"session:{session.pk}",
+        dedupe_key=message_key(session_ref(session.pk), Kind.AFTERCARE),
+        subject_ref=session_ref(session.pk),
     )
     signed = list(plan.sessions.filter(status=TreatmentSession.Status.SIGNED).values_list("performed_at", flat=True))
     if len(signed) >= plan.session_count:
@@ -525,16 +539,16 @@ def _plan_complete(*, plan: TreatmentPlan, last_session_on: date, actor: Actor) 
         kind=Kind.COURSE_COMPLETED,
         patient=plan.patient,
         due_at=timezone.now(),
-        dedupe_key=f"plan:{plan.pk}:course_completed",
-        subject_ref=f"plan:{plan.pk}",
+        dedupe_key=message_key(plan_ref(plan.pk), Kind.COURSE_COMPLETED),
+        subject_ref=plan_ref(plan.pk),
         send_now=True,
     )
     message_schedule(
         kind=Kind.MAINTENANCE_RECALL,
         patient=plan.patient,
         due_at=local_datetime(plan.maintenance_due_on, RECALL_AT),
-        dedupe_key=f"plan:{plan.pk}:maintenance_recall",
-        subject_ref=f"plan:{plan.pk}",
+        dedupe_key=message_key(plan_ref(plan.pk), Kind.MAINTENANCE_RECALL),
+        subject_ref=plan_ref(plan.pk),
     )
 
 

@@ -17,7 +17,6 @@ import argparse
 import math
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -149,11 +148,11 @@ def git_revision() -> str:
 def prepare(args) -> None:
     """Create, migrate and (if empty) fill the benchmark database; collect static files."""
     python = sys.executable
-    env = {**os.environ, **BENCH_ENV}
-    subprocess.run([python, str(ROOT / "bin" / "ensure_database.py")], check=True, env=env)  # noqa: S603
+    # The children inherit BENCH_ENV: it is in os.environ since the module was imported.
+    subprocess.run([python, str(ROOT / "bin" / "ensure_database.py")], check=True)  # noqa: S603
     manage = [python, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v0"], check=True, env=env)  # noqa: S603
-    subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], check=True, env=env)  # noqa: S603
+    subprocess.run([*manage, "migrate", "-v0"], check=True)  # noqa: S603
+    subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], check=True)  # noqa: S603
     import django
 
     django.setup()
@@ -167,7 +166,6 @@ def prepare(args) -> None:
                 str(args.practitioners), "--years", str(args.years),
             ],
             check=True,
-            env=env,
         )  # fmt: skip
 
 
@@ -618,20 +616,19 @@ class Bench:
     def load(self) -> None:
         from django.conf import settings
 
+        from tests.messaging.realworld import free_port
+
         seconds, clients = self.args.load_seconds, self.args.clients
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = free_port()
         workers = 2 * (os.cpu_count() or 1) + 1
         log = ROOT / "var" / "bench-gunicorn.log"
         log.parent.mkdir(exist_ok=True)
-        env = {**os.environ, **BENCH_ENV}
         command = [
             str(Path(sys.executable).with_name("gunicorn")), "clinic.wsgi:application", "--bind", f"127.0.0.1:{port}",
             "--workers", str(workers), "--worker-class", "sync", "--access-logfile", "-", "--log-level", "warning",
         ]  # fmt: skip
         with log.open("w") as handle:
-            server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)  # noqa: S603
+            server = subprocess.Popen(command, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT)  # noqa: S603
         try:
             cookie = (
                 f"{settings.SESSION_COOKIE_NAME}={self.reception_client.cookies[settings.SESSION_COOKIE_NAME].value}"

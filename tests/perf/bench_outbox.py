@@ -40,7 +40,6 @@ def main() -> int:
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
-    from django.db import connection
     from django.utils import timezone
 
     call_command("migrate", verbosity=0)
@@ -93,15 +92,15 @@ def main() -> int:
         for appointment in appointments
     )  # fmt: skip
 
-    db = connection.settings_dict
-    database_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     redis = RedisServer()
     redis.start()
     celery_app.conf.broker_url = redis.url
     with SmtpSink() as sink:
         log = ROOT / "var" / "bench-worker.log"
         log.parent.mkdir(exist_ok=True)
-        worker = CeleryWorker(database_url=database_url, redis_url=redis.url, smtp_port=sink.port, log_path=log)
+        worker = CeleryWorker(
+            database_url=os.environ["DATABASE_URL"], redis_url=redis.url, smtp_port=sink.port, log_path=log
+        )
         worker.env["DEBUG"] = "false"
         worker.env["SECRET_KEY"] = "bench-" + "x" * 60
         worker.env["ALLOWED_HOSTS"] = "localhost"

@@ -386,11 +386,8 @@ class TreatmentPlan(models.Model):
 
     @property
     def sessions_done(self) -> int:
-        # Uses the prefetched sessions when a page loaded them, so a list costs no extra query.
-        cache = getattr(self, "_prefetched_objects_cache", {})
-        if "sessions" in cache:
-            return sum(1 for session in cache["sessions"] if session.is_signed)
-        return self.sessions.filter(status=TreatmentSession.Status.SIGNED).count()
+        # A course has at most six sessions: read them (or the page's prefetched ones) and count.
+        return sum(1 for session in self.sessions.all() if session.is_signed)
 
     @property
     def sessions_remaining(self) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from patients.models import Patient
@@ -44,15 +44,21 @@ def patient_timeline(patient: Patient) -> list[TimelineEntry]:
 
 
 def plan_sessions(plan: TreatmentPlan) -> list[TreatmentSession]:
-    """The plan's sessions with what each page shows about them, in a fixed number of queries."""
-    return list(
-        plan.sessions.select_related("doctor")
-        .prefetch_related(
-            Prefetch("batch_usages__batch__product"),
-            Prefetch("ratings", queryset=OutcomeRating.objects.order_by("rater")),
-        )
-        .order_by("number")
+    """The plan's sessions with what each page shows about them, in a fixed number of queries;
+    prefetched onto the plan, so ``plan.sessions.all()`` (and ``sessions_done``) reuse them."""
+    prefetch_related_objects(
+        [plan],
+        Prefetch(
+            "sessions",
+            queryset=TreatmentSession.objects.select_related("doctor")
+            .prefetch_related(
+                Prefetch("batch_usages__batch__product"),
+                Prefetch("ratings", queryset=OutcomeRating.objects.order_by("rater")),
+            )
+            .order_by("number"),
+        ),
     )
+    return list(plan.sessions.all())
 
 
 def plan_products(plan: TreatmentPlan):

@@ -300,7 +300,6 @@ def plan_safety_preview(request, patient_pk: int, consultation_pk: int):
 
 def _plan_context(request, patient, plan: TreatmentPlan) -> dict:
     sessions = selectors.plan_sessions(plan)
-    plan._prefetched_objects_cache = {**getattr(plan, "_prefetched_objects_cache", {}), "sessions": sessions}
     by_number = {session.number: session for session in sessions}
     planned = plan.planned_dates()
     schedule = [

@@ -241,14 +241,13 @@ def find_slots(
         return []
     first, _ = day_bounds(date_from)
     _, last = day_bounds(date_to)
-    one = practitioner
     availability = Availability(
         start=first,
         end=last,
         patient_id=getattr(patient, "pk", None),
         exclude_appointment_id=getattr(exclude_appointment, "pk", None),
-        practitioner_ids=None if one is None else [one.pk],
-        room_ids=() if one is None or one.default_room_id is None else (one.default_room_id,),
+        practitioner_ids=None if practitioner is None else [practitioner.pk],
+        room_ids=(practitioner.default_room_id,) if practitioner is not None and practitioner.default_room_id else (),
     )
     slots: list[Slot] = []
     for day in days(date_from, date_to):

@@ -117,10 +117,11 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "clinic",
-    "clinic.messaging",
+    "messaging",
     "patients",
     "treatments",
     "scheduling",
+    "devdata",
 ]
 
 MIDDLEWARE = [
@@ -230,7 +231,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 EMAIL_MESSAGE_ID_DOMAIN = env_str("EMAIL_MESSAGE_ID_DOMAIN", CLINIC_EMAIL.rpartition("@")[2] or "clinic.example")
 
-# The outbox (clinic/messaging): retries, and when a handed-over row is handed over again.
+# The outbox (messaging/): retries, and when a handed-over row is handed over again.
 MESSAGE_MAX_ATTEMPTS = env_int("MESSAGE_MAX_ATTEMPTS", 5)
 MESSAGE_RETRY_BACKOFF_SECONDS = env_int("MESSAGE_RETRY_BACKOFF_SECONDS", 60)
 MESSAGE_REQUEUE_AFTER_SECONDS = env_int("MESSAGE_REQUEUE_AFTER_SECONDS", 300)

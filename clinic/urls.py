@@ -12,7 +12,7 @@ urlpatterns = [
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("audit/", views.audit_list, name="audit_list"),
     path("patients/", include("patients.urls")),
-    path("", include("clinic.messaging.urls")),
+    path("", include("messaging.urls")),
     path("treatments/", include("treatments.urls")),
     path("scheduling/", include("scheduling.urls")),
     path("admin/", admin.site.urls),

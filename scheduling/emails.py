@@ -12,9 +12,9 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.messaging.emails import EmailContent, register_builder
-from clinic.messaging.links import absolute_url, make_token
-from clinic.messaging.models import ScheduledMessage
+from messaging.emails import EmailContent, register_builder
+from messaging.links import absolute_url, make_token
+from messaging.models import ScheduledMessage
 from scheduling.ics import appointment_ics
 from scheduling.localtime import localtime
 from scheduling.models import Appointment

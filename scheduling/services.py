@@ -21,8 +21,8 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from psycopg2 import errorcodes
 
-from clinic.messaging.models import ScheduledMessage
-from clinic.messaging.services import message_schedule, messages_cancel
+from messaging.models import ScheduledMessage
+from messaging.services import message_schedule, messages_cancel
 from scheduling import selectors
 from scheduling.localtime import local_datetime, localtime
 from scheduling.models import Appointment, AppointmentChange, AppointmentType, Practitioner, Room

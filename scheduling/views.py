@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from clinic.messaging.views import linked_object
 from clinic.redirects import redirect_to_next
+from messaging.views import linked_object
 from patients.access import get_patient_for, require_perm
 from scheduling import selectors, services
 from scheduling.access import (

@@ -5,8 +5,8 @@ subject_ref of this app) is sent with the general wording of its templates."""
 
 from __future__ import annotations
 
-from clinic.messaging.emails import EmailContent, register_builder
-from clinic.messaging.models import ScheduledMessage
+from messaging.emails import EmailContent, register_builder
+from messaging.models import ScheduledMessage
 from treatments.models import TreatmentPlan, TreatmentSession
 
 

@@ -18,10 +18,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from clinic.audit import Actor, audit_record
-from clinic.messaging.models import ScheduledMessage
-from clinic.messaging.services import message_schedule, messages_cancel
 from clinic.models import AuditEntry
 from clinic.services import apply_fields
+from messaging.models import ScheduledMessage
+from messaging.services import message_schedule, messages_cancel
 from patients.models import Patient
 from treatments.models import (
     MAX_MAINTENANCE_MONTHS,

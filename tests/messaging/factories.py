@@ -1,7 +1,7 @@
 import factory
 from django.utils import timezone
 
-from clinic.messaging.models import ScheduledMessage
+from messaging.models import ScheduledMessage
 from tests.factories import PatientFactory
 
 

@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from clinic.messaging import services
-from clinic.messaging.models import ScheduledMessage
-from clinic.messaging.tasks import deliver_message
+from messaging import services
+from messaging.models import ScheduledMessage
+from messaging.tasks import deliver_message
 from scheduling import services as scheduling
 from scheduling.localtime import local_datetime
 from tests.factories import PatientFactory, ReceptionistFactory

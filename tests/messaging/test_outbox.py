@@ -7,10 +7,10 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.messaging import services
-from clinic.messaging.emails import EmailContent, register_builder
-from clinic.messaging.links import make_token
-from clinic.messaging.models import ScheduledMessage
+from messaging import services
+from messaging.emails import EmailContent, register_builder
+from messaging.links import make_token
+from messaging.models import ScheduledMessage
 from tests.factories import PatientFactory
 from tests.messaging.factories import ScheduledMessageFactory
 

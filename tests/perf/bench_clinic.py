@@ -156,7 +156,7 @@ def prepare(args) -> None:
     import django
 
     django.setup()
-    from clinic import largedata
+    from devdata import large as largedata
 
     if not largedata.has_generated_data():
         print("No generated clinic in the benchmark database: running seed_large first.")
@@ -227,7 +227,7 @@ class Bench:
         from django.test import Client
         from django.utils import timezone
 
-        from clinic import largedata
+        from devdata import large as largedata
         from scheduling.models import AppointmentType, Practitioner
         from treatments.models import TreatmentPlan
 
@@ -602,7 +602,7 @@ class Bench:
         return created
 
     def remove(self, appointment_ids: list[int]) -> None:
-        from clinic.messaging.models import ScheduledMessage
+        from messaging.models import ScheduledMessage
         from scheduling.models import Appointment, AppointmentChange
 
         if not appointment_ids:

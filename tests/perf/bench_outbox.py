@@ -46,8 +46,8 @@ def main() -> int:
     from django.contrib.auth import get_user_model
 
     from clinic.celery import app as celery_app
-    from clinic.messaging import services
-    from clinic.messaging.models import ScheduledMessage
+    from messaging import services
+    from messaging.models import ScheduledMessage
     from patients.models import Patient
     from scheduling.models import Appointment, AppointmentType, Practitioner, Room
     from scheduling.services import reminder_key

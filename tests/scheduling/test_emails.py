@@ -8,9 +8,9 @@ import time_machine
 from django.core import mail
 from django.urls import reverse
 
-from clinic.messaging import links
-from clinic.messaging.models import ScheduledMessage
-from clinic.messaging.services import message_deliver
+from messaging import links
+from messaging.models import ScheduledMessage
+from messaging.services import message_deliver
 from scheduling import services
 from scheduling.emails import CANCEL_ACTION, CONFIRM_ACTION
 from scheduling.models import Appointment

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from clinic.messaging.models import ScheduledMessage
+from messaging.models import ScheduledMessage
 from scheduling import services
 from scheduling.models import Appointment, AppointmentChange
 from tests.factories import PatientFactory

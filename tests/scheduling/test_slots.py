@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from clinic.messaging.models import ScheduledMessage
+from messaging.models import ScheduledMessage
 from scheduling import selectors, services
 from scheduling.localtime import AmbiguousLocalTime, NonexistentLocalTime, local_datetime, localtime
 from scheduling.models import WorkingHours

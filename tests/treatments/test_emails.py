@@ -7,8 +7,8 @@ from django.core import mail
 from django.utils import timezone
 
 from clinic.audit import Actor
-from clinic.messaging.models import ScheduledMessage
-from clinic.messaging.services import message_deliver
+from messaging.models import ScheduledMessage
+from messaging.services import message_deliver
 from tests.factories import SkinProfileFactory
 from tests.treatments.factories import ActivePlanFactory, SignedSessionFactory, TreatmentPlanFactory
 from treatments import services

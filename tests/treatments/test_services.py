@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from clinic.audit import Actor
-from clinic.messaging.models import ScheduledMessage
 from clinic.models import AuditEntry
+from messaging.models import ScheduledMessage
 from patients.models import HistoryItem
 from tests.factories import HistoryItemFactory, PatientFactory, SkinProfileFactory
 from tests.treatments.factories import (

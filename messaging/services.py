@@ -14,9 +14,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from clinic.messaging.emails import EmailContent, builder_for, render_email
-from clinic.messaging.links import unsubscribe_url
-from clinic.messaging.models import ScheduledMessage
+from messaging.emails import EmailContent, builder_for, render_email
+from messaging.links import unsubscribe_url
+from messaging.models import ScheduledMessage
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def messages_cancel(*, dedupe_keys: Iterable[str] = (), subject_ref: str = "", r
 def enqueue_delivery(message_ids: list[int]) -> bool:
     """Hand ids to the Celery worker. If the broker is unreachable nothing is lost: the rows
     stay pending and the next dispatch run hands them over again."""
-    from clinic.messaging.tasks import deliver_message
+    from messaging.tasks import deliver_message
 
     try:
         for message_id in message_ids:

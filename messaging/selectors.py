@@ -4,8 +4,8 @@ from datetime import date, timedelta
 
 from django.db.models import Count, QuerySet
 
-from clinic.messaging.models import ScheduledMessage
 from clinic.selectors import local_day_start
+from messaging.models import ScheduledMessage
 
 
 def communications(*, day: date | None = None, kind: str = "", status: str = "") -> QuerySet[ScheduledMessage]:

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-SALT = "clinic.messaging.links"
+SALT = "clinic.messaging.links"  # unchanged since the app moved: links already sent keep working
 
 
 class BadLink(Exception):

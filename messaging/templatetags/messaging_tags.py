@@ -1,6 +1,6 @@
 from django import template
 
-from clinic.messaging.selectors import messages_for_patient
+from messaging.selectors import messages_for_patient
 
 register = template.Library()
 

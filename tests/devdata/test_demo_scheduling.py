@@ -2,8 +2,8 @@ import io
 
 import pytest
 
-from patients.demo import seed_staff
-from scheduling.demo import seed_demo_data
+from devdata.demo.patients import seed_staff
+from devdata.demo.scheduling import seed_demo_data
 from scheduling.models import Appointment, Practitioner
 from tests.factories import PatientFactory
 from tests.treatments.factories import ActivePlanFactory

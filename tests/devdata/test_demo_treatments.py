@@ -2,8 +2,8 @@ import io
 
 import pytest
 
-from patients import demo as patients_demo
-from treatments import demo
+from devdata.demo import patients as patients_demo
+from devdata.demo import treatments as demo
 from treatments.models import Batch, Consultation, TreatmentPlan, TreatmentSession
 
 pytestmark = pytest.mark.django_db

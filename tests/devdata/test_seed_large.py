@@ -12,8 +12,8 @@ from django.core.management.base import CommandError
 from django.db.models import Count
 from django.utils import timezone
 
-from clinic import largedata
-from clinic.messaging.models import ScheduledMessage
+from devdata import large as largedata
+from messaging.models import ScheduledMessage
 from patients.models import HistoryItem, Patient
 from scheduling.models import Appointment, Practitioner, WorkingHours
 from scheduling.services import reminder_key

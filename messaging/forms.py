@@ -1,6 +1,6 @@
 from django import forms
 
-from clinic.messaging.models import ScheduledMessage
+from messaging.models import ScheduledMessage
 
 
 class CommunicationsFilterForm(forms.Form):

@@ -1,11 +1,11 @@
 """python manage.py seed_demo: demo staff, ~200 patients with histories, and the demo data of
 the other apps. Running it again changes nothing."""
 
-import importlib
-
 from django.core.management.base import BaseCommand
 
-from patients import demo
+from devdata.demo import patients as demo
+from devdata.demo import scheduling as scheduling_demo
+from devdata.demo import treatments as treatments_demo
 
 
 class Command(BaseCommand):
@@ -15,13 +15,7 @@ class Command(BaseCommand):
         staff = demo.seed_staff()
         created = demo.seed_patients(doctor=staff["doctor"])
         self.stdout.write(f"Patients: {created} created.")
-        for app in ("treatments", "scheduling"):
-            try:
-                module = importlib.import_module(f"{app}.demo")
-            except ModuleNotFoundError as error:
-                if error.name != f"{app}.demo":
-                    raise
-                continue
+        for module in (treatments_demo, scheduling_demo):
             module.seed_demo_data(stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):"))
         for username, first, last, role in demo.DEMO_STAFF:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clinic.messaging import views
+from messaging import views
 
 app_name = "messaging"
 

@@ -4,11 +4,11 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from clinic.messaging import selectors, services
-from clinic.messaging.forms import CommunicationsFilterForm
-from clinic.messaging.links import BadLink, read_token
-from clinic.messaging.models import ScheduledMessage
 from clinic.redirects import redirect_to_next
+from messaging import selectors, services
+from messaging.forms import CommunicationsFilterForm
+from messaging.links import BadLink, read_token
+from messaging.models import ScheduledMessage
 from patients.models import Patient
 from patients.services import patient_unsubscribe_emails
 

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from clinic.messaging import services
+from messaging import services
 
 
 @shared_task(name="messaging.dispatch_due_messages", ignore_result=True)

@@ -19,8 +19,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from clinic.messaging.models import ScheduledMessage
-from clinic.messaging.services import message_schedule
+from messaging.models import ScheduledMessage
+from messaging.services import message_schedule
 from patients.models import Patient
 from treatments.models import (
     SESSION_INTERVAL,

@@ -1,4 +1,4 @@
-"""python manage.py seed_large: a large, realistic clinic for benchmarks (see clinic/largedata.py).
+"""python manage.py seed_large: a large, realistic clinic for benchmarks (see devdata/large.py).
 
     DATABASE_URL=postgres://127.0.0.1:5432/clinic_large \\
         python manage.py seed_large --patients 100000 --practitioners 20 --years 1
@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from clinic import largedata
+from devdata import large as largedata
 
 
 def positive_int(text: str) -> int:

@@ -37,7 +37,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from clinic import roles
-from clinic.messaging.models import ScheduledMessage
+from messaging.models import ScheduledMessage
 from patients.models import ConsentDocument, ConsentRecord, HistoryItem, Patient, SkinProfile
 from scheduling.models import (
     Appointment,

@@ -1,17 +1,11 @@
 from __future__ import annotations
 
-import zoneinfo
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
-from django.conf import settings
 from django.db.models import QuerySet
 
+from clinic.localtime import day_bounds
 from clinic.models import AuditEntry
-
-
-def local_day_start(day: date) -> datetime:
-    """Midnight of ``day`` in the clinic's time zone, as an aware datetime."""
-    return datetime.combine(day, time.min, tzinfo=zoneinfo.ZoneInfo(settings.CLINIC_TIME_ZONE))
 
 
 def audit_entries(
@@ -26,7 +20,7 @@ def audit_entries(
     if action:
         entries = entries.filter(action=action)
     if date_from:
-        entries = entries.filter(at__gte=local_day_start(date_from))
+        entries = entries.filter(at__gte=day_bounds(date_from)[0])
     if date_to:
-        entries = entries.filter(at__lt=local_day_start(date_to + timedelta(days=1)))
+        entries = entries.filter(at__lt=day_bounds(date_to)[1])
     return entries.order_by("-at", "-id")

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
+from django.shortcuts import render
 from django.urls import reverse
 
 SALT = "clinic.messaging.links"  # unchanged since the app moved: links already sent keep working
@@ -31,6 +32,19 @@ def read_token(token: str, *, action: str) -> int:
     if not isinstance(payload, dict) or payload.get("a") != action or not isinstance(payload.get("id"), int):
         raise BadLink("This link is not valid for this action.")
     return payload["id"]
+
+
+def linked_object(request, token: str, *, action: str, queryset, missing: str):
+    """The record a signed email link points at, or the clear page that says why not: 400 for
+    an altered, expired or misused link, 404 when the record is gone. Returns (record, page)."""
+    try:
+        object_id = read_token(token, action=action)
+    except BadLink as error:
+        return None, render(request, "messaging/link_error.html", {"error": str(error)}, status=400)
+    record = queryset.filter(pk=object_id).first()
+    if record is None:
+        return None, render(request, "messaging/link_error.html", {"error": missing}, status=404)
+    return record, None
 
 
 def absolute_url(path: str) -> str:

@@ -1,19 +1,18 @@
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from django.db.models import Count, QuerySet
 
-from clinic.selectors import local_day_start
+from clinic.localtime import day_bounds
 from messaging.models import ScheduledMessage
 
 
 def communications(*, day: date | None = None, kind: str = "", status: str = "") -> QuerySet[ScheduledMessage]:
     messages = ScheduledMessage.objects.select_related("patient")
     if day is not None:
-        messages = messages.filter(
-            due_at__gte=local_day_start(day), due_at__lt=local_day_start(day + timedelta(days=1))
-        )
+        start, end = day_bounds(day)
+        messages = messages.filter(due_at__gte=start, due_at__lt=end)
     if kind:
         messages = messages.filter(kind=kind)
     if status:

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from clinic.redirects import redirect_to_next
 from messaging import selectors, services
 from messaging.forms import CommunicationsFilterForm
-from messaging.links import BadLink, read_token
+from messaging.links import linked_object
 from messaging.models import ScheduledMessage
 from patients.models import Patient
 from patients.services import patient_unsubscribe_emails
@@ -44,19 +44,6 @@ def message_retry(request, pk: int):
         services.message_retry(message=message)
         messages.success(request, f"The {message.get_kind_display().lower()} to {message.patient} will be sent again.")
     return redirect_to_next(request, "messaging:communications")
-
-
-def linked_object(request, token: str, *, action: str, queryset, missing: str):
-    """The record a signed email link points at, or the clear page that says why not: 400 for
-    an altered, expired or misused link, 404 when the record is gone. Returns (record, page)."""
-    try:
-        object_id = read_token(token, action=action)
-    except BadLink as error:
-        return None, render(request, "messaging/link_error.html", {"error": str(error)}, status=400)
-    record = queryset.filter(pk=object_id).first()
-    if record is None:
-        return None, render(request, "messaging/link_error.html", {"error": missing}, status=404)
-    return record, None
 
 
 @require_http_methods(["GET", "POST"])

@@ -11,12 +11,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.timezone import localtime
 
+from messaging import keys
 from messaging.emails import EmailContent, register_builder
 from messaging.links import absolute_url, make_token
 from messaging.models import ScheduledMessage
 from scheduling.ics import appointment_ics
-from scheduling.localtime import localtime
 from scheduling.models import Appointment
 
 Kind = ScheduledMessage.Kind
@@ -52,20 +53,14 @@ def appointment_context(appointment: Appointment, *, links: bool = True) -> dict
 
 
 def _appointment_of(message: ScheduledMessage) -> Appointment | None:
-    prefix, _, raw_id = message.subject_ref.partition(":")
-    if prefix != "appointment" or not raw_id.isdigit():
+    appointment_id = keys.ref_id(message.subject_ref, Appointment.SUBJECT)
+    if appointment_id is None:
         return None
     return (
         Appointment.objects.select_related("practitioner__user", "appointment_type", "room", "plan")
-        .filter(pk=int(raw_id))
+        .filter(pk=appointment_id)
         .first()
     )
-
-
-def _key_start(message: ScheduledMessage) -> int | None:
-    """The start time a key was made for (appointment:ID:kind:TIMESTAMP), if it has one."""
-    parts = message.dedupe_key.split(":")
-    return int(parts[3]) if len(parts) == 4 and parts[3].isdigit() else None
 
 
 def _still_upcoming(message: ScheduledMessage, appointment: Appointment | None) -> str:
@@ -78,8 +73,8 @@ def _still_upcoming(message: ScheduledMessage, appointment: Appointment | None) 
         return f"The appointment is {appointment.get_status_display().lower()}."
     if appointment.starts_at <= timezone.now():
         return "The appointment has already started."
-    key_start = _key_start(message)
-    if key_start is not None and key_start != int(appointment.starts_at.timestamp()):
+    key_start = keys.key_start(message.dedupe_key)
+    if key_start is not None and key_start != keys.start_stamp(appointment.starts_at):
         return "The appointment moved; a message for the new time replaces this one."
     return ""
 
@@ -97,7 +92,7 @@ def booking_confirmation(message: ScheduledMessage) -> EmailContent:
     skip = _still_upcoming(message, appointment)
     if skip:
         return EmailContent(skip=skip)
-    context = {"appointment": appointment_context(appointment), "moved": _key_start(message) is not None}
+    context = {"appointment": appointment_context(appointment), "moved": keys.key_start(message.dedupe_key) is not None}
     return _with_calendar(appointment, context)
 
 

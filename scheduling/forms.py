@@ -6,8 +6,8 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.utils import timezone
 
+from clinic.localtime import AmbiguousLocalTime, NonexistentLocalTime, local_datetime
 from patients.models import Patient
-from scheduling.localtime import AmbiguousLocalTime, NonexistentLocalTime, local_datetime
 from scheduling.models import AppointmentType, Practitioner, Room
 from scheduling.selectors import lunchtime
 

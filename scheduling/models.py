@@ -20,6 +20,8 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from messaging import keys
+
 colour_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour such as #0d6efd.")
 
 
@@ -209,6 +211,7 @@ class Appointment(models.Model):
         NO_SHOW = "no_show", "No-show"
 
     OPEN_STATUSES = (Status.BOOKED, Status.CONFIRMED)
+    SUBJECT = "appointment"  # what its outbox rows are about: "appointment:<id>" (messaging.keys)
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="appointments")
     practitioner = models.ForeignKey(Practitioner, on_delete=models.PROTECT, related_name="appointments")
@@ -308,7 +311,7 @@ class Appointment(models.Model):
 
     @property
     def subject_ref(self) -> str:
-        return f"appointment:{self.pk}"
+        return keys.subject_ref(self.SUBJECT, self.pk)
 
 
 class AppointmentChange(models.Model):

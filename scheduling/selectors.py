@@ -17,8 +17,9 @@ from django.db import connection
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.timezone import localtime
 
-from scheduling.localtime import day_bounds, days, local_instants, localtime
+from clinic.localtime import day_bounds, days, local_instants
 from scheduling.models import (
     LONGEST_APPOINTMENT,
     Appointment,

@@ -19,12 +19,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
+from django.utils.timezone import localtime
 from psycopg2 import errorcodes
 
+from clinic.localtime import clock_reaches
+from messaging import keys
 from messaging.models import ScheduledMessage
 from messaging.services import message_schedule, messages_cancel
 from scheduling import selectors
-from scheduling.localtime import local_datetime, localtime
 from scheduling.models import Appointment, AppointmentChange, AppointmentType, Practitioner, Room
 
 Status = Appointment.Status
@@ -58,20 +60,16 @@ class Clash(str):
 # Outbox --------------------------------------------------------------------------------
 
 
-def message_key(appointment: Appointment, kind: str) -> str:
-    """The outbox's dedupe key of the one message of ``kind`` about this appointment."""
-    return f"{appointment.subject_ref}:{kind}"
-
-
 def reminder_key(appointment: Appointment) -> str:
     # Keyed by the start time: a reminder already sent is not sent again for the same time,
     # but a move to another time needs (and gets) a new one.
-    return f"{message_key(appointment, Kind.APPOINTMENT_REMINDER)}:{int(appointment.starts_at.timestamp())}"
+    return keys.message_key(appointment.subject_ref, Kind.APPOINTMENT_REMINDER, starts_at=appointment.starts_at)
 
 
 def confirmation_key(appointment: Appointment, *, moved: bool = False) -> str:
-    key = message_key(appointment, Kind.BOOKING_CONFIRMATION)
-    return f"{key}:{int(appointment.starts_at.timestamp())}" if moved else key
+    """The first booking's confirmation is sent once; each move's is keyed by its new time."""
+    starts_at = appointment.starts_at if moved else None
+    return keys.message_key(appointment.subject_ref, Kind.BOOKING_CONFIRMATION, starts_at=starts_at)
 
 
 def schedule_reminder(appointment: Appointment, *, now: datetime) -> None:
@@ -106,7 +104,7 @@ def _schedule_confirmation(appointment: Appointment, *, now: datetime, moved: bo
 def next_session_due_at(completed: Appointment) -> datetime:
     """10:00 local on the day after the completed session."""
     day = localtime(completed.starts_at).date() + timedelta(days=1)
-    return local_datetime(day, time(10, 0), fold=0)
+    return clock_reaches(day, time(10, 0))
 
 
 def _schedule_next_session_reminder(completed: Appointment) -> None:
@@ -130,7 +128,7 @@ def _schedule_next_session_reminder(completed: Appointment) -> None:
         kind=Kind.NEXT_SESSION_REMINDER,
         patient=following.patient,
         due_at=due_at,
-        dedupe_key=message_key(following, Kind.NEXT_SESSION_REMINDER),
+        dedupe_key=keys.message_key(following.subject_ref, Kind.NEXT_SESSION_REMINDER),
         subject_ref=following.subject_ref,
     )
 
@@ -471,7 +469,7 @@ def appointment_mark_no_show(*, appointment: Appointment, marked_by) -> Appointm
             kind=Kind.NO_SHOW_FOLLOW_UP,
             patient=current.patient,
             due_at=timezone.now(),
-            dedupe_key=message_key(current, Kind.NO_SHOW_FOLLOW_UP),
+            dedupe_key=keys.message_key(current.subject_ref, Kind.NO_SHOW_FOLLOW_UP),
             subject_ref=current.subject_ref,
             send_now=True,
         )

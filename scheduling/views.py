@@ -15,8 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from clinic.localtime import day_bounds
 from clinic.redirects import redirect_to_next
-from messaging.views import linked_object
+from messaging.links import linked_object
 from patients.access import get_patient_for, require_perm
 from scheduling import selectors, services
 from scheduling.access import (
@@ -33,7 +34,6 @@ from scheduling.access import (
 from scheduling.emails import CANCEL_ACTION, CONFIRM_ACTION, cancel_deadline
 from scheduling.forms import BookForm, CancelForm, CourseForm, DayForm, MoveForm, SlotSearchForm, parse_instant
 from scheduling.ics import appointment_ics, practitioner_feed
-from scheduling.localtime import day_bounds
 from scheduling.models import Appointment, AppointmentType, Practitioner, Room
 from scheduling.services import SlotTaken
 

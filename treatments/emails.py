@@ -5,26 +5,20 @@ subject_ref of this app) is sent with the general wording of its templates."""
 
 from __future__ import annotations
 
+from messaging import keys
 from messaging.emails import EmailContent, register_builder
 from messaging.models import ScheduledMessage
 from treatments.models import TreatmentPlan, TreatmentSession
 
 
-def _ref_id(message: ScheduledMessage, prefix: str) -> int | None:
-    kind, _, value = message.subject_ref.partition(":")
-    if kind != prefix or not value.isdigit():
-        return None
-    return int(value)
-
-
 def _plan_of(message: ScheduledMessage) -> TreatmentPlan | None:
-    plan_id = _ref_id(message, "plan")
+    plan_id = keys.ref_id(message.subject_ref, TreatmentPlan.SUBJECT)
     return TreatmentPlan.objects.filter(pk=plan_id, patient_id=message.patient_id).first()
 
 
 @register_builder(ScheduledMessage.Kind.AFTERCARE)
 def build_aftercare(message: ScheduledMessage) -> EmailContent:
-    session_id = _ref_id(message, "session")
+    session_id = keys.ref_id(message.subject_ref, TreatmentSession.SUBJECT)
     if session_id is None:
         return EmailContent()
     session = (
@@ -45,7 +39,7 @@ def build_aftercare(message: ScheduledMessage) -> EmailContent:
 
 @register_builder(ScheduledMessage.Kind.COURSE_COMPLETED)
 def build_course_completed(message: ScheduledMessage) -> EmailContent:
-    if _ref_id(message, "plan") is None:
+    if keys.ref_id(message.subject_ref, TreatmentPlan.SUBJECT) is None:
         return EmailContent()
     plan = _plan_of(message)
     if plan is None:
@@ -57,7 +51,7 @@ def build_course_completed(message: ScheduledMessage) -> EmailContent:
 
 @register_builder(ScheduledMessage.Kind.MAINTENANCE_RECALL)
 def build_maintenance_recall(message: ScheduledMessage) -> EmailContent:
-    if _ref_id(message, "plan") is None:
+    if keys.ref_id(message.subject_ref, TreatmentPlan.SUBJECT) is None:
         return EmailContent()
     plan = _plan_of(message)
     if plan is None:

@@ -20,6 +20,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from messaging import keys
+
 SESSION_INTERVAL = timedelta(weeks=1)
 MIN_SESSIONS, MAX_SESSIONS = 4, 6
 MIN_MAINTENANCE_MONTHS, MAX_MAINTENANCE_MONTHS = 6, 12
@@ -307,6 +309,8 @@ class TreatmentPlan(models.Model):
         COMPLETED = "completed", "Completed"
         CANCELLED = "cancelled", "Cancelled"
 
+    SUBJECT = "plan"  # what its outbox rows are about: "plan:<id>" (messaging.keys)
+
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="treatment_plans")
     doctor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="treatment_plans")
     consultation = models.ForeignKey(Consultation, on_delete=models.PROTECT, related_name="plans")
@@ -396,6 +400,10 @@ class TreatmentPlan(models.Model):
     def maintenance_due_after(self, last_session_on: date) -> date:
         return add_months(last_session_on, self.maintenance_interval_months)
 
+    @property
+    def subject_ref(self) -> str:
+        return keys.subject_ref(self.SUBJECT, self.pk)
+
 
 class PlanProduct(models.Model):
     """One product of the plan's cocktail and the amount injected per session."""
@@ -421,6 +429,8 @@ class PlanProduct(models.Model):
 
 
 class TreatmentSession(models.Model):
+    SUBJECT = "session"  # what its outbox rows are about: "session:<id>" (messaging.keys)
+
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         SIGNED = "signed", "Signed"
@@ -502,6 +512,10 @@ class TreatmentSession(models.Model):
 
     def get_reactions_display(self) -> list[str]:
         return [self.Reaction(value).label for value in self.reactions]
+
+    @property
+    def subject_ref(self) -> str:
+        return keys.subject_ref(self.SUBJECT, self.pk)
 
 
 class SessionAddendum(Addendum):

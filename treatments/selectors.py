@@ -4,11 +4,12 @@ sessions load them in a fixed number of queries, however many sessions there are
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from django.db.models import Count, Prefetch, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
+from clinic.localtime import day_bounds
 from patients.models import Patient
 from treatments.models import (
     Batch,
@@ -26,16 +27,12 @@ class TimelineEntry:
     obj: object
 
 
-def _as_datetime(day: date) -> datetime:
-    return datetime.combine(day, datetime.min.time(), tzinfo=timezone.get_current_timezone())
-
-
 def patient_timeline(patient: Patient) -> list[TimelineEntry]:
     """Consultations, plans and sessions of ``patient``, oldest first, in three queries."""
     consultations = patient.consultations.select_related("doctor").annotate(addendum_count=Count("addenda"))
     plans = patient.treatment_plans.select_related("doctor")
     sessions = patient.treatment_sessions.select_related("doctor", "plan")
-    entries = [TimelineEntry("consultation", _as_datetime(c.consulted_on), c) for c in consultations]
+    entries = [TimelineEntry("consultation", day_bounds(c.consulted_on)[0], c) for c in consultations]
     entries += [TimelineEntry("plan", plan.created_at, plan) for plan in plans]
     entries += [TimelineEntry("session", session.performed_at, session) for session in sessions]
     order = {"consultation": 0, "plan": 1, "session": 2}

@@ -8,7 +8,7 @@ in the same transaction as the change that causes them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,8 +18,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from clinic.audit import Actor, audit_record
+from clinic.localtime import clock_reaches
 from clinic.models import AuditEntry
 from clinic.services import apply_fields
+from messaging import keys
 from messaging.models import ScheduledMessage
 from messaging.services import message_schedule, messages_cancel
 from patients.models import Patient
@@ -45,15 +47,12 @@ from treatments.safety import SafetyCheck, safety_check
 Action = AuditEntry.Action
 Kind = ScheduledMessage.Kind
 
+# Emails go at these local hours; on a day the clocks skip or repeat the hour they are sent
+# when the clock first reaches it (clinic.localtime.clock_reaches), never refused.
 AFTERCARE_AT = time(18, 0)
 RECALL_AT = time(10, 0)
 # A session is recorded during or after it; a few minutes of clock drift are tolerated.
 FUTURE_TOLERANCE = timedelta(minutes=15)
-
-
-def local_datetime(day: date, at: time) -> datetime:
-    """``at`` o'clock on ``day`` in the clinic's zone (right across daylight-saving changes)."""
-    return datetime.combine(day, at, tzinfo=timezone.get_default_timezone())
 
 
 def _doctor_name(user) -> str:
@@ -290,22 +289,8 @@ def plan_activate(*, plan: TreatmentPlan, actor: Actor, overrides: dict[str, str
     return plan
 
 
-def plan_ref(plan_id: int) -> str:
-    """What the outbox says its messages about a plan are about."""
-    return f"plan:{plan_id}"
-
-
-def session_ref(session_id: int) -> str:
-    return f"session:{session_id}"
-
-
-def message_key(subject_ref: str, kind: str) -> str:
-    """The outbox's dedupe key of the one message of ``kind`` about a plan or session."""
-    return f"{subject_ref}:{kind}"
-
-
 def _plan_message_keys(plan: TreatmentPlan) -> list[str]:
-    return [message_key(plan_ref(plan.pk), kind) for kind in (Kind.COURSE_COMPLETED, Kind.MAINTENANCE_RECALL)]
+    return [keys.message_key(plan.subject_ref, kind) for kind in (Kind.COURSE_COMPLETED, Kind.MAINTENANCE_RECALL)]
 
 
 @transaction.atomic
@@ -322,7 +307,7 @@ def plan_cancel(*, plan: TreatmentPlan, reason: str, actor: Actor) -> TreatmentP
     plan.cancellation_reason = reason
     plan.full_clean()
     plan.save()
-    messages_cancel(dedupe_keys=_plan_message_keys(plan), subject_ref=plan_ref(plan.pk), reason="Plan cancelled.")
+    messages_cancel(dedupe_keys=_plan_message_keys(plan), subject_ref=plan.subject_ref, reason="Plan cancelled.")
     audit_record(actor=actor, action=Action.UPDATE, patient=plan.patient, obj=plan)
     return plan
 
@@ -517,9 +502,9 @@ def session_sign(*, session: TreatmentSession, actor: Actor) -> TreatmentSession
     message_schedule(
         kind=Kind.AFTERCARE,
         patient=session.patient,
-        due_at=max(local_datetime(on, AFTERCARE_AT), now),
-        dedupe_key=message_key(session_ref(session.pk), Kind.AFTERCARE),
-        subject_ref=session_ref(session.pk),
+        due_at=max(clock_reaches(on, AFTERCARE_AT), now),
+        dedupe_key=keys.message_key(session.subject_ref, Kind.AFTERCARE),
+        subject_ref=session.subject_ref,
     )
     signed = list(plan.sessions.filter(status=TreatmentSession.Status.SIGNED).values_list("performed_at", flat=True))
     if len(signed) >= plan.session_count:
@@ -539,16 +524,16 @@ def _plan_complete(*, plan: TreatmentPlan, last_session_on: date, actor: Actor) 
         kind=Kind.COURSE_COMPLETED,
         patient=plan.patient,
         due_at=timezone.now(),
-        dedupe_key=message_key(plan_ref(plan.pk), Kind.COURSE_COMPLETED),
-        subject_ref=plan_ref(plan.pk),
+        dedupe_key=keys.message_key(plan.subject_ref, Kind.COURSE_COMPLETED),
+        subject_ref=plan.subject_ref,
         send_now=True,
     )
     message_schedule(
         kind=Kind.MAINTENANCE_RECALL,
         patient=plan.patient,
-        due_at=local_datetime(plan.maintenance_due_on, RECALL_AT),
-        dedupe_key=message_key(plan_ref(plan.pk), Kind.MAINTENANCE_RECALL),
-        subject_ref=plan_ref(plan.pk),
+        due_at=clock_reaches(plan.maintenance_due_on, RECALL_AT),
+        dedupe_key=keys.message_key(plan.subject_ref, Kind.MAINTENANCE_RECALL),
+        subject_ref=plan.subject_ref,
     )
 
 

@@ -12,9 +12,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from clinic.localtime import local_datetime
 from patients.models import Patient
 from scheduling import selectors, services
-from scheduling.localtime import local_datetime
 from scheduling.models import Appointment, AppointmentChange, AppointmentType, Practitioner, Room, WorkingHours
 
 ROOMS = ["Treatment room 1", "Treatment room 2", "Consultation room"]

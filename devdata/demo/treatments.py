@@ -19,6 +19,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from clinic.localtime import clock_reaches
+from messaging import keys
 from messaging.models import ScheduledMessage
 from messaging.services import message_schedule
 from patients.models import Patient
@@ -37,7 +39,7 @@ from treatments.models import (
     TreatmentSession,
 )
 from treatments.safety import evaluate
-from treatments.services import RECALL_AT, local_datetime, message_key, plan_ref
+from treatments.services import RECALL_AT
 
 DEMO_LOT_PREFIX = "DEMO"
 SCENARIOS = ["completed"] * 4 + ["active"] * 4 + ["proposed"] * 2 + ["draft"] * 2
@@ -121,7 +123,7 @@ def _candidates(count: int) -> list[Patient]:
 
 
 def _at(day, hour: int, minute: int = 0) -> datetime:
-    return local_datetime(day, time(hour, minute))
+    return clock_reaches(day, time(hour, minute))
 
 
 def _seed_patient(patient: Patient, scenario: str, doctor, rng: random.Random, batches, products) -> None:
@@ -218,14 +220,14 @@ def _seed_patient(patient: Patient, scenario: str, doctor, rng: random.Random, b
         plan.status = TreatmentPlan.Status.COMPLETED
         plan.completed_at = _at(last_day, 13, 10)
         plan.maintenance_due_on = plan.maintenance_due_after(last_day)
-        due_at = local_datetime(plan.maintenance_due_on, RECALL_AT)
+        due_at = clock_reaches(plan.maintenance_due_on, RECALL_AT)
         if due_at > timezone.now():
             message_schedule(
                 kind=ScheduledMessage.Kind.MAINTENANCE_RECALL,
                 patient=patient,
                 due_at=due_at,
-                dedupe_key=message_key(plan_ref(plan.pk), ScheduledMessage.Kind.MAINTENANCE_RECALL),
-                subject_ref=plan_ref(plan.pk),
+                dedupe_key=keys.message_key(plan.subject_ref, ScheduledMessage.Kind.MAINTENANCE_RECALL),
+                subject_ref=plan.subject_ref,
             )
     plan.save()
 

@@ -8,11 +8,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from clinic.localtime import local_datetime
 from messaging import services
 from messaging.models import ScheduledMessage
 from messaging.tasks import deliver_message
 from scheduling import services as scheduling
-from scheduling.localtime import local_datetime
 from tests.factories import PatientFactory, ReceptionistFactory
 from tests.messaging.factories import ScheduledMessageFactory
 from tests.messaging.realworld import wait_for

@@ -294,8 +294,8 @@ class Bench:
     # Calendars ---------------------------------------------------------------------------
 
     def calendars(self) -> None:
+        from clinic.localtime import day_bounds
         from scheduling import selectors
-        from scheduling.localtime import day_bounds
 
         start, end = day_bounds(self.day)
         day_sql = sql_rows(CALENDAR_SQL.format(extra=""), [end, start, start - LONGEST])
@@ -349,8 +349,8 @@ class Bench:
     # Slot finder --------------------------------------------------------------------------
 
     def slot_finder(self) -> None:
+        from clinic.localtime import day_bounds
         from scheduling import selectors
-        from scheduling.localtime import day_bounds
 
         date_to = self.today + timedelta(days=14)
         first, _ = day_bounds(self.today)
@@ -475,9 +475,9 @@ class Bench:
 
     def free_slots(self, count: int):
         """``count`` free, mutually compatible consultation slots 3-6 weeks ahead, with patients."""
+        from clinic.localtime import day_bounds
         from patients.models import Patient
         from scheduling import selectors
-        from scheduling.localtime import day_bounds
         from scheduling.models import Appointment
 
         candidates = selectors.find_slots(

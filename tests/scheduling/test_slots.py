@@ -6,10 +6,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.utils.timezone import localtime
 
+from clinic.localtime import AmbiguousLocalTime, NonexistentLocalTime, local_datetime
 from messaging.models import ScheduledMessage
 from scheduling import selectors, services
-from scheduling.localtime import AmbiguousLocalTime, NonexistentLocalTime, local_datetime, localtime
 from scheduling.models import WorkingHours
 from tests.factories import DoctorFactory, PatientFactory
 from tests.scheduling.conftest import MONDAY

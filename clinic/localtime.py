@@ -1,9 +1,10 @@
-"""Wall-clock time in the clinic's zone.
+"""Wall-clock time in the clinic's zone (``CLINIC_TIME_ZONE``, Django's default time zone).
 
 The database holds UTC; the clinic thinks in local time ("lunchtime is 12:00-14:00"). These
 helpers turn a local date and time into an instant, and say so explicitly when the local
 time does not exist (clocks go forward) or happens twice (clocks go back), instead of
-letting Python silently pick an offset.
+letting Python silently pick an offset. The other way round, an instant's local time, is
+``django.utils.timezone.localtime`` (no other zone is ever activated).
 """
 
 from __future__ import annotations
@@ -22,19 +23,15 @@ class AmbiguousLocalTime(ValueError):
     """The local time happens twice when the clocks go back."""
 
 
-def clinic_zone() -> ZoneInfo:
-    return timezone.get_default_timezone()
-
-
 def is_nonexistent(day: date, at: time, zone: ZoneInfo | None = None) -> bool:
-    zone = zone or clinic_zone()
+    zone = zone or timezone.get_default_timezone()
     naive = datetime.combine(day, at)
     aware = naive.replace(tzinfo=zone)
     return aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive
 
 
 def is_ambiguous(day: date, at: time, zone: ZoneInfo | None = None) -> bool:
-    zone = zone or clinic_zone()
+    zone = zone or timezone.get_default_timezone()
     if is_nonexistent(day, at, zone):
         return False
     naive = datetime.combine(day, at)
@@ -47,7 +44,7 @@ def local_datetime(day: date, at: time, *, fold: int | None = None, zone: ZoneIn
     Raises NonexistentLocalTime in a spring-forward gap. For a fall-back time that happens
     twice, ``fold`` says which (0 the first, 1 the second); without it AmbiguousLocalTime.
     """
-    zone = zone or clinic_zone()
+    zone = zone or timezone.get_default_timezone()
     if is_nonexistent(day, at, zone):
         raise NonexistentLocalTime(
             f"{at:%H:%M} does not exist on {day:%d %b %Y}: the clocks go forward then. Choose another time."
@@ -62,9 +59,38 @@ def local_datetime(day: date, at: time, *, fold: int | None = None, zone: ZoneIn
     return datetime.combine(day, at).replace(tzinfo=zone, fold=fold or 0).astimezone(UTC)
 
 
+def clock_reaches(day: date, at: time, zone: ZoneInfo | None = None) -> datetime:
+    """The first instant (in UTC) at which the clinic's clock shows ``at`` or later on ``day``.
+
+    For things the clinic does at a set hour, not times a person picked (an email at 18:00,
+    a generated appointment): they must happen whatever the clocks do, so nothing is refused.
+    A time that happens twice (clocks go back) is taken the first time. A time the clocks skip
+    (clocks go forward) is the moment they jump past it: 01:30 on a day when 01:00 becomes
+    02:00 is 02:00, the earliest the clock has reached 01:30 - not 02:30, and not the hour
+    before, when 01:30 was still to come.
+    """
+    zone = zone or timezone.get_default_timezone()
+    try:
+        return local_datetime(day, at, fold=0, zone=zone)
+    except NonexistentLocalTime:
+        pass
+    naive = datetime.combine(day, at)
+    # Read with the offset after the jump, ``at`` is an instant before it; with the offset
+    # before, one after it. The jump lies between: find it to the second.
+    before = int(naive.replace(tzinfo=zone, fold=1).timestamp())
+    after = int(naive.replace(tzinfo=zone, fold=0).timestamp())
+    while after - before > 1:
+        middle = (before + after) // 2
+        if datetime.fromtimestamp(middle, zone).replace(tzinfo=None) >= naive:
+            after = middle
+        else:
+            before = middle
+    return datetime.fromtimestamp(after, UTC)
+
+
 def local_instants(day: date, at: time, zone: ZoneInfo | None = None) -> list[datetime]:
     """Every instant at which the clock shows ``at`` on ``day``: none, one, or two."""
-    zone = zone or clinic_zone()
+    zone = zone or timezone.get_default_timezone()
     if is_nonexistent(day, at, zone):
         return []
     if is_ambiguous(day, at, zone):
@@ -74,14 +100,7 @@ def local_instants(day: date, at: time, zone: ZoneInfo | None = None) -> list[da
 
 def day_bounds(day: date, zone: ZoneInfo | None = None) -> tuple[datetime, datetime]:
     """The first instant of ``day`` and of the next day (a local day may last 23 or 25 hours)."""
-    zone = zone or clinic_zone()
-    start = datetime.combine(day, time.min).replace(tzinfo=zone)
-    end = datetime.combine(day + timedelta(days=1), time.min).replace(tzinfo=zone)
-    return start.astimezone(UTC), end.astimezone(UTC)
-
-
-def localtime(value: datetime) -> datetime:
-    return value.astimezone(clinic_zone())
+    return clock_reaches(day, time.min, zone), clock_reaches(day + timedelta(days=1), time.min, zone)
 
 
 def days(first: date, last: date) -> list[date]:

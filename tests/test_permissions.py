@@ -163,12 +163,15 @@ def draft_session(world: World) -> list:
     return [world.patient.pk, world.draft_session.pk]
 
 
+FORM = "form"
+
+
 @dataclass(frozen=True)
 class Page:
     """get: the status of a GET for (anonymous, doctor, receptionist, manager).
     post: None for a page that only reads (a POST answers 405); otherwise the answer to a POST
-    for each persona (LOGIN, FORBIDDEN, ALLOWED). FORM: a page with a form, whose POST is
-    refused to whoever its GET refuses."""
+    for each persona (LOGIN, FORBIDDEN, ALLOWED or a status), or FORM for a page with a form,
+    whose POST is refused to whoever its GET refuses and answered for the others."""
 
     get: tuple
     args: Callable[[World], list] = no_args
@@ -181,7 +184,6 @@ class Page:
         return tuple(status if status in (LOGIN, FORBIDDEN) else ALLOWED for status in self.get)
 
 
-FORM = "form"
 EVERYONE = (OK, OK, OK, OK)
 STAFF = (LOGIN, OK, OK, OK)
 CLINICAL = (LOGIN, OK, FORBIDDEN, FORBIDDEN)  # doctors only

@@ -1,16 +1,114 @@
-"""Staff roles. A role is a Django group; what it may do is the permissions it is granted.
+"""Staff roles and what each may do: the one declaration.
 
-Views never test group names: they ask for permissions through the access helpers. Each
-app grants the roles its permissions in a data migration (clinic.migration_helpers); the
-permission matrix in README.md says who may do what.
+A role is a Django group; what it may do is the permissions it is granted. Views never test
+group names: they ask for permissions (clinic.permissions) through the access helpers.
+
+ROLE_PERMISSIONS below is what every role holds, no more and no less. The database is made
+to match it by migrations that call ``clinic.migration_helpers.sync_role_permissions`` (it
+adds missing grants and removes extra ones; groups not named here are left alone). So a
+change to ROLE_PERMISSIONS ships with a new migration in clinic that calls the same sync with
+a copy of the new declaration (see clinic/migrations/0003_sync_role_permissions.py): a
+migration is history, it must keep doing what it did when production ran it, as Django's
+frozen model state does. The new migration depends on the latest migration of every app
+whose permissions it grants. tests/clinic/test_roles.py fails while the migrated database
+differs from this declaration, so a forgotten migration is caught.
+
+README.md ("Roles and what they may do") says the same in words; tests/test_permissions.py
+checks every page against every role.
 """
 
 from __future__ import annotations
+
+from clinic import permissions as perm
 
 DOCTOR = "Doctor"
 RECEPTIONIST = "Receptionist"
 MANAGER = "Manager"
 ALL_ROLES = (DOCTOR, RECEPTIONIST, MANAGER)
+
+# Reception work: find, register and keep the contact details of patients.
+_PATIENT_DESK = (perm.VIEW_PATIENT, perm.ADD_PATIENT, perm.CHANGE_PATIENT)
+# Calendars and booking: the appointment facts, never the clinical content behind them.
+_BOOKING_DESK = (
+    perm.VIEW_APPOINTMENT,
+    perm.BOOK_APPOINTMENT,
+    perm.CHANGE_APPOINTMENT,
+    perm.VIEW_PRACTITIONER,
+    perm.VIEW_ROOM,
+    perm.VIEW_APPOINTMENT_TYPE,
+)
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    DOCTOR: frozenset(
+        {
+            *_PATIENT_DESK,
+            perm.VIEW_CLINICAL,
+            perm.RECORD_CLINICAL,
+            perm.VIEW_MESSAGES,
+            # Doctors read the formulary and may override a blocking safety finding (with a reason).
+            perm.VIEW_INGREDIENT,
+            perm.VIEW_PRODUCT,
+            perm.VIEW_BATCH,
+            perm.OVERRIDE_SAFETY,
+            *_BOOKING_DESK,
+        }
+    ),
+    RECEPTIONIST: frozenset(
+        {
+            *_PATIENT_DESK,
+            perm.ARCHIVE_PATIENT,
+            perm.VIEW_MESSAGES,
+            *_BOOKING_DESK,
+        }
+    ),
+    # Managers run the clinic: staff accounts, consent texts, the audit trail, the outbox, the
+    # formulary and the clinic's set-up. They see the calendars but do not book, and never
+    # read clinical data.
+    MANAGER: frozenset(
+        {
+            *_PATIENT_DESK,
+            perm.ARCHIVE_PATIENT,
+            perm.DELETE_PATIENT,
+            perm.VIEW_CONSENT_DOCUMENT,
+            perm.ADD_CONSENT_DOCUMENT,
+            perm.VIEW_AUDIT_TRAIL,
+            perm.VIEW_USER,
+            perm.ADD_USER,
+            perm.CHANGE_USER,
+            perm.VIEW_GROUP,
+            perm.VIEW_MESSAGES,
+            perm.RETRY_MESSAGES,
+            perm.VIEW_INGREDIENT,
+            perm.ADD_INGREDIENT,
+            perm.CHANGE_INGREDIENT,
+            perm.VIEW_PRODUCT,
+            perm.ADD_PRODUCT,
+            perm.CHANGE_PRODUCT,
+            perm.VIEW_BATCH,
+            perm.ADD_BATCH,
+            perm.CHANGE_BATCH,
+            perm.VIEW_APPOINTMENT,
+            perm.VIEW_PRACTITIONER,
+            perm.ADD_PRACTITIONER,
+            perm.CHANGE_PRACTITIONER,
+            perm.VIEW_ROOM,
+            perm.ADD_ROOM,
+            perm.CHANGE_ROOM,
+            perm.VIEW_WORKING_HOURS,
+            perm.ADD_WORKING_HOURS,
+            perm.CHANGE_WORKING_HOURS,
+            perm.VIEW_TIME_OFF,
+            perm.ADD_TIME_OFF,
+            perm.CHANGE_TIME_OFF,
+            perm.VIEW_CLINIC_CLOSURE,
+            perm.ADD_CLINIC_CLOSURE,
+            perm.CHANGE_CLINIC_CLOSURE,
+            perm.VIEW_APPOINTMENT_TYPE,
+            perm.ADD_APPOINTMENT_TYPE,
+            perm.CHANGE_APPOINTMENT_TYPE,
+        }
+    ),
+}
 
 
 def roles_of(user) -> frozenset[str]:

@@ -4,6 +4,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from clinic.forms import AuditFilterForm
+from clinic.permissions import VIEW_AUDIT_TRAIL
 from clinic.selectors import audit_entries
 
 
@@ -15,7 +16,7 @@ def home(request):
 
 @require_GET
 @login_required
-@permission_required("clinic.view_auditentry", raise_exception=True)
+@permission_required(VIEW_AUDIT_TRAIL, raise_exception=True)
 def audit_list(request):
     form = AuditFilterForm(request.GET or None)
     entries = audit_entries()

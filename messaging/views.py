@@ -4,6 +4,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from clinic.permissions import RETRY_MESSAGES
 from clinic.redirects import redirect_to_next
 from messaging import selectors, services
 from messaging.forms import CommunicationsFilterForm
@@ -15,7 +16,7 @@ from patients.services import patient_unsubscribe_emails
 
 @require_http_methods(["GET"])
 @login_required
-@permission_required("messaging.retry_scheduledmessage", raise_exception=True)
+@permission_required(RETRY_MESSAGES, raise_exception=True)
 def communications(request):
     form = CommunicationsFilterForm(request.GET or None)
     rows = selectors.communications()
@@ -33,7 +34,7 @@ def communications(request):
 
 @require_POST
 @login_required
-@permission_required("messaging.retry_scheduledmessage", raise_exception=True)
+@permission_required(RETRY_MESSAGES, raise_exception=True)
 def message_retry(request, pk: int):
     message = get_object_or_404(ScheduledMessage, pk=pk)
     if message.status != ScheduledMessage.Status.FAILED:

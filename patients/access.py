@@ -9,11 +9,8 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
+from clinic.permissions import VIEW_CLINICAL, VIEW_PATIENT
 from patients.models import ConsentRecord, HistoryItem, Patient
-
-VIEW_PATIENT = "patients.view_patient"
-VIEW_CLINICAL = "patients.view_clinical"
-RECORD_CLINICAL = "patients.record_clinical"
 
 
 def require_perm(user, perm: str) -> None:

@@ -12,11 +12,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clinic.audit import Actor, audit_record
 from clinic.models import AuditEntry
-from patients import selectors, services
-from patients.access import (
+from clinic.permissions import (
+    ADD_PATIENT,
+    ARCHIVE_PATIENT,
+    CHANGE_PATIENT,
+    DELETE_PATIENT,
     RECORD_CLINICAL,
     VIEW_CLINICAL,
     VIEW_PATIENT,
+)
+from patients import selectors, services
+from patients.access import (
     get_consent_for,
     get_history_item_for,
     get_patient_for,
@@ -62,7 +68,7 @@ def patient_list(request):
 @require_http_methods(["GET", "POST"])
 @login_required
 def patient_register(request):
-    require_perm(request.user, "patients.add_patient")
+    require_perm(request.user, ADD_PATIENT)
     duplicates: list[Patient] = []
     form = PatientForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -106,7 +112,7 @@ def patient_detail(request, pk: int):
             patient=patient,
             object_type="safety summary",
         )
-    context["can_delete"] = request.user.has_perm("patients.delete_patient") and not (
+    context["can_delete"] = request.user.has_perm(DELETE_PATIENT) and not (
         services.patient_has_clinical_records(patient)
     )
     return render(request, "patients/patient_detail.html", context)
@@ -115,7 +121,7 @@ def patient_detail(request, pk: int):
 @require_http_methods(["GET", "POST"])
 @login_required
 def patient_edit(request, pk: int):
-    patient = get_patient_for(request.user, pk, perm="patients.change_patient")
+    patient = get_patient_for(request.user, pk, perm=CHANGE_PATIENT)
     form = PatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
         try:
@@ -131,7 +137,7 @@ def patient_edit(request, pk: int):
 @require_POST
 @login_required
 def patient_archive(request, pk: int):
-    patient = get_patient_for(request.user, pk, perm="patients.archive_patient")
+    patient = get_patient_for(request.user, pk, perm=ARCHIVE_PATIENT)
     try:
         services.patient_archive(patient=patient, archived_by=request.user)
     except ValidationError as error:
@@ -144,7 +150,7 @@ def patient_archive(request, pk: int):
 @require_POST
 @login_required
 def patient_restore(request, pk: int):
-    patient = get_patient_for(request.user, pk, perm="patients.archive_patient")
+    patient = get_patient_for(request.user, pk, perm=ARCHIVE_PATIENT)
     try:
         services.patient_restore(patient=patient)
     except ValidationError as error:
@@ -157,7 +163,7 @@ def patient_restore(request, pk: int):
 @require_POST
 @login_required
 def patient_delete(request, pk: int):
-    patient = get_patient_for(request.user, pk, perm="patients.delete_patient")
+    patient = get_patient_for(request.user, pk, perm=DELETE_PATIENT)
     try:
         services.patient_delete(patient=patient)
     except ValidationError as error:

@@ -10,13 +10,9 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
-from patients.access import VIEW_CLINICAL, require_perm
+from clinic.permissions import BOOK_APPOINTMENT, CHANGE_PRACTITIONER, VIEW_APPOINTMENT, VIEW_CLINICAL
+from patients.access import require_perm
 from scheduling.models import Appointment, Practitioner
-
-VIEW_APPOINTMENT = "scheduling.view_appointment"
-BOOK_APPOINTMENT = "scheduling.add_appointment"
-CHANGE_APPOINTMENT = "scheduling.change_appointment"
-CHANGE_PRACTITIONER = "scheduling.change_practitioner"
 
 
 def get_appointment_for(user, pk: int, *, perm: str = VIEW_APPOINTMENT) -> Appointment:

@@ -16,14 +16,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinic.localtime import day_bounds
+from clinic.permissions import BOOK_APPOINTMENT, CHANGE_APPOINTMENT, VIEW_APPOINTMENT
 from clinic.redirects import redirect_to_next
 from messaging.links import linked_object
 from patients.access import get_patient_for, require_perm
 from scheduling import selectors, services
 from scheduling.access import (
-    BOOK_APPOINTMENT,
-    CHANGE_APPOINTMENT,
-    VIEW_APPOINTMENT,
     can_manage_feed,
     can_see_clinical,
     get_appointment_for,

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 
-from patients.access import RECORD_CLINICAL, VIEW_CLINICAL, require_perm
+from clinic.permissions import VIEW_CLINICAL
+from patients.access import require_perm
 from patients.models import Patient
 from treatments.models import Consultation, Photo, TreatmentPlan, TreatmentSession
 
 __all__ = [
-    "RECORD_CLINICAL",
-    "VIEW_CLINICAL",
     "get_consultation_for",
     "get_photo_for",
     "get_plan_for",

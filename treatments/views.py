@@ -14,11 +14,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clinic.audit import Actor, audit_record
 from clinic.models import AuditEntry
+from clinic.permissions import CHANGE_PRODUCT, OVERRIDE_SAFETY, RECORD_CLINICAL, VIEW_CLINICAL, VIEW_PRODUCT
 from patients.access import get_patient_for, require_perm
 from treatments import photos, selectors, services
 from treatments.access import (
-    RECORD_CLINICAL,
-    VIEW_CLINICAL,
     get_consultation_for,
     get_photo_for,
     get_plan_for,
@@ -38,8 +37,6 @@ from treatments.models import SESSION_INTERVAL, NumbingCream, Photo, Product, Te
 from treatments.safety import safety_check
 
 Action = AuditEntry.Action
-FORMULARY_VIEW = "treatments.view_product"
-OVERRIDE_SAFETY = "treatments.add_safetyoverride"
 
 
 def _add_errors(form, error: ValidationError) -> None:
@@ -703,7 +700,7 @@ def photo_compare(request, patient_pk: int, pk: int):
 @require_GET
 @login_required
 def formulary(request):
-    require_perm(request.user, FORMULARY_VIEW)
+    require_perm(request.user, VIEW_PRODUCT)
     today = timezone.localdate()
     return render(
         request,
@@ -712,6 +709,6 @@ def formulary(request):
             "products": selectors.formulary_products(),
             "batches": selectors.formulary_batches(),
             "today": today,
-            "can_manage": request.user.is_staff and request.user.has_perm("treatments.change_product"),
+            "can_manage": request.user.is_staff and request.user.has_perm(CHANGE_PRODUCT),
         },
     )

@@ -1,8 +1,8 @@
 from django import template
 from django.utils.html import format_html
 
+from clinic.permissions import BOOK_APPOINTMENT, VIEW_APPOINTMENT
 from scheduling import selectors
-from scheduling.access import BOOK_APPOINTMENT, VIEW_APPOINTMENT
 from scheduling.models import Appointment
 
 register = template.Library()

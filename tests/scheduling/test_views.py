@@ -12,34 +12,11 @@ from tests.scheduling.factories import AppointmentFactory, PractitionerFactory, 
 from tests.treatments.factories import ActivePlanFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
-OK, FORBIDDEN = 200, 403
 UTC = datetime.UTC
 
 
 def at(hour: int, minute: int = 0, day: datetime.date = MONDAY) -> datetime.datetime:
     return datetime.datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
-
-
-# page -> expected status for (doctor, receptionist, manager)
-MATRIX = {
-    "scheduling:day": (OK, OK, OK),
-    "scheduling:today": (OK, OK, OK),
-    "scheduling:week": (OK, OK, OK),
-    "scheduling:find": (OK, OK, OK),
-    "scheduling:book": (OK, OK, FORBIDDEN),
-    "scheduling:appointment_detail": (OK, OK, OK),
-    "scheduling:appointment_move": (OK, OK, FORBIDDEN),
-    "scheduling:appointment_ics": (OK, OK, OK),
-    "scheduling:course_book": (OK, OK, FORBIDDEN),
-}
-POST_ONLY = [
-    "scheduling:appointment_cancel",
-    "scheduling:appointment_confirm",
-    "scheduling:appointment_check_in",
-    "scheduling:appointment_complete",
-    "scheduling:appointment_no_show",
-    "scheduling:feed_regenerate",
-]
 
 
 @pytest.fixture
@@ -61,49 +38,6 @@ def book_query(patient, practitioner, starts_at, type_name="Consultation") -> di
         "appointment_type": appointment_type(type_name).pk,
         "start": starts_at.isoformat(),
     }
-
-
-@pytest.fixture
-def urls(appointment, plan, practitioner, patient):
-    args = {
-        "scheduling:week": [practitioner.pk],
-        "scheduling:appointment_detail": [appointment.pk],
-        "scheduling:appointment_move": [appointment.pk],
-        "scheduling:appointment_ics": [appointment.pk],
-        "scheduling:course_book": [plan.pk],
-        "scheduling:feed_regenerate": [practitioner.pk],
-    }
-    urls = {}
-    for name in [*MATRIX, *POST_ONLY]:
-        urls[name] = reverse(name, args=args.get(name, [appointment.pk] if name in POST_ONLY else []))
-    urls["scheduling:book"] += "?" + "&".join(
-        f"{k}={v}" for k, v in book_query(patient, practitioner, at(15)).items()
-    ).replace("+", "%2B")
-    return urls
-
-
-@pytest.mark.parametrize("name", MATRIX)
-def test_permission_matrix(client, doctor, receptionist, manager, urls, name):
-    for user, expected in zip((doctor, receptionist, manager), MATRIX[name], strict=True):
-        client.force_login(user)
-        assert client.get(urls[name]).status_code == expected, f"{user.username} on {name}"
-
-
-@pytest.mark.parametrize("name", [*MATRIX, *POST_ONLY])
-def test_anonymous_is_sent_to_login(client, urls, name):
-    response = client.get(urls[name]) if name in MATRIX else client.post(urls[name])
-    assert response.status_code == 302
-    assert response.url.startswith(reverse("login"))
-
-
-@pytest.mark.parametrize("name", POST_ONLY)
-def test_state_changes_refuse_get(doctor_client, urls, name):
-    assert doctor_client.get(urls[name]).status_code == 405
-
-
-@pytest.mark.parametrize("name", [n for n in POST_ONLY if n != "scheduling:feed_regenerate"])
-def test_manager_cannot_change_appointments(manager_client, urls, name):
-    assert manager_client.post(urls[name], {"reason": "x"}).status_code == 403
 
 
 def test_patient_page_to_booked_lunchtime_slot_in_three_clicks(receptionist_client, practitioner, patient):

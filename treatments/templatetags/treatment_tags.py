@@ -7,7 +7,7 @@ from django.utils.html import format_html, format_html_join
 
 from clinic.audit import Actor, audit_record
 from clinic.models import AuditEntry
-from patients.access import RECORD_CLINICAL, VIEW_CLINICAL
+from clinic.permissions import RECORD_CLINICAL, VIEW_CLINICAL
 from treatments.models import FacialArea
 
 register = template.Library()

@@ -1,0 +1,69 @@
+"""The name of every permission the roles are granted or the code asks for, as
+"app_label.codename" (what ``user.has_perm`` takes). Access helpers and views use these names,
+never a raw string: a typo is then a NameError, not a permission nobody holds.
+tests/clinic/test_roles.py checks that each names a permission that exists.
+
+Plain strings, so clinic (which imports no domain app) can declare the roles in clinic/roles.py.
+Templates keep Django's ``perms.app_label.codename``.
+"""
+
+from __future__ import annotations
+
+# Staff accounts (Django auth) and the audit trail --------------------------------------
+VIEW_USER = "auth.view_user"
+ADD_USER = "auth.add_user"
+CHANGE_USER = "auth.change_user"
+VIEW_GROUP = "auth.view_group"
+VIEW_AUDIT_TRAIL = "clinic.view_auditentry"
+
+# Patients: the desk (demographics, contact) and clinical data ---------------------------
+VIEW_PATIENT = "patients.view_patient"
+ADD_PATIENT = "patients.add_patient"
+CHANGE_PATIENT = "patients.change_patient"
+ARCHIVE_PATIENT = "patients.archive_patient"
+DELETE_PATIENT = "patients.delete_patient"
+# Medical history, skin profile, consents, and every treatment record.
+VIEW_CLINICAL = "patients.view_clinical"
+RECORD_CLINICAL = "patients.record_clinical"
+# The consent texts patients sign (Administration).
+VIEW_CONSENT_DOCUMENT = "patients.view_consentdocument"
+ADD_CONSENT_DOCUMENT = "patients.add_consentdocument"
+
+# Messaging: the outbox --------------------------------------------------------------------
+VIEW_MESSAGES = "messaging.view_scheduledmessage"
+RETRY_MESSAGES = "messaging.retry_scheduledmessage"
+
+# Treatments: the formulary and the safety override ---------------------------------------
+VIEW_INGREDIENT = "treatments.view_ingredient"
+ADD_INGREDIENT = "treatments.add_ingredient"
+CHANGE_INGREDIENT = "treatments.change_ingredient"
+VIEW_PRODUCT = "treatments.view_product"
+ADD_PRODUCT = "treatments.add_product"
+CHANGE_PRODUCT = "treatments.change_product"
+VIEW_BATCH = "treatments.view_batch"
+ADD_BATCH = "treatments.add_batch"
+CHANGE_BATCH = "treatments.change_batch"
+OVERRIDE_SAFETY = "treatments.add_safetyoverride"
+
+# Scheduling: appointments, and setting the clinic up (Administration) -------------------
+VIEW_APPOINTMENT = "scheduling.view_appointment"
+BOOK_APPOINTMENT = "scheduling.add_appointment"
+CHANGE_APPOINTMENT = "scheduling.change_appointment"
+VIEW_PRACTITIONER = "scheduling.view_practitioner"
+ADD_PRACTITIONER = "scheduling.add_practitioner"
+CHANGE_PRACTITIONER = "scheduling.change_practitioner"
+VIEW_ROOM = "scheduling.view_room"
+ADD_ROOM = "scheduling.add_room"
+CHANGE_ROOM = "scheduling.change_room"
+VIEW_WORKING_HOURS = "scheduling.view_workinghours"
+ADD_WORKING_HOURS = "scheduling.add_workinghours"
+CHANGE_WORKING_HOURS = "scheduling.change_workinghours"
+VIEW_TIME_OFF = "scheduling.view_timeoff"
+ADD_TIME_OFF = "scheduling.add_timeoff"
+CHANGE_TIME_OFF = "scheduling.change_timeoff"
+VIEW_CLINIC_CLOSURE = "scheduling.view_clinicclosure"
+ADD_CLINIC_CLOSURE = "scheduling.add_clinicclosure"
+CHANGE_CLINIC_CLOSURE = "scheduling.change_clinicclosure"
+VIEW_APPOINTMENT_TYPE = "scheduling.view_appointmenttype"
+ADD_APPOINTMENT_TYPE = "scheduling.add_appointmenttype"
+CHANGE_APPOINTMENT_TYPE = "scheduling.change_appointmenttype"

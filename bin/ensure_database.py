@@ -1,4 +1,5 @@
-"""Create the database named by DATABASE_URL if it does not exist yet."""
+"""Create the database named by DATABASE_URL if it does not exist yet, and the role the
+application runs as (DATABASE_APP_ROLE, owning nothing) if it does not exist and we may."""
 
 import os
 import sys
@@ -25,4 +26,14 @@ with connection.cursor() as cursor:
     if cursor.fetchone() is None:
         cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db["NAME"])))
         print(f"ensure_database: created {db['NAME']}")
+    role = settings.DATABASE_APP_ROLE
+    cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+    if role and cursor.fetchone() is None:
+        try:
+            # NOLOGIN: locally the application switches to it (DATABASE_ROLE); in production
+            # give it LOGIN and a password and connect as it (README, Security).
+            cursor.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+            print(f"ensure_database: created the role {role}")
+        except psycopg2.Error as error:
+            print(f"ensure_database: could not create the role {role} ({error.pgerror or error}).", file=sys.stderr)
 connection.close()

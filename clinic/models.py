@@ -4,10 +4,12 @@ from django.utils import timezone
 
 
 class AuditEntry(models.Model):
-    """One read or write of clinical data. Append-only: a database trigger refuses
-    UPDATE and DELETE on this table, and nothing in the application offers either.
+    """One read or write of clinical data. Append-only: database triggers refuse UPDATE,
+    DELETE and TRUNCATE on this table, and nothing in the application offers any of them.
 
-    It records who did what to which record and from where, never the data itself.
+    It records who did what to which record and from where, never the data itself. Each entry
+    is chained to the one before it by a hash that PostgreSQL computes on insert
+    (migration 0003); ``manage.py verify_audit`` checks the chain.
     """
 
     class Action(models.TextChoices):
@@ -39,6 +41,10 @@ class AuditEntry(models.Model):
     object_type = models.CharField(max_length=60, help_text="What kind of record, e.g. medical history entry.")
     object_id = models.CharField(max_length=64, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    # Set by the database on insert (see the migration); whatever the application sends is replaced.
+    chain_seq = models.BigIntegerField(null=True, unique=True, editable=False)
+    prev_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    row_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -156,6 +156,12 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": database_from_url(env_str("DATABASE_URL", "postgres://127.0.0.1:5432/clinic"))}
+# Web processes and workers run as a role that owns no table (clinic/dbroles.py): migrations
+# grant it its privileges. DATABASE_ROLE makes a connection switch to a role (SET ROLE) after
+# logging in, for when one login runs both migrations and the application (bin/run does).
+DATABASE_APP_ROLE = env_str("DATABASE_APP_ROLE", "clinic_app")
+if DATABASE_ROLE := env_str("DATABASE_ROLE", ""):
+    DATABASES["default"]["OPTIONS"]["assume_role"] = DATABASE_ROLE
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

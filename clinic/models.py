@@ -9,7 +9,7 @@ class AuditEntry(models.Model):
 
     It records who did what to which record and from where, never the data itself. Each entry
     is chained to the one before it by a hash that PostgreSQL computes on insert
-    (migration 0003); ``manage.py verify_audit`` checks the chain.
+    (migration 0004); ``manage.py verify_audit`` checks the chain.
     """
 
     class Action(models.TextChoices):

@@ -92,7 +92,7 @@ DROP FUNCTION IF EXISTS clinic_auditentry_digest(clinic_auditentry);
 
 
 class Migration(migrations.Migration):
-    dependencies = [("clinic", "0002_roles")]
+    dependencies = [("clinic", "0003_sync_role_permissions")]
 
     operations = [
         migrations.AddField(

@@ -222,7 +222,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # Email: development prints messages on the console of `make run` so they can be read.
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+    # messaging.smtp is Django's SMTP backend keeping the server's reply for the outbox row.
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "messaging.smtp.EmailBackend",
 )
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
@@ -255,10 +256,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A web request that books an appointment must not hang when Redis is down: fail fast,
-# the outbox keeps the message and the next dispatch run sends it.
+# Web requests never talk to the broker (the outbox notifies workers through PostgreSQL);
+# the dispatcher does, and gives up quickly when Redis is down: the rows wait.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+# A worker that lost Redis tries again at most this many seconds apart (clinic/celery.py).
+CELERY_BROKER_RECONNECT_MAX_SECONDS = env_int("CELERY_BROKER_RECONNECT_MAX_SECONDS", 2)
+CELERY_WORKER_CONSUMER = "clinic.celery:Consumer"
 CELERY_BEAT_SCHEDULE: dict = {
     "dispatch-due-messages": {
         "task": "messaging.dispatch_due_messages",

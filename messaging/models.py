@@ -2,12 +2,20 @@
 
 Rows are written in the same transaction as the change that causes them (a booking, a move,
 a cancellation, a completed course); Celery only delivers them. The row's status, not the
-broker, says whether a message was sent, so Redis being down or a worker dying loses nothing
-and sends nothing twice.
+broker, says whether a message was sent, so Redis being down or a worker dying loses nothing.
+
+What is guaranteed: every message is sent at least once (or ends failed or cancelled, with the
+reason); a second copy can only follow a worker that stopped after the mail server may have
+accepted the first and before the row said so, and then it is the same email under the same
+Message-ID (the patient's mail system can recognise it), and the row counts the reclaim
+(``reclaims``), shown to managers as "possibly sent twice".
 """
 
 from __future__ import annotations
 
+import hashlib
+
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -49,6 +57,10 @@ class ScheduledMessage(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     provider_message_id = models.CharField(max_length=255, blank=True)
+    # The mail server's answer to the last attempt ("250 2.0.0 Ok: queued as ..."), or its error.
+    provider_response = models.CharField(max_length=500, blank=True)
+    # How often the row was taken back from a worker that stopped while sending it.
+    reclaims = models.PositiveSmallIntegerField(default=0)
     recipient = models.EmailField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -71,3 +83,16 @@ class ScheduledMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.patient} ({self.get_status_display()})"
+
+    @property
+    def message_id(self) -> str:
+        """The Message-ID of this email: the same on every attempt, different for every row and
+        for every installation (the site's address is part of it)."""
+        site = hashlib.sha256(settings.SITE_URL.encode()).hexdigest()[:12]
+        return f"<outbox.{self.pk}.{site}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>"
+
+    @property
+    def possibly_sent_twice(self) -> bool:
+        """A worker stopped while sending it and it was sent again: the mail server may have
+        accepted both attempts (same Message-ID)."""
+        return self.status == self.Status.SENT and self.reclaims > 0

@@ -9,14 +9,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.core.mail.message import make_msgid
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from messaging.emails import EmailContent, builder_for, render_email
 from messaging.links import unsubscribe_url
 from messaging.models import ScheduledMessage
+from messaging.smtp import is_permanent, server_reply
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,20 @@ APPOINTMENT_KINDS = {
     Kind.NO_SHOW_FOLLOW_UP,
 }
 TRANSIENT_ERRORS = (smtplib.SMTPException, OSError)
+# Workers listen on this PostgreSQL channel (messaging/listener.py) for messages to send now.
+NOTIFY_CHANNEL = "clinic_outbox"
+
+
+def outbox_notify() -> None:
+    """Tell the workers that a message is due now, without touching the broker.
+
+    PostgreSQL delivers the notification when the surrounding transaction commits (and drops it
+    if it rolls back), and folds identical notifications of one transaction into one, so a
+    course of six bookings wakes the workers once. No listener, no harm: Celery beat's dispatch
+    finds the rows on its next run.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_notify(%s, '')", [NOTIFY_CHANNEL])
 
 
 def message_schedule(
@@ -56,7 +70,7 @@ def message_schedule(
         message.last_error = ""
         message.save(update_fields=["due_at", "status", "enqueued_at", "attempts", "last_error", "updated_at"])
     if send_now and message.status == Status.PENDING:
-        transaction.on_commit(lambda: enqueue_delivery([message.pk]))
+        outbox_notify()
     return message
 
 
@@ -71,8 +85,9 @@ def messages_cancel(*, dedupe_keys: Iterable[str] = (), subject_ref: str = "", r
 
 
 def enqueue_delivery(message_ids: list[int]) -> bool:
-    """Hand ids to the Celery worker. If the broker is unreachable nothing is lost: the rows
-    stay pending and the next dispatch run hands them over again."""
+    """Hand ids to the Celery worker. Called by the dispatcher (beat, or a worker's listener),
+    never in a web request. If the broker is unreachable nothing is lost: the rows stay pending
+    and the next dispatch run hands them over again."""
     from messaging.tasks import deliver_message
 
     try:
@@ -93,9 +108,14 @@ def messages_claim_due(*, now: datetime | None = None, limit: int = 500) -> list
     stale_enqueue = now - timedelta(seconds=settings.MESSAGE_REQUEUE_AFTER_SECONDS)
     stale_claim = now - timedelta(seconds=settings.MESSAGE_SENDING_TIMEOUT_SECONDS)
     with transaction.atomic():
-        # A worker that died while sending leaves its row in SENDING: give it back.
+        # A worker that died while sending leaves its row in SENDING. The mail server may have
+        # accepted the message already: it goes again under the same Message-ID, and counted.
         ScheduledMessage.objects.filter(status=Status.SENDING, claimed_at__lt=stale_claim).update(
-            status=Status.PENDING, enqueued_at=None, last_error="The worker stopped while sending; retrying."
+            status=Status.PENDING,
+            enqueued_at=None,
+            reclaims=F("reclaims") + 1,
+            last_error=RECLAIMED,
+            updated_at=now,
         )
         ids = list(
             ScheduledMessage.objects.select_for_update(skip_locked=True)
@@ -108,6 +128,9 @@ def messages_claim_due(*, now: datetime | None = None, limit: int = 500) -> list
             ScheduledMessage.objects.filter(pk__in=ids).update(enqueued_at=now)
             transaction.on_commit(lambda: enqueue_delivery(ids))
     return ids
+
+
+RECLAIMED = "The worker stopped while sending; sending again with the same Message-ID (possibly sent twice)."
 
 
 def _skip_reason(message: ScheduledMessage) -> str:
@@ -129,7 +152,7 @@ def build_email(message: ScheduledMessage, content: EmailContent) -> EmailMultiA
         body=rendered.text,
         to=[message.patient.email],
         headers={
-            "Message-ID": make_msgid(f"m{message.pk}", domain=settings.EMAIL_MESSAGE_ID_DOMAIN),
+            "Message-ID": message.message_id,
             "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
         },
     )
@@ -168,7 +191,8 @@ def message_deliver(message_id: int, *, connection=None) -> str:
         status=Status.SENT,
         sent_at=timezone.now(),
         recipient=message.patient.email,
-        provider_message_id=email.extra_headers["Message-ID"],
+        provider_message_id=message.message_id,
+        provider_response=server_reply(email.connection)[:500],
         last_error="",
         updated_at=timezone.now(),
     )
@@ -177,11 +201,13 @@ def message_deliver(message_id: int, *, connection=None) -> str:
 
 def _record_failure(message: ScheduledMessage, error: Exception) -> str:
     text = f"{type(error).__name__}: {error}"[:1000]
-    if message.attempts >= settings.MESSAGE_MAX_ATTEMPTS:
+    permanent = is_permanent(error)
+    if permanent or message.attempts >= settings.MESSAGE_MAX_ATTEMPTS:
         ScheduledMessage.objects.filter(pk=message.pk).update(
-            status=Status.FAILED, last_error=text, updated_at=timezone.now()
+            status=Status.FAILED, last_error=text, provider_response=text[:500], updated_at=timezone.now()
         )
-        logger.error("Message %s failed after %d attempts: %s", message.pk, message.attempts, text)
+        why = "refused for good by the mail server" if permanent else f"failed after {message.attempts} attempts"
+        logger.error("Message %s %s: %s", message.pk, why, text)
         return "failed"
     backoff = settings.MESSAGE_RETRY_BACKOFF_SECONDS * 2 ** (message.attempts - 1)
     ScheduledMessage.objects.filter(pk=message.pk).update(
@@ -189,6 +215,7 @@ def _record_failure(message: ScheduledMessage, error: Exception) -> str:
         due_at=timezone.now() + timedelta(seconds=backoff),
         enqueued_at=None,
         last_error=text,
+        provider_response=text[:500],
         updated_at=timezone.now(),
     )
     return "retry"
@@ -200,6 +227,6 @@ def message_retry(*, message: ScheduledMessage) -> ScheduledMessage:
         status=Status.PENDING, due_at=timezone.now(), attempts=0, enqueued_at=None, updated_at=timezone.now()
     )
     if updated:
-        transaction.on_commit(lambda: enqueue_delivery([message.pk]))
+        outbox_notify()
     message.refresh_from_db()
     return message

@@ -2,7 +2,7 @@ import pytest
 from django.db import connection
 
 from clinic.celery import app as celery_app
-from tests.messaging.realworld import CeleryWorker, RedisServer, SmtpSink
+from tests.messaging.realworld import CeleryWorker, FrozenServer, RedisServer, SmtpSink
 
 
 def _point_celery_at(url: str) -> None:
@@ -28,6 +28,16 @@ def redis_server():
     _point_celery_at(server.url)
     yield server
     server.stop()
+    _point_celery_at(original)
+
+
+@pytest.fixture
+def frozen_broker():
+    """Celery pointed at a broker that accepts connections and never answers."""
+    original = celery_app.conf.broker_url
+    with FrozenServer() as server:
+        _point_celery_at(server.url)
+        yield server
     _point_celery_at(original)
 
 

@@ -44,6 +44,7 @@ class SinkHandler:
     def __init__(self) -> None:
         self.messages: list = []
         self.refuse_next = 0
+        self.refuse_permanently = False
         self.hold_at: int | None = None
         self.holding = threading.Event()
         self.release = threading.Event()
@@ -59,6 +60,8 @@ class SinkHandler:
 
     async def handle_DATA(self, server, session, envelope):
         with self._lock:
+            if self.refuse_permanently:
+                return "550 5.1.1 Mailbox unavailable"
             if self.refuse_next > 0:
                 self.refuse_next -= 1
                 return "451 4.3.0 Temporary failure, try again later"
@@ -119,6 +122,39 @@ class RedisServer:
             return False
 
 
+class FrozenServer:
+    """A broker that accepts connections and never answers (a hung Redis). Counts who came."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.connections: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections.append(conn)
+
+    def __enter__(self) -> FrozenServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.sock.close()
+        for conn in self.connections:
+            conn.close()
+
+
 class CeleryWorker:
     """`celery -A clinic worker` in its own process group, against the test database."""
 
@@ -127,7 +163,7 @@ class CeleryWorker:
             **os.environ,
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
-            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_BACKEND": "messaging.smtp.EmailBackend",
             "EMAIL_HOST": "127.0.0.1",
             "EMAIL_PORT": str(smtp_port),
             "MESSAGE_RETRY_BACKOFF_SECONDS": "1",
@@ -149,6 +185,9 @@ class CeleryWorker:
         wait_for(
             lambda: b"ready." in self.log_path.read_bytes()[start:], timeout=60, what="the Celery worker to be ready"
         )
+
+    def log_text(self) -> str:
+        return self.log_path.read_bytes().decode(errors="replace")
 
     def kill(self) -> None:
         """SIGKILL the worker and its pool processes at once, as a crash would."""

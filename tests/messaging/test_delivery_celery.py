@@ -2,8 +2,10 @@
 loopback. The test process plays Celery beat by calling the dispatch service."""
 
 import datetime
+import re
 import threading
 
+import psycopg2
 import pytest
 from django.db import connection
 from django.utils import timezone
@@ -154,3 +156,85 @@ def test_messages_of_bookings_made_while_redis_is_down_go_out_once_it_is_back(st
     assert recipients == sorted(appointment.patient.email for appointment in appointments)
     # The reminders wait in the outbox for their day.
     assert ScheduledMessage.objects.filter(kind="appointment_reminder", status=Status.PENDING).count() == 5
+
+
+def test_the_worker_sends_a_booking_confirmation_with_no_dispatch_and_no_broker_in_the_request(
+    start_worker, smtp_sink, frozen_broker
+):
+    start_worker()
+    appointment = _book(PatientFactory(), days_ahead=3)  # its confirmation is due now
+    wait_for(lambda: len(smtp_sink.handler.messages) == 1, what="the confirmation (via LISTEN/NOTIFY)")
+    confirmation = ScheduledMessage.objects.get(subject_ref=appointment.subject_ref, kind="booking_confirmation")
+    assert confirmation.status == Status.SENT
+    assert smtp_sink.handler.message_ids() == [confirmation.message_id]
+    assert frozen_broker.connections == []  # the test process (the web side) never called the broker
+
+
+def test_a_permanent_smtp_refusal_fails_after_one_attempt(start_worker, smtp_sink):
+    smtp_sink.handler.refuse_permanently = True
+    message = ScheduledMessageFactory()
+    start_worker()
+    services.messages_claim_due()
+    wait_for(lambda: ScheduledMessage.objects.get(pk=message.pk).status == Status.FAILED, what="the failure")
+    message.refresh_from_db()
+    assert message.attempts == 1
+    assert "550" in message.last_error
+    assert smtp_sink.handler.messages == []
+
+
+def _blocked_update_pid() -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            " AND query ILIKE 'UPDATE \"messaging_scheduledmessage\"%%'"
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def test_a_worker_killed_after_the_server_accepted_sends_the_same_email_again(start_worker, smtp_sink, settings):
+    message = ScheduledMessageFactory()
+    smtp_sink.handler.hold_at = 1
+    worker = start_worker()
+    services.messages_claim_due()
+    wait_for(smtp_sink.handler.holding.is_set, what="the worker to be sending")  # the row is SENDING
+    # Hold the row so that the worker stops between the server's "250" and marking it sent.
+    locker = psycopg2.connect(**connection.get_connection_params())
+    try:
+        with locker.cursor() as cursor:
+            cursor.execute("SELECT id FROM messaging_scheduledmessage WHERE id = %s FOR UPDATE", [message.pk])
+        smtp_sink.handler.release.set()
+        wait_for(lambda: len(smtp_sink.handler.messages) == 1, what="the server to accept the message")
+        wait_for(lambda: _blocked_update_pid() is not None, what="the worker to try to mark it sent")
+        pid = _blocked_update_pid()
+        worker.kill()
+        with connection.cursor() as cursor:  # its connection dies with it
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    finally:
+        locker.rollback()
+        locker.close()
+    assert ScheduledMessage.objects.get(pk=message.pk).status == Status.SENDING
+
+    # The sending timeout passes (the row's claim is older than it) ...
+    ScheduledMessage.objects.filter(pk=message.pk).update(claimed_at=timezone.now() - datetime.timedelta(hours=1))
+    settings.MESSAGE_REQUEUE_AFTER_SECONDS = 0
+    start_worker()
+    _dispatch_until_all_sent(1)
+    message.refresh_from_db()
+    assert smtp_sink.handler.message_ids() == [message.message_id, message.message_id]
+    assert message.reclaims == 1
+    assert message.possibly_sent_twice
+
+
+def test_the_worker_reconnects_to_redis_within_seconds(start_worker, redis_server, smtp_sink, settings):
+    settings.MESSAGE_REQUEUE_AFTER_SECONDS = 0
+    worker = start_worker()
+    redis_server.stop()
+    wait_for(lambda: worker.log_text().count("Trying again") >= 3, what="the worker to notice Redis is gone")
+    redis_server.start()
+    message = ScheduledMessageFactory()
+    _dispatch_until_all_sent(1)
+    waits = [float(seconds) for seconds in re.findall(r"Trying again in ([0-9.]+) seconds?", worker.log_text())]
+    assert waits, worker.log_text()[-2000:]
+    assert max(waits) <= settings.CELERY_BROKER_RECONNECT_MAX_SECONDS
+    assert smtp_sink.handler.message_ids() == [ScheduledMessage.objects.get(pk=message.pk).message_id]

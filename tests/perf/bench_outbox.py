@@ -1,7 +1,9 @@
 """Benchmark (not a test): how many due reminders one Celery worker delivers per second to a
-local SMTP sink, with duplicates and losses counted.
+local SMTP sink, with duplicates and losses counted; and how long a booking and a six-session
+course take with the broker up, stopped, and hung (accepting connections, never answering).
 
     .venv/bin/python tests/perf/bench_outbox.py --messages 10000
+    .venv/bin/python tests/perf/bench_outbox.py --latency-only
 
 Uses its own database (BENCH_DATABASE_URL, default postgres://127.0.0.1:5432/clinic_bench),
 its own Redis server on a free port and an in-process SMTP sink; nothing else is touched.
@@ -28,6 +30,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--timeout", type=float, default=1200, help="give up after this many seconds")
+    parser.add_argument("--bookings", type=int, default=30, help="bookings timed per broker state")
+    parser.add_argument("--latency-only", action="store_true", help="only the booking latency with the broker down")
     args = parser.parse_args()
     if args.messages < 1:
         parser.error("--messages must be at least 1")
@@ -43,6 +47,9 @@ def main() -> int:
     from django.utils import timezone
 
     call_command("migrate", verbosity=0)
+    latency_ok = booking_latency(args.bookings)
+    if args.latency_only:
+        return 0 if latency_ok else 1
     from django.contrib.auth import get_user_model
 
     from clinic.celery import app as celery_app
@@ -144,7 +151,114 @@ def main() -> int:
         )
     with report.open("a") as handle:
         handle.write(line)
-    return 0 if duplicates == 0 and lost == 0 else 1
+    return 0 if duplicates == 0 and lost == 0 and latency_ok else 1
+
+
+LATENCY_MARGIN_MS = 500
+
+
+def booking_latency(count: int) -> bool:
+    """Book ``count`` single appointments and one six-session course with Celery's broker up,
+    stopped (a closed port) and hung (a socket that accepts and never answers); print p50/p95
+    and PASS when the broker's state costs a booking less than LATENCY_MARGIN_MS."""
+    import statistics
+    from datetime import time as clock_time
+
+    from django.utils import timezone
+
+    from clinic.celery import app as celery_app
+    from scheduling import services as scheduling
+    from scheduling.localtime import local_datetime
+    from tests.factories import PatientFactory, ReceptionistFactory
+    from tests.messaging.realworld import FrozenServer, RedisServer, free_port
+    from tests.scheduling.factories import PractitionerFactory, RoomFactory, appointment_type
+    from tests.treatments.factories import ActivePlanFactory
+
+    def point_at(url: str) -> None:
+        celery_app.conf.broker_url = url
+        if celery_app._pool is not None:
+            celery_app._pool.force_close_all()
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    from tests.factories import UserFactory
+
+    # The benchmark database outlives a run: start the factories' names where no run has been.
+    base = int(time.time())
+    UserFactory.reset_sequence(base)
+    RoomFactory.reset_sequence(base)
+    mesotherapy = appointment_type("Mesotherapy session")
+    booked_by = ReceptionistFactory()
+    start_day = timezone.localdate() + timedelta(days=400 + int(time.time()) % 1000)  # a fresh stretch each run
+
+    def weekday(offset: int):
+        """The offset-th working day from start_day."""
+        day = start_day
+        while day.weekday() >= 5 or offset > 0:
+            offset -= day.weekday() < 5
+            day += timedelta(days=1)
+        return day
+
+    def run(label: str) -> tuple[list[float], float]:
+        practitioner = PractitionerFactory(default_room=RoomFactory())
+        timings = []
+        for n in range(count):
+            at = local_datetime(weekday(n // 2), clock_time(12 + n % 2))  # 12:00 and 13:00, an hour each
+            started = time.perf_counter()
+            scheduling.appointment_book(
+                patient=PatientFactory(), practitioner=practitioner, appointment_type=mesotherapy,
+                starts_at=at, booked_by=booked_by,
+            )  # fmt: skip
+            timings.append((time.perf_counter() - started) * 1000)
+        plan = ActivePlanFactory(session_count=6)
+        first = weekday(count // 2 + 7)
+        started = time.perf_counter()
+        scheduling.course_book(
+            plan=plan, practitioner=practitioner, appointment_type=mesotherapy, booked_by=booked_by,
+            sessions=[(k, local_datetime(first + timedelta(weeks=k - 1), clock_time(13)), None) for k in range(1, 7)],
+        )  # fmt: skip
+        return timings, (time.perf_counter() - started) * 1000
+
+    def p95(values: list[float]) -> float:
+        return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else values[0]
+
+    original = celery_app.conf.broker_url
+    results: dict[str, tuple[list[float], float]] = {}
+    redis = RedisServer()
+    redis.start()
+    try:
+        point_at(redis.url)
+        results["broker up"] = run("broker up")
+    finally:
+        redis.stop()
+    point_at(f"redis://127.0.0.1:{free_port()}/0")
+    results["broker stopped"] = run("broker stopped")
+    with FrozenServer() as frozen:
+        point_at(frozen.url)
+        results["broker hung"] = run("broker hung")
+    point_at(original)
+
+    normal_p95, normal_course = p95(results["broker up"][0]), results["broker up"][1]
+    ok = True
+    report = ROOT / "docs" / "benchmarks.md"
+    lines = []
+    print(f"booking latency ({count} bookings and one 6-session course per broker state)")
+    for label, (timings, course_ms) in results.items():
+        within = p95(timings) - normal_p95 < LATENCY_MARGIN_MS and course_ms - normal_course < LATENCY_MARGIN_MS
+        ok &= within
+        verdict = "PASS" if within else "MISS"
+        print(
+            f"  {label:<15} booking p50 {statistics.median(timings):6.1f} ms  p95 {p95(timings):6.1f} ms  "
+            f"course {course_ms:6.1f} ms  {verdict} (within {LATENCY_MARGIN_MS} ms of broker up)"
+        )
+        lines.append(
+            f"| {datetime.now(UTC):%Y-%m-%d} | booking with {label} | {count} bookings + 6-session course | "
+            f"p95 {p95(timings):.0f} ms, course {course_ms:.0f} ms | {verdict} "
+            f"(< {LATENCY_MARGIN_MS} ms over broker up) | {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} |\n"
+        )
+    with report.open("a") as handle:
+        handle.writelines(lines)
+    return ok
 
 
 if __name__ == "__main__":

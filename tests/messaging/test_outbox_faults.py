@@ -10,11 +10,11 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.localtime import local_datetime
 from messaging import services
 from messaging.models import ScheduledMessage
 from messaging.smtp import EmailBackend
 from scheduling import services as scheduling
-from scheduling.localtime import local_datetime
 from tests.factories import PatientFactory, ReceptionistFactory
 from tests.messaging.factories import ScheduledMessageFactory
 from tests.messaging.realworld import SmtpSink

@@ -167,8 +167,8 @@ def booking_latency(count: int) -> bool:
     from django.utils import timezone
 
     from clinic.celery import app as celery_app
+    from clinic.localtime import local_datetime
     from scheduling import services as scheduling
-    from scheduling.localtime import local_datetime
     from tests.factories import PatientFactory, ReceptionistFactory
     from tests.messaging.realworld import FrozenServer, RedisServer, free_port
     from tests.scheduling.factories import PractitionerFactory, RoomFactory, appointment_type

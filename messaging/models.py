@@ -58,9 +58,9 @@ class ScheduledMessage(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     provider_message_id = models.CharField(max_length=255, blank=True)
     # The mail server's answer to the last attempt ("250 2.0.0 Ok: queued as ..."), or its error.
-    provider_response = models.CharField(max_length=500, blank=True)
+    provider_response = models.CharField(max_length=500, blank=True, db_default="")
     # How often the row was taken back from a worker that stopped while sending it.
-    reclaims = models.PositiveSmallIntegerField(default=0)
+    reclaims = models.PositiveSmallIntegerField(default=0, db_default=0)
     recipient = models.EmailField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)

@@ -7,9 +7,9 @@ from django import forms
 from django.utils import timezone
 
 from patients.models import Patient
+from scheduling.availability import lunchtime
 from scheduling.localtime import AmbiguousLocalTime, NonexistentLocalTime, local_datetime
 from scheduling.models import AppointmentType, Practitioner, Room
-from scheduling.selectors import lunchtime
 
 MAX_SEARCH_DAYS = 62
 

@@ -23,7 +23,8 @@ from psycopg2 import errorcodes
 
 from messaging.models import ScheduledMessage
 from messaging.services import message_schedule, messages_cancel
-from scheduling import selectors
+from scheduling import availability
+from scheduling.availability import Clash, Unavailable
 from scheduling.localtime import local_datetime, localtime
 from scheduling.models import Appointment, AppointmentChange, AppointmentType, Practitioner, Room
 
@@ -44,15 +45,10 @@ class SlotTaken(ValidationError):
     """Another appointment holds this time (most often: another booking just won the race for
     it). ``reasons`` say what clashes; ``alternatives`` are free slots now."""
 
-    def __init__(self, message: str, alternatives: Sequence[selectors.Slot] = (), reasons: Sequence[str] = ()):
+    def __init__(self, message: str, alternatives: Sequence[availability.Slot] = (), reasons: Sequence[str] = ()):
         super().__init__(message)
         self.alternatives = list(alternatives)
         self.reasons = list(reasons) or [message]
-
-
-class Clash(str):
-    """A reason a time cannot be booked that is another appointment holding it, not a rule
-    (hours, closures, the past): the booking is then refused as SlotTaken, with alternatives."""
 
 
 # Outbox --------------------------------------------------------------------------------
@@ -146,18 +142,18 @@ def _availability_errors(appointment: Appointment, *, now: datetime, room_fixed:
     """
     errors: list[str] = []
     if appointment.ends_at <= appointment.starts_at:
-        return ["The end must be after the start."], None
+        return [Unavailable.END_BEFORE_START], None
     if appointment.starts_at < now:
-        errors.append("This time is in the past.")
+        errors.append(Unavailable.IN_THE_PAST)
     practitioner = appointment.practitioner
     if not practitioner.is_active or not practitioner.user.is_active:
-        errors.append(f"{practitioner.name} does not take appointments.")
+        errors.append(Unavailable.NOT_TAKING_APPOINTMENTS.format(name=practitioner.name))
     if not appointment.appointment_type.is_active:
         errors.append(f"{appointment.appointment_type.name} appointments can no longer be booked.")
     if appointment.patient.is_archived:
         errors.append("This patient's record is archived: restore it before booking.")
     first_room_id = appointment.room_id or practitioner.default_room_id
-    availability = selectors.Availability(
+    calendars = availability.Availability(
         start=appointment.starts_at,
         end=appointment.blocked_until,
         patient_id=appointment.patient_id,
@@ -166,29 +162,15 @@ def _availability_errors(appointment: Appointment, *, now: datetime, room_fixed:
         practitioner_ids=[practitioner.pk],
         room_ids=() if first_room_id is None else (first_room_id,),
     )
-    absence = availability.practitioner_absence(practitioner, appointment.starts_at, appointment.ends_at)
-    if absence:
-        errors.append(absence)
-    elif availability.practitioner_is_busy(practitioner, appointment.starts_at, appointment.blocked_until):
-        errors.append(Clash(f"{practitioner.name} already has an appointment at this time."))
-    if not availability.patient_is_free(appointment.starts_at, appointment.ends_at):
-        errors.append(Clash("The patient already has an appointment at this time."))
-    room = None
-    if room_fixed:
-        if not appointment.room.is_active:
-            errors.append(f"The room {appointment.room} is not in use.")
-        elif availability.room_is_free(appointment.room, appointment.starts_at, appointment.blocked_until):
-            room = appointment.room
-        else:
-            errors.append(Clash(f"The room {appointment.room} is already booked at this time."))
-    else:
-        prefer = appointment.room if appointment.room_id is not None else practitioner.default_room
-        room = availability.free_room(
-            selectors.active_rooms(), appointment.starts_at, appointment.blocked_until, prefer=prefer
-        )
-        if room is None:
-            errors.append(Clash("No room is free at this time."))
-    return errors, room
+    problems, room = calendars.problems(
+        practitioner,
+        appointment.starts_at,
+        appointment.ends_at,
+        appointment.blocked_until,
+        room=appointment.room if room_fixed else None,
+        prefer=appointment.room if appointment.room_id is not None else practitioner.default_room,
+    )
+    return errors + problems, room
 
 
 def _refuse(appointment: Appointment, errors: list[str], *, booking: bool) -> None:
@@ -205,15 +187,15 @@ def _refuse(appointment: Appointment, errors: list[str], *, booking: bool) -> No
     )
 
 
-def _alternatives(appointment: Appointment) -> list[selectors.Slot]:
+def _alternatives(appointment: Appointment) -> list[availability.Slot]:
     """Free slots near the one that was just taken, for the same type and practitioner (or
     anyone when that practitioner has none that day)."""
     day = localtime(appointment.starts_at).date()
     start = localtime(appointment.starts_at).time()
-    lunch_start, lunch_end = selectors.lunchtime()
+    lunch_start, lunch_end = availability.lunchtime()
     window = (lunch_start, lunch_end) if lunch_start <= start < lunch_end else (time(0, 0), time(23, 59))
     for practitioner in (appointment.practitioner, None):
-        slots = selectors.find_slots(
+        slots = availability.find_slots(
             appointment_type=appointment.appointment_type,
             date_from=day,
             date_to=day + timedelta(days=7),

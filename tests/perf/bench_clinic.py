@@ -349,7 +349,7 @@ class Bench:
     # Slot finder --------------------------------------------------------------------------
 
     def slot_finder(self) -> None:
-        from scheduling import selectors
+        from scheduling import availability
         from scheduling.localtime import day_bounds
 
         date_to = self.today + timedelta(days=14)
@@ -368,7 +368,7 @@ class Bench:
 
         def find(practitioner):
             def run():
-                return selectors.find_slots(
+                return availability.find_slots(
                     appointment_type=self.consultation_type,
                     date_from=self.today,
                     date_to=date_to,
@@ -476,11 +476,11 @@ class Bench:
     def free_slots(self, count: int):
         """``count`` free, mutually compatible consultation slots 3-6 weeks ahead, with patients."""
         from patients.models import Patient
-        from scheduling import selectors
+        from scheduling import availability
         from scheduling.localtime import day_bounds
         from scheduling.models import Appointment
 
-        candidates = selectors.find_slots(
+        candidates = availability.find_slots(
             appointment_type=self.consultation_type,
             date_from=self.today + timedelta(days=21),
             date_to=self.today + timedelta(days=42),

@@ -257,6 +257,30 @@ def _save_in_savepoint(appointment: Appointment, **save_kwargs) -> None:
         ) from None
 
 
+def _place(appointment: Appointment, *, room: Room | None, now: datetime, action: str, by, **change) -> None:
+    """The placement step of a booking (``action`` BOOKED) and a move (MOVED): queue behind
+    the practitioner's, patient's and room's other bookings, check the time, take ``room``
+    (or, when None, a free one), refuse with every reason (SlotTaken with free alternatives
+    when only other appointments stand in the way), save guarded against a lost race, and
+    record the change."""
+    booking = action == AppointmentChange.Action.BOOKED
+    _lock_calendars(practitioner=appointment.practitioner, patient=appointment.patient, room=room)
+    errors, free_room = _availability_errors(appointment, now=now, room_fixed=room is not None)
+    if errors:
+        _refuse(appointment, errors, booking=booking)
+    if room is None:
+        _lock_calendars(room=free_room)
+    appointment.room = free_room
+    if not booking and (appointment.starts_at, appointment.practitioner) == (
+        change["old_starts_at"],
+        change["old_practitioner"],
+    ):
+        raise ValidationError("The appointment is already at this time.")
+    appointment.full_clean(validate_constraints=False)
+    _save_guarded(appointment)
+    _record_change(appointment, action=action, by=by, **change)
+
+
 def _record_change(appointment: Appointment, *, action: str, by, **fields) -> AppointmentChange:
     return AppointmentChange.objects.create(appointment=appointment, action=action, changed_by=by, **fields)
 
@@ -300,18 +324,9 @@ def appointment_book(
         )
         if plan is not None and plan.patient_id != patient.pk:
             raise ValidationError("This treatment plan belongs to another patient.")
-        _lock_calendars(practitioner=practitioner, patient=patient, room=room)
-        errors, free_room = _availability_errors(appointment, now=now, room_fixed=room is not None)
-        if errors:
-            _refuse(appointment, errors, booking=True)
-        if room is None:
-            _lock_calendars(room=free_room)
-        appointment.room = free_room
-        appointment.full_clean(validate_constraints=False)
-        _save_guarded(appointment)
-        _record_change(
-            appointment, action=AppointmentChange.Action.BOOKED, by=appointment.booked_by, to_status=Status.BOOKED,
-            new_starts_at=starts_at, new_practitioner=practitioner,
+        _place(
+            appointment, room=room, now=now, action=AppointmentChange.Action.BOOKED, by=appointment.booked_by,
+            to_status=Status.BOOKED, new_starts_at=starts_at, new_practitioner=practitioner,
         )  # fmt: skip
         _schedule_confirmation(appointment, now=now)
         schedule_reminder(appointment, now=now)
@@ -350,21 +365,10 @@ def appointment_move(
         current.practitioner = practitioner or current.practitioner
         if room is not None:
             current.room = room
-        _lock_calendars(practitioner=current.practitioner, patient=current.patient, room=room)
-        errors, free_room = _availability_errors(current, now=now, room_fixed=room is not None)
-        if errors:
-            _refuse(current, errors, booking=False)
-        if room is None:
-            _lock_calendars(room=free_room)
-        current.room = free_room
-        if current.starts_at == old_start and current.practitioner == old_practitioner:
-            raise ValidationError("The appointment is already at this time.")
         current.status = Status.BOOKED
-        current.full_clean(validate_constraints=False)
-        _save_guarded(current)
-        _record_change(
-            current, action=AppointmentChange.Action.MOVED, by=_user_or_none(moved_by), from_status=old_status,
-            to_status=current.status, old_starts_at=old_start, new_starts_at=current.starts_at,
+        _place(
+            current, room=room, now=now, action=AppointmentChange.Action.MOVED, by=_user_or_none(moved_by),
+            from_status=old_status, to_status=current.status, old_starts_at=old_start, new_starts_at=current.starts_at,
             old_practitioner=old_practitioner, new_practitioner=current.practitioner,
         )  # fmt: skip
         if current.starts_at != old_start:

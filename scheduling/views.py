@@ -54,6 +54,13 @@ def _error_messages(error: ValidationError) -> list[str]:
     return list(error.messages)
 
 
+def _show_refusal(form, error: ValidationError) -> list[availability.Slot]:
+    """Put a booking's or a move's refusal on the form; the free times to offer instead when
+    the time was taken."""
+    form.add_error(None, _error_messages(error))
+    return error.alternatives if isinstance(error, SlotTaken) else []
+
+
 # Calendars ------------------------------------------------------------------------------
 
 
@@ -172,11 +179,8 @@ def book(request):
                 patient=data["patient"], practitioner=data["practitioner"], appointment_type=data["appointment_type"],
                 starts_at=data["start"], room=data["room"], booked_by=request.user, notes=data["notes"],
             )  # fmt: skip
-        except SlotTaken as error:
-            form.add_error(None, error.messages)
-            alternatives = error.alternatives
         except ValidationError as error:
-            form.add_error(None, _error_messages(error))
+            alternatives = _show_refusal(form, error)
         else:
             local = timezone.localtime(appointment.starts_at)
             messages.success(
@@ -229,11 +233,8 @@ def appointment_move(request, pk: int):
                 appointment=appointment, starts_at=form.cleaned_data["starts_at"], moved_by=request.user,
                 practitioner=form.cleaned_data["practitioner"],
             )  # fmt: skip
-        except SlotTaken as error:
-            form.add_error(None, error.messages)
-            alternatives = error.alternatives
         except ValidationError as error:
-            form.add_error(None, _error_messages(error))
+            alternatives = _show_refusal(form, error)
         else:
             appointment.refresh_from_db()
             messages.success(request, f"Moved to {timezone.localtime(appointment.starts_at):%A %d %B at %H:%M}.")

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from clinic.localtime import AmbiguousLocalTime, NonexistentLocalTime, local_datetime
 from patients.models import Patient
+from scheduling.availability import lunchtime
 from scheduling.models import AppointmentType, Practitioner, Room
-from scheduling.selectors import lunchtime
 
 MAX_SEARCH_DAYS = 62
 

@@ -26,7 +26,8 @@ from clinic.localtime import clock_reaches
 from messaging import keys
 from messaging.models import ScheduledMessage
 from messaging.services import message_schedule, messages_cancel
-from scheduling import selectors
+from scheduling import availability
+from scheduling.availability import Clash, Unavailable
 from scheduling.models import Appointment, AppointmentChange, AppointmentType, Practitioner, Room
 
 Status = Appointment.Status
@@ -46,15 +47,10 @@ class SlotTaken(ValidationError):
     """Another appointment holds this time (most often: another booking just won the race for
     it). ``reasons`` say what clashes; ``alternatives`` are free slots now."""
 
-    def __init__(self, message: str, alternatives: Sequence[selectors.Slot] = (), reasons: Sequence[str] = ()):
+    def __init__(self, message: str, alternatives: Sequence[availability.Slot] = (), reasons: Sequence[str] = ()):
         super().__init__(message)
         self.alternatives = list(alternatives)
         self.reasons = list(reasons) or [message]
-
-
-class Clash(str):
-    """A reason a time cannot be booked that is another appointment holding it, not a rule
-    (hours, closures, the past): the booking is then refused as SlotTaken, with alternatives."""
 
 
 # Outbox --------------------------------------------------------------------------------
@@ -144,18 +140,18 @@ def _availability_errors(appointment: Appointment, *, now: datetime, room_fixed:
     """
     errors: list[str] = []
     if appointment.ends_at <= appointment.starts_at:
-        return ["The end must be after the start."], None
+        return [Unavailable.END_BEFORE_START], None
     if appointment.starts_at < now:
-        errors.append("This time is in the past.")
+        errors.append(Unavailable.IN_THE_PAST)
     practitioner = appointment.practitioner
     if not practitioner.is_active or not practitioner.user.is_active:
-        errors.append(f"{practitioner.name} does not take appointments.")
+        errors.append(Unavailable.NOT_TAKING_APPOINTMENTS.format(name=practitioner.name))
     if not appointment.appointment_type.is_active:
         errors.append(f"{appointment.appointment_type.name} appointments can no longer be booked.")
     if appointment.patient.is_archived:
         errors.append("This patient's record is archived: restore it before booking.")
     first_room_id = appointment.room_id or practitioner.default_room_id
-    availability = selectors.Availability(
+    calendars = availability.Availability(
         start=appointment.starts_at,
         end=appointment.blocked_until,
         patient_id=appointment.patient_id,
@@ -164,29 +160,15 @@ def _availability_errors(appointment: Appointment, *, now: datetime, room_fixed:
         practitioner_ids=[practitioner.pk],
         room_ids=() if first_room_id is None else (first_room_id,),
     )
-    absence = availability.practitioner_absence(practitioner, appointment.starts_at, appointment.ends_at)
-    if absence:
-        errors.append(absence)
-    elif availability.practitioner_is_busy(practitioner, appointment.starts_at, appointment.blocked_until):
-        errors.append(Clash(f"{practitioner.name} already has an appointment at this time."))
-    if not availability.patient_is_free(appointment.starts_at, appointment.ends_at):
-        errors.append(Clash("The patient already has an appointment at this time."))
-    room = None
-    if room_fixed:
-        if not appointment.room.is_active:
-            errors.append(f"The room {appointment.room} is not in use.")
-        elif availability.room_is_free(appointment.room, appointment.starts_at, appointment.blocked_until):
-            room = appointment.room
-        else:
-            errors.append(Clash(f"The room {appointment.room} is already booked at this time."))
-    else:
-        prefer = appointment.room if appointment.room_id is not None else practitioner.default_room
-        room = availability.free_room(
-            selectors.active_rooms(), appointment.starts_at, appointment.blocked_until, prefer=prefer
-        )
-        if room is None:
-            errors.append(Clash("No room is free at this time."))
-    return errors, room
+    problems, room = calendars.problems(
+        practitioner,
+        appointment.starts_at,
+        appointment.ends_at,
+        appointment.blocked_until,
+        room=appointment.room if room_fixed else None,
+        prefer=appointment.room if appointment.room_id is not None else practitioner.default_room,
+    )
+    return errors + problems, room
 
 
 def _refuse(appointment: Appointment, errors: list[str], *, booking: bool) -> None:
@@ -203,15 +185,15 @@ def _refuse(appointment: Appointment, errors: list[str], *, booking: bool) -> No
     )
 
 
-def _alternatives(appointment: Appointment) -> list[selectors.Slot]:
+def _alternatives(appointment: Appointment) -> list[availability.Slot]:
     """Free slots near the one that was just taken, for the same type and practitioner (or
     anyone when that practitioner has none that day)."""
     day = localtime(appointment.starts_at).date()
     start = localtime(appointment.starts_at).time()
-    lunch_start, lunch_end = selectors.lunchtime()
+    lunch_start, lunch_end = availability.lunchtime()
     window = (lunch_start, lunch_end) if lunch_start <= start < lunch_end else (time(0, 0), time(23, 59))
     for practitioner in (appointment.practitioner, None):
-        slots = selectors.find_slots(
+        slots = availability.find_slots(
             appointment_type=appointment.appointment_type,
             date_from=day,
             date_to=day + timedelta(days=7),
@@ -273,6 +255,30 @@ def _save_in_savepoint(appointment: Appointment, **save_kwargs) -> None:
         ) from None
 
 
+def _place(appointment: Appointment, *, room: Room | None, now: datetime, action: str, by, **change) -> None:
+    """The placement step of a booking (``action`` BOOKED) and a move (MOVED): queue behind
+    the practitioner's, patient's and room's other bookings, check the time, take ``room``
+    (or, when None, a free one), refuse with every reason (SlotTaken with free alternatives
+    when only other appointments stand in the way), save guarded against a lost race, and
+    record the change."""
+    booking = action == AppointmentChange.Action.BOOKED
+    _lock_calendars(practitioner=appointment.practitioner, patient=appointment.patient, room=room)
+    errors, free_room = _availability_errors(appointment, now=now, room_fixed=room is not None)
+    if errors:
+        _refuse(appointment, errors, booking=booking)
+    if room is None:
+        _lock_calendars(room=free_room)
+    appointment.room = free_room
+    if not booking and (appointment.starts_at, appointment.practitioner) == (
+        change["old_starts_at"],
+        change["old_practitioner"],
+    ):
+        raise ValidationError("The appointment is already at this time.")
+    appointment.full_clean(validate_constraints=False)
+    _save_guarded(appointment)
+    _record_change(appointment, action=action, by=by, **change)
+
+
 def _record_change(appointment: Appointment, *, action: str, by, **fields) -> AppointmentChange:
     return AppointmentChange.objects.create(appointment=appointment, action=action, changed_by=by, **fields)
 
@@ -316,18 +322,9 @@ def appointment_book(
         )
         if plan is not None and plan.patient_id != patient.pk:
             raise ValidationError("This treatment plan belongs to another patient.")
-        _lock_calendars(practitioner=practitioner, patient=patient, room=room)
-        errors, free_room = _availability_errors(appointment, now=now, room_fixed=room is not None)
-        if errors:
-            _refuse(appointment, errors, booking=True)
-        if room is None:
-            _lock_calendars(room=free_room)
-        appointment.room = free_room
-        appointment.full_clean(validate_constraints=False)
-        _save_guarded(appointment)
-        _record_change(
-            appointment, action=AppointmentChange.Action.BOOKED, by=appointment.booked_by, to_status=Status.BOOKED,
-            new_starts_at=starts_at, new_practitioner=practitioner,
+        _place(
+            appointment, room=room, now=now, action=AppointmentChange.Action.BOOKED, by=appointment.booked_by,
+            to_status=Status.BOOKED, new_starts_at=starts_at, new_practitioner=practitioner,
         )  # fmt: skip
         _schedule_confirmation(appointment, now=now)
         schedule_reminder(appointment, now=now)
@@ -366,21 +363,10 @@ def appointment_move(
         current.practitioner = practitioner or current.practitioner
         if room is not None:
             current.room = room
-        _lock_calendars(practitioner=current.practitioner, patient=current.patient, room=room)
-        errors, free_room = _availability_errors(current, now=now, room_fixed=room is not None)
-        if errors:
-            _refuse(current, errors, booking=False)
-        if room is None:
-            _lock_calendars(room=free_room)
-        current.room = free_room
-        if current.starts_at == old_start and current.practitioner == old_practitioner:
-            raise ValidationError("The appointment is already at this time.")
         current.status = Status.BOOKED
-        current.full_clean(validate_constraints=False)
-        _save_guarded(current)
-        _record_change(
-            current, action=AppointmentChange.Action.MOVED, by=_user_or_none(moved_by), from_status=old_status,
-            to_status=current.status, old_starts_at=old_start, new_starts_at=current.starts_at,
+        _place(
+            current, room=room, now=now, action=AppointmentChange.Action.MOVED, by=_user_or_none(moved_by),
+            from_status=old_status, to_status=current.status, old_starts_at=old_start, new_starts_at=current.starts_at,
             old_practitioner=old_practitioner, new_practitioner=current.practitioner,
         )  # fmt: skip
         if current.starts_at != old_start:

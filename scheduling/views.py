@@ -20,7 +20,7 @@ from clinic.permissions import BOOK_APPOINTMENT, CHANGE_APPOINTMENT, VIEW_APPOIN
 from clinic.redirects import redirect_to_next
 from messaging.links import linked_object
 from patients.access import get_patient_for, require_perm
-from scheduling import selectors, services
+from scheduling import availability, selectors, services
 from scheduling.access import (
     can_manage_feed,
     can_see_clinical,
@@ -50,6 +50,13 @@ def _is_htmx(request) -> bool:
 
 def _error_messages(error: ValidationError) -> list[str]:
     return list(error.messages)
+
+
+def _show_refusal(form, error: ValidationError) -> list[availability.Slot]:
+    """Put a booking's or a move's refusal on the form; the free times to offer instead when
+    the time was taken."""
+    form.add_error(None, _error_messages(error))
+    return error.alternatives if isinstance(error, SlotTaken) else []
 
 
 # Calendars ------------------------------------------------------------------------------
@@ -121,13 +128,13 @@ def slot_finder(request):
     form = SlotSearchForm(
         request.GET if searched else None, initial=SlotSearchForm.initial_for(getattr(patient, "pk", None))
     )
-    slots: list[selectors.Slot] = []
+    slots: list[availability.Slot] = []
     appointment_type = None
     if searched and form.is_valid():
         data = form.cleaned_data
         appointment_type = data["appointment_type"]
         window_start, window_end = form.window_times
-        slots = selectors.find_slots(
+        slots = availability.find_slots(
             appointment_type=appointment_type, date_from=data["date_from"], date_to=data["date_to"],
             window_start=window_start, window_end=window_end, practitioner=data["practitioner"], patient=patient,
         )  # fmt: skip
@@ -136,8 +143,8 @@ def slot_finder(request):
         initial = form.initial
         appointment_type = AppointmentType.objects.filter(pk=initial["appointment_type"]).first()
         if appointment_type is not None:
-            lunch_start, lunch_end = selectors.lunchtime()
-            slots = selectors.find_slots(
+            lunch_start, lunch_end = availability.lunchtime()
+            slots = availability.find_slots(
                 appointment_type=appointment_type, date_from=initial["date_from"], date_to=initial["date_to"],
                 window_start=lunch_start, window_end=lunch_end, patient=patient,
             )  # fmt: skip
@@ -159,7 +166,7 @@ def slot_finder(request):
 def book(request):
     require_perm(request.user, BOOK_APPOINTMENT)
     form = BookForm(request.POST if request.method == "POST" else request.GET)
-    alternatives: list[selectors.Slot] = []
+    alternatives: list[availability.Slot] = []
     if not form.is_valid():
         return render(request, "scheduling/book.html", {"form": form, "alternatives": []}, status=400)
     data = form.cleaned_data
@@ -170,11 +177,8 @@ def book(request):
                 patient=data["patient"], practitioner=data["practitioner"], appointment_type=data["appointment_type"],
                 starts_at=data["start"], room=data["room"], booked_by=request.user, notes=data["notes"],
             )  # fmt: skip
-        except SlotTaken as error:
-            form.add_error(None, error.messages)
-            alternatives = error.alternatives
         except ValidationError as error:
-            form.add_error(None, _error_messages(error))
+            alternatives = _show_refusal(form, error)
         else:
             local = timezone.localtime(appointment.starts_at)
             messages.success(
@@ -220,25 +224,22 @@ def appointment_move(request, pk: int):
     local = timezone.localtime(appointment.starts_at)
     initial = {"day": local.date(), "at": local.time(), "practitioner": appointment.practitioner}
     form = MoveForm(request.POST or None, initial=initial)
-    alternatives: list[selectors.Slot] = []
+    alternatives: list[availability.Slot] = []
     if request.method == "POST" and form.is_valid() and "starts_at" in form.cleaned_data:
         try:
             services.appointment_move(
                 appointment=appointment, starts_at=form.cleaned_data["starts_at"], moved_by=request.user,
                 practitioner=form.cleaned_data["practitioner"],
             )  # fmt: skip
-        except SlotTaken as error:
-            form.add_error(None, error.messages)
-            alternatives = error.alternatives
         except ValidationError as error:
-            form.add_error(None, _error_messages(error))
+            alternatives = _show_refusal(form, error)
         else:
             appointment.refresh_from_db()
             messages.success(request, f"Moved to {timezone.localtime(appointment.starts_at):%A %d %B at %H:%M}.")
             return redirect(appointment)
     if not alternatives and appointment.is_open:
         day = local.date()
-        alternatives = selectors.find_slots(
+        alternatives = availability.find_slots(
             appointment_type=appointment.appointment_type, date_from=max(day, timezone.localdate()),
             date_to=max(day, timezone.localdate()) + timedelta(days=7), practitioner=appointment.practitioner,
             patient=appointment.patient, exclude_appointment=appointment, limit=8,
@@ -340,7 +341,7 @@ def course_book(request, plan_pk: int):
     }
     data = request.POST if request.method == "POST" else (request.GET if "practitioner" in request.GET else None)
     form = CourseForm(data, initial=initial)
-    proposal: list[selectors.ProposedSession] = []
+    proposal: list[availability.ProposedSession] = []
     errors: list[str] = []
     if data is not None and form.is_valid():
         cleaned = form.cleaned_data
@@ -355,7 +356,7 @@ def course_book(request, plan_pk: int):
             else:
                 messages.success(request, f"{len(booked)} sessions booked for {plan.patient}.")
                 return redirect("patients:detail", pk=plan.patient_id)
-        proposal = selectors.course_proposal(
+        proposal = availability.course_proposal(
             plan=plan, practitioner=cleaned["practitioner"], appointment_type=cleaned["appointment_type"],
             first_day=cleaned["first_day"], at=cleaned["at"],
         )  # fmt: skip

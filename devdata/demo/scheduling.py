@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from clinic.localtime import local_datetime
 from patients.models import Patient
-from scheduling import selectors, services
+from scheduling import availability, services
 from scheduling.models import Appointment, AppointmentChange, AppointmentType, Practitioner, Room, WorkingHours
 
 ROOMS = ["Treatment room 1", "Treatment room 2", "Consultation room"]
@@ -117,7 +117,7 @@ def _course(practitioners: list[Practitioner]) -> int:
     first_day = timezone.localdate() + timedelta(days=1)
     while first_day.weekday() >= 5:
         first_day += timedelta(days=1)
-    proposal = selectors.course_proposal(
+    proposal = availability.course_proposal(
         plan=plan, practitioner=by_user[plan.doctor_id], appointment_type=course_type, first_day=first_day,
         at=time(12, 30),
     )  # fmt: skip

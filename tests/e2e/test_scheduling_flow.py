@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from scheduling import selectors
+from scheduling import availability
 from scheduling.models import Appointment
 from tests.e2e.conftest import login
 from tests.factories import DoctorFactory, PatientFactory, ReceptionistFactory
@@ -26,7 +26,7 @@ def test_receptionist_books_a_lunchtime_slot_and_a_course_then_moves_a_session(l
     plan = ActivePlanFactory(
         doctor=doctor, patient=patient, consultation__patient=patient, consultation__doctor=doctor, session_count=5
     )
-    expected = selectors.find_slots(
+    expected = availability.find_slots(
         appointment_type=appointment_type(), date_from=timezone.localdate(),
         date_to=timezone.localdate() + datetime.timedelta(days=14), patient=patient, limit=1,
     )[0]  # fmt: skip
@@ -41,7 +41,7 @@ def test_receptionist_books_a_lunchtime_slot_and_a_course_then_moves_a_session(l
     expect(page.get_by_text("Booked: Consultation for Hélène Lefèvre")).to_be_visible()
     single = Appointment.objects.get(plan__isnull=True)
     assert single.starts_at == expected.starts_at
-    assert selectors.lunchtime()[0] <= timezone.localtime(single.starts_at).time() < selectors.lunchtime()[1]
+    assert availability.lunchtime()[0] <= timezone.localtime(single.starts_at).time() < availability.lunchtime()[1]
 
     # 2. A five-session course, weekly at the same weekday and time.
     page.goto(f"{live_server.url}/patients/{patient.pk}/")

@@ -350,7 +350,7 @@ class Bench:
 
     def slot_finder(self) -> None:
         from clinic.localtime import day_bounds
-        from scheduling import selectors
+        from scheduling import availability
 
         date_to = self.today + timedelta(days=14)
         first, _ = day_bounds(self.today)
@@ -368,7 +368,7 @@ class Bench:
 
         def find(practitioner):
             def run():
-                return selectors.find_slots(
+                return availability.find_slots(
                     appointment_type=self.consultation_type,
                     date_from=self.today,
                     date_to=date_to,
@@ -477,10 +477,10 @@ class Bench:
         """``count`` free, mutually compatible consultation slots 3-6 weeks ahead, with patients."""
         from clinic.localtime import day_bounds
         from patients.models import Patient
-        from scheduling import selectors
+        from scheduling import availability
         from scheduling.models import Appointment
 
-        candidates = selectors.find_slots(
+        candidates = availability.find_slots(
             appointment_type=self.consultation_type,
             date_from=self.today + timedelta(days=21),
             date_to=self.today + timedelta(days=42),

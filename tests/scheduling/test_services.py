@@ -167,6 +167,25 @@ def test_moving_onto_another_appointment_offers_free_times(patient, practitioner
     assert refused.value.alternatives
 
 
+def test_moving_to_the_time_it_has_is_refused_and_recorded_nowhere(patient, practitioner):
+    appointment = book(patient, practitioner, at(10))
+    assert "The appointment is already at this time." in refusal(
+        services.appointment_move, appointment=appointment, starts_at=at(10), moved_by=practitioner.user
+    )
+    assert list(appointment.changes.values_list("action", flat=True)) == [AppointmentChange.Action.BOOKED]
+
+
+def test_moving_into_a_room_that_is_taken_offers_free_times(patient, practitioner, other_practitioner, room2):
+    appointment = book(patient, practitioner, at(10))
+    book(PatientFactory(), other_practitioner, at(14))  # in Ben Marsh's own room, Room 2
+    with pytest.raises(services.SlotTaken) as refused:
+        services.appointment_move(appointment=appointment, starts_at=at(14), room=room2, moved_by=practitioner.user)
+    assert refused.value.reasons == ["The room Room 2 is already booked at this time."]
+    assert refused.value.alternatives
+    appointment.refresh_from_db()
+    assert (appointment.starts_at, appointment.room) == (at(10), practitioner.default_room)
+
+
 def test_cancel_frees_the_slot_and_cancels_pending_messages(patient, practitioner):
     appointment = book(patient, practitioner, at(10, 0, MONDAY + datetime.timedelta(days=2)))
     assert "Give the reason" in refusal(

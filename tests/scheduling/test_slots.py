@@ -6,15 +6,22 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.utils.timezone import localtime
 
 from clinic.localtime import AmbiguousLocalTime, NonexistentLocalTime, local_datetime
 from messaging.models import ScheduledMessage
-from scheduling import selectors, services
+from scheduling import availability, selectors, services
 from scheduling.models import WorkingHours
 from tests.factories import DoctorFactory, PatientFactory
 from tests.scheduling.conftest import MONDAY
-from tests.scheduling.factories import AppointmentFactory, PractitionerFactory, appointment_type
+from tests.scheduling.factories import (
+    AppointmentFactory,
+    ClinicClosureFactory,
+    PractitionerFactory,
+    TimeOffFactory,
+    appointment_type,
+)
 from tests.treatments.factories import ActivePlanFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +45,7 @@ def works_every_day(practitioner, start=datetime.time(0, 0), end=datetime.time(2
 @pytest.mark.usefixtures("frozen_now")
 def test_lunchtime_slots_soonest_first_and_busy_times_left_out(practitioner, other_practitioner):
     AppointmentFactory(practitioner=practitioner, starts_at=datetime.datetime(2030, 1, 7, 12, tzinfo=UTC))
-    slots = selectors.find_slots(appointment_type=appointment_type(), date_from=MONDAY, date_to=MONDAY, limit=50)
+    slots = availability.find_slots(appointment_type=appointment_type(), date_from=MONDAY, date_to=MONDAY, limit=50)
     starts = [(localtime(s.starts_at).strftime("%H:%M"), s.practitioner) for s in slots]
     assert starts[0] == ("12:00", other_practitioner)
     assert ("12:00", practitioner) not in starts
@@ -54,7 +61,7 @@ def test_slot_finder_skips_the_patients_own_appointments_and_the_past(practition
     AppointmentFactory(
         patient=patient, practitioner=other_practitioner, starts_at=datetime.datetime(2030, 1, 7, 12, tzinfo=UTC)
     )
-    slots = selectors.find_slots(
+    slots = availability.find_slots(
         appointment_type=appointment_type(),
         date_from=MONDAY - datetime.timedelta(days=3),
         date_to=MONDAY,
@@ -68,7 +75,7 @@ def test_nonexistent_local_time_is_refused_and_never_offered(practitioner):
     with pytest.raises(NonexistentLocalTime):
         local_datetime(SPRING_SUNDAY, datetime.time(1, 30))
     with time_machine.travel(datetime.datetime(2030, 3, 30, 12, tzinfo=UTC), tick=False):
-        slots = selectors.find_slots(
+        slots = availability.find_slots(
             appointment_type=appointment_type("Review"), date_from=SPRING_SUNDAY, date_to=SPRING_SUNDAY,
             window_start=datetime.time(0, 0), window_end=datetime.time(3, 0), practitioner=practitioner, limit=100,
         )  # fmt: skip
@@ -91,7 +98,7 @@ def test_ambiguous_local_time_is_explicit_and_offered_twice(practitioner):
         datetime.datetime(2030, 10, 27, 1, 30, tzinfo=UTC),
     )
     with time_machine.travel(datetime.datetime(2030, 10, 26, 12, tzinfo=UTC), tick=False):
-        slots = selectors.find_slots(
+        slots = availability.find_slots(
             appointment_type=appointment_type("Review"), date_from=AUTUMN_SUNDAY, date_to=AUTUMN_SUNDAY,
             window_start=datetime.time(1, 0), window_end=datetime.time(2, 0), practitioner=practitioner, limit=100,
         )  # fmt: skip
@@ -110,7 +117,7 @@ def test_ambiguous_local_time_is_explicit_and_offered_twice(practitioner):
 def test_a_lunchtime_slot_stays_1230_across_the_change(practitioner, before, after):
     with time_machine.travel(datetime.datetime(2030, 3, 1, tzinfo=UTC), tick=False):
         for day in (before, after):
-            slots = selectors.find_slots(
+            slots = availability.find_slots(
                 appointment_type=appointment_type(), date_from=day, date_to=day, practitioner=practitioner, limit=100
             )
             assert local(day, 12, 30) in [s.starts_at for s in slots]
@@ -157,7 +164,7 @@ def test_course_proposal_keeps_weekday_and_time_and_offers_the_nearest_alternati
     mesotherapy = appointment_type("Mesotherapy session")
     taken = datetime.datetime(2030, 1, 21, 12, 30, tzinfo=UTC)  # week 3
     AppointmentFactory(practitioner=practitioner, starts_at=taken, appointment_type=mesotherapy)
-    proposal = selectors.course_proposal(
+    proposal = availability.course_proposal(
         plan=plan, practitioner=practitioner, appointment_type=mesotherapy, first_day=MONDAY, at=datetime.time(12, 30)
     )
     assert [p.number for p in proposal] == [1, 2, 3, 4, 5]
@@ -172,7 +179,7 @@ def test_course_proposal_keeps_weekday_and_time_and_offers_the_nearest_alternati
 def test_a_course_across_the_spring_change_stays_at_1230_local(practitioner):
     plan = ActivePlanFactory(doctor=practitioner.user, session_count=4)
     with time_machine.travel(datetime.datetime(2030, 3, 1, tzinfo=UTC), tick=False):
-        proposal = selectors.course_proposal(
+        proposal = availability.course_proposal(
             plan=plan, practitioner=practitioner, appointment_type=appointment_type("Mesotherapy session"),
             first_day=datetime.date(2030, 3, 18), at=datetime.time(12, 30),
         )  # fmt: skip
@@ -203,3 +210,32 @@ def test_day_columns_in_one_query_with_every_working_practitioner(
     assert [entry.pk for entry in entries] == [earlier.pk, later.pk]
     assert entries[1].patient.full_name == "Jane Doe"
     assert entries[1].appointment_type.name == later.appointment_type.name
+
+
+@pytest.mark.usefixtures("frozen_now")
+def test_course_proposal_gives_the_booking_services_reasons_word_for_word(practitioner, patient):
+    plan = ActivePlanFactory(doctor=practitioner.user, session_count=4, patient=patient)
+    mesotherapy = appointment_type("Mesotherapy session")
+    week = [datetime.datetime(2030, 1, 7, 12, 30, tzinfo=UTC) + datetime.timedelta(weeks=n) for n in range(4)]
+    TimeOffFactory(
+        practitioner=practitioner, starts_at=week[0], ends_at=week[0] + datetime.timedelta(hours=2), reason="Conference"
+    )
+    ClinicClosureFactory(starts_at=week[1], ends_at=week[1] + datetime.timedelta(hours=2), reason="Staff training")
+    AppointmentFactory(practitioner=practitioner, starts_at=week[2], appointment_type=mesotherapy)
+    proposal = availability.course_proposal(
+        plan=plan, practitioner=practitioner, appointment_type=mesotherapy, first_day=MONDAY, at=datetime.time(12, 30)
+    )
+    conflicts = [p.conflict for p in proposal]
+    assert conflicts == [
+        "Ada Okafor is away then (Conference).",
+        "The clinic is closed then (Staff training).",
+        "Ada Okafor already has an appointment at this time.",
+        "",
+    ]
+    for conflict, starts_at in zip(conflicts[:3], week, strict=False):
+        with pytest.raises(ValidationError) as refused:
+            services.appointment_book(
+                patient=patient, practitioner=practitioner, appointment_type=mesotherapy, starts_at=starts_at,
+                booked_by=practitioner.user,
+            )  # fmt: skip
+        assert conflict in " ".join(refused.value.messages)

@@ -1,0 +1,430 @@
+"""The availability engine: who and what is free when, the slot finder and course proposals,
+and the one wording of why a time cannot be booked.
+
+Availability loads everything a time range needs in a fixed number of queries (working
+hours, time off, closures, appointments) and answers in memory, so the slot finder costs the
+same number of queries whatever the number of appointments. The booking and moving services
+ask it too (scheduling/services.py), and refuse with the same messages it gives.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.timezone import localtime
+
+from clinic.localtime import day_bounds, days, local_instants
+from scheduling.models import Appointment, AppointmentType, ClinicClosure, Practitioner, Room, TimeOff, WorkingHours
+
+SLOT_STEP = timedelta(minutes=15)
+ALTERNATIVE_SEARCH_DAYS = 3
+Interval = tuple[datetime, datetime]
+
+
+# Why a time cannot be booked ------------------------------------------------------------
+
+
+class Unavailable:
+    """What a person is told when a time cannot be booked: one wording for the booking and
+    moving services' refusals, the slot finder and the course proposal. The templates take the
+    practitioner's ``name``, the local ``start``, the ``room``, and ``because``: a reason given
+    for a time off or closure, as ``because(reason)`` puts it ("" when there is none)."""
+
+    END_BEFORE_START = "The end must be after the start."
+    IN_THE_PAST = "This time is in the past."
+    PATIENT_BUSY = "The patient already has an appointment at this time."
+    NO_FREE_ROOM = "No room is free at this time."
+    NOT_TAKING_APPOINTMENTS = "{name} does not take appointments."
+    NOT_A_WORKING_DAY = "{name} does not work on {start:%A}s."
+    OUTSIDE_WORKING_HOURS = "This is outside {name}'s working hours on {start:%A}s ({hours})."
+    CLINIC_CLOSED = "The clinic is closed then{because}."
+    AWAY = "{name} is away then{because}."
+    PRACTITIONER_BUSY = "{name} already has an appointment at this time."
+    ROOM_NOT_IN_USE = "The room {room} is not in use."
+    ROOM_BUSY = "The room {room} is already booked at this time."
+    SKIPPED_BY_THE_CLOCKS = "{at:%H:%M} does not exist on {day:%d %b} (the clocks go forward)."
+
+    @staticmethod
+    def because(reason: str) -> str:
+        return f" ({reason})" if reason else ""
+
+
+class Clash(str):
+    """A reason a time cannot be booked that is another appointment holding it, not a rule
+    (hours, closures, the past): the services then refuse a booking as SlotTaken, with
+    alternatives."""
+
+
+def _overlaps(start: datetime, end: datetime, intervals: Iterable[Interval]) -> bool:
+    return any(other_start < end and start < other_end for other_start, other_end in intervals)
+
+
+@dataclass(frozen=True)
+class Slot:
+    practitioner: Practitioner
+    room: Room
+    starts_at: datetime
+    ends_at: datetime
+
+    @property
+    def local_start(self) -> datetime:
+        return localtime(self.starts_at)
+
+    @property
+    def local_end(self) -> datetime:
+        return localtime(self.ends_at)
+
+    @property
+    def iso_start(self) -> str:
+        return self.starts_at.astimezone(UTC).isoformat()
+
+
+@dataclass
+class Availability:
+    """Who and what is free between ``start`` and ``end``.
+
+    ``exclude_appointment_id`` leaves one appointment out (the one being moved).
+    """
+
+    start: datetime
+    end: datetime
+    patient_id: int | None = None
+    exclude_appointment_id: int | None = None
+    # Load only these practitioners' appointments (None: everyone's), and of the rooms only
+    # these; the other rooms' appointments are loaded the first time one is asked about.
+    practitioner_ids: Sequence[int] | None = None
+    room_ids: Sequence[int] = ()
+    hours: dict[int, dict[int, list[tuple[time, time]]]] = field(init=False)
+    time_off: dict[int, list[tuple[datetime, datetime, str]]] = field(init=False)
+    closures: list[tuple[datetime, datetime, str]] = field(init=False)
+    practitioner_busy: dict[int, list[Interval]] = field(init=False)
+    room_busy: dict[int, list[Interval]] = field(init=False)
+    patient_busy: list[Interval] = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Widen by a day: an appointment's buffer or a time off may straddle the edges.
+        start, end = self.start - timedelta(days=1), self.end + timedelta(days=1)
+        self.hours = defaultdict(lambda: defaultdict(list))
+        for practitioner_id, weekday, starts_at, ends_at in WorkingHours.objects.values_list(
+            "practitioner_id", "weekday", "starts_at", "ends_at"
+        ):
+            self.hours[practitioner_id][weekday].append((starts_at, ends_at))
+        self.time_off = defaultdict(list)
+        for practitioner_id, starts_at, ends_at, reason in TimeOff.objects.filter(
+            starts_at__lt=end, ends_at__gt=start
+        ).values_list("practitioner_id", "starts_at", "ends_at", "reason"):
+            self.time_off[practitioner_id].append((starts_at, ends_at, reason))
+        self.closures = list(
+            ClinicClosure.objects.filter(starts_at__lt=end, ends_at__gt=start).values_list(
+                "starts_at", "ends_at", "reason"
+            )
+        )
+        self.practitioner_busy = defaultdict(list)
+        self.room_busy = defaultdict(list)
+        self.patient_busy = []
+        self._all_rooms = self.practitioner_ids is None
+        wanted = Q()
+        if self.practitioner_ids is not None:
+            wanted = Q(practitioner_id__in=self.practitioner_ids) | Q(room_id__in=self.room_ids)
+            if self.patient_id is not None:
+                wanted |= Q(patient_id=self.patient_id)
+        for practitioner_id, room_id, patient_id, starts_at, ends_at, blocked_until in self._appointments(wanted):
+            self.practitioner_busy[practitioner_id].append((starts_at, blocked_until))
+            self.room_busy[room_id].append((starts_at, blocked_until))
+            if patient_id == self.patient_id:
+                self.patient_busy.append((starts_at, ends_at))
+
+    def _appointments(self, condition: Q):
+        start, end = self.start - timedelta(days=1), self.end + timedelta(days=1)
+        return (
+            Appointment.objects.live()
+            .overlapping(start, end)
+            .filter(condition)
+            .exclude(pk=self.exclude_appointment_id)
+            .values_list("practitioner_id", "room_id", "patient_id", "starts_at", "ends_at", "blocked_until")
+        )
+
+    def _load_all_rooms(self) -> None:
+        self._all_rooms = True
+        self.room_busy = defaultdict(list)
+        for _, room_id, _, starts_at, _, blocked_until in self._appointments(Q()):
+            self.room_busy[room_id].append((starts_at, blocked_until))
+
+    def problems(
+        self,
+        practitioner: Practitioner,
+        starts_at: datetime,
+        ends_at: datetime,
+        blocked_until: datetime,
+        *,
+        room: Room | None = None,
+        rooms: Sequence[Room] | None = None,
+        prefer: Room | None = None,
+    ) -> tuple[list[str], Room | None]:
+        """Every reason the patient cannot see ``practitioner`` then (other appointments in the
+        way as Clash), and the room for it: ``room`` when it is fixed, otherwise the first free
+        one of ``rooms`` (the active rooms when not given), ``prefer`` first."""
+        problems: list[str] = []
+        practitioner_problem = self.practitioner_problem(practitioner, starts_at, ends_at, blocked_until)
+        if practitioner_problem:
+            problems.append(practitioner_problem)
+        if not self.patient_is_free(starts_at, ends_at):
+            problems.append(Clash(Unavailable.PATIENT_BUSY))
+        if room is None:
+            room = self.free_room(active_rooms() if rooms is None else rooms, starts_at, blocked_until, prefer=prefer)
+            if room is None:
+                problems.append(Clash(Unavailable.NO_FREE_ROOM))
+        elif not room.is_active:
+            problems.append(Unavailable.ROOM_NOT_IN_USE.format(room=room))
+            room = None
+        elif not self.room_is_free(room, starts_at, blocked_until):
+            problems.append(Clash(Unavailable.ROOM_BUSY.format(room=room)))
+            room = None
+        return problems, room
+
+    def practitioner_problem(
+        self, practitioner: Practitioner, starts_at: datetime, ends_at: datetime, blocked_until: datetime
+    ) -> str:
+        """Why ``practitioner`` cannot see a patient then, or "" when they can."""
+        absence = self.practitioner_absence(practitioner, starts_at, ends_at)
+        if absence:
+            return absence
+        if self.practitioner_is_busy(practitioner, starts_at, blocked_until):
+            return Clash(Unavailable.PRACTITIONER_BUSY.format(name=practitioner.name))
+        return ""
+
+    def practitioner_is_busy(self, practitioner: Practitioner, starts_at: datetime, blocked_until: datetime) -> bool:
+        return _overlaps(starts_at, blocked_until, self.practitioner_busy.get(practitioner.pk, []))
+
+    def practitioner_absence(self, practitioner: Practitioner, starts_at: datetime, ends_at: datetime) -> str:
+        """Why ``practitioner`` does not work then (hours, closure, time off), or ""."""
+        local_start, local_end = localtime(starts_at), localtime(ends_at)
+        shifts = self.hours.get(practitioner.pk, {}).get(local_start.weekday(), [])
+        if not shifts:
+            return Unavailable.NOT_A_WORKING_DAY.format(name=practitioner.name, start=local_start)
+        if local_end.date() != local_start.date() or not any(
+            shift_start <= local_start.time() and local_end.time() <= shift_end for shift_start, shift_end in shifts
+        ):
+            hours = ", ".join(f"{shift_start:%H:%M}-{shift_end:%H:%M}" for shift_start, shift_end in sorted(shifts))
+            return Unavailable.OUTSIDE_WORKING_HOURS.format(name=practitioner.name, start=local_start, hours=hours)
+        for closure_start, closure_end, reason in self.closures:
+            if closure_start < ends_at and starts_at < closure_end:
+                return Unavailable.CLINIC_CLOSED.format(because=Unavailable.because(reason))
+        for off_start, off_end, reason in self.time_off.get(practitioner.pk, []):
+            if off_start < ends_at and starts_at < off_end:
+                return Unavailable.AWAY.format(name=practitioner.name, because=Unavailable.because(reason))
+        return ""
+
+    def room_is_free(self, room: Room, starts_at: datetime, blocked_until: datetime) -> bool:
+        if not self._all_rooms and room.pk not in self.room_ids:
+            self._load_all_rooms()
+        return not _overlaps(starts_at, blocked_until, self.room_busy.get(room.pk, []))
+
+    def patient_is_free(self, starts_at: datetime, ends_at: datetime) -> bool:
+        return not _overlaps(starts_at, ends_at, self.patient_busy)
+
+    def free_room(
+        self, rooms: Sequence[Room], starts_at: datetime, blocked_until: datetime, prefer: Room | None = None
+    ) -> Room | None:
+        ordered = ([prefer] if prefer is not None else []) + [room for room in rooms if room != prefer]
+        return next((room for room in ordered if self.room_is_free(room, starts_at, blocked_until)), None)
+
+    def book(self, slot: Slot, blocked_until: datetime) -> None:
+        """Count ``slot`` as taken (for proposals of several appointments at once)."""
+        self.practitioner_busy[slot.practitioner.pk].append((slot.starts_at, blocked_until))
+        self.room_busy[slot.room.pk].append((slot.starts_at, blocked_until))
+        self.patient_busy.append((slot.starts_at, slot.ends_at))
+
+
+def active_rooms() -> list[Room]:
+    return list(Room.objects.filter(is_active=True))
+
+
+def active_practitioners() -> list[Practitioner]:
+    return list(Practitioner.objects.active().select_related("user", "default_room"))
+
+
+def lunchtime() -> tuple[time, time]:
+    return settings.CLINIC_LUNCH_START, settings.CLINIC_LUNCH_END
+
+
+def _candidate_starts(day: date, window_start: time, window_end: time) -> list[datetime]:
+    """Every SLOT_STEP of local wall-clock time in the window on ``day``, as UTC instants.
+
+    Times skipped by the clocks going forward are not offered; times that happen twice
+    when they go back are offered twice (each occurrence is a real, different instant).
+    """
+    starts = []
+    cursor = datetime.combine(day, window_start)
+    end = datetime.combine(day, window_end)
+    first, last = local_instants(day, window_start), local_instants(day, window_end)
+    if len(first) == 1 and len(last) == 1 and last[0] - first[0] == end - cursor:
+        # The usual day: the clocks do not change inside the window, so every step is the
+        # first instant plus a whole number of steps (no zone arithmetic per step).
+        steps = -((cursor - end) // SLOT_STEP)
+        return [first[0] + SLOT_STEP * index for index in range(steps)]
+    while cursor < end:
+        starts.extend(local_instants(day, cursor.time()))
+        cursor += SLOT_STEP
+    return starts
+
+
+def find_slots(
+    *,
+    appointment_type: AppointmentType,
+    date_from: date,
+    date_to: date,
+    window_start: time | None = None,
+    window_end: time | None = None,
+    practitioner: Practitioner | None = None,
+    patient=None,
+    exclude_appointment: Appointment | None = None,
+    limit: int = 20,
+    now: datetime | None = None,
+) -> list[Slot]:
+    """Free slots for ``appointment_type``, soonest first (lunchtime by default)."""
+    default_start, default_end = lunchtime()
+    window_start, window_end = window_start or default_start, window_end or default_end
+    now = now or timezone.now()
+    practitioners = [practitioner] if practitioner is not None else active_practitioners()
+    rooms = active_rooms()
+    if not practitioners or not rooms or date_to < date_from:
+        return []
+    first, _ = day_bounds(date_from)
+    _, last = day_bounds(date_to)
+    availability = Availability(
+        start=first,
+        end=last,
+        patient_id=getattr(patient, "pk", None),
+        exclude_appointment_id=getattr(exclude_appointment, "pk", None),
+        practitioner_ids=None if practitioner is None else [practitioner.pk],
+        room_ids=(practitioner.default_room_id,) if practitioner is not None and practitioner.default_room_id else (),
+    )
+    slots: list[Slot] = []
+    for day in days(date_from, date_to):
+        for starts_at in _candidate_starts(day, window_start, window_end):
+            if starts_at <= now:
+                continue
+            ends_at = starts_at + appointment_type.duration
+            blocked_until = ends_at + appointment_type.buffer
+            local_end = localtime(ends_at)
+            if local_end.date() != day or local_end.time() > window_end:
+                continue
+            if patient is not None and not availability.patient_is_free(starts_at, ends_at):
+                continue
+            for candidate in practitioners:
+                if availability.practitioner_problem(candidate, starts_at, ends_at, blocked_until):
+                    continue
+                room = availability.free_room(rooms, starts_at, blocked_until, prefer=candidate.default_room)
+                if room is not None:
+                    slots.append(Slot(candidate, room, starts_at, ends_at))
+                    if len(slots) >= limit:
+                        return slots
+    return slots
+
+
+@dataclass
+class ProposedSession:
+    number: int
+    wanted_at: datetime | None
+    slot: Slot | None
+    conflict: str = ""
+
+    @property
+    def is_alternative(self) -> bool:
+        return bool(self.conflict) and self.slot is not None
+
+
+@dataclass
+class _SessionPlacer:
+    """Where ``practitioner`` can see the course's patient for one session, and why not."""
+
+    availability: Availability
+    practitioner: Practitioner
+    rooms: Sequence[Room]
+    appointment_type: AppointmentType
+    now: datetime
+
+    def problem(self, starts_at: datetime) -> tuple[str, Room | None]:
+        """The first reason the session cannot start then, or "" and its room."""
+        if starts_at <= self.now:
+            return Unavailable.IN_THE_PAST, None
+        ends_at = starts_at + self.appointment_type.duration
+        blocked_until = ends_at + self.appointment_type.buffer
+        practitioner = self.practitioner
+        problems, room = self.availability.problems(
+            practitioner, starts_at, ends_at, blocked_until, rooms=self.rooms, prefer=practitioner.default_room
+        )
+        return (problems[0], None) if problems else ("", room)
+
+    def slot(self, starts_at: datetime, room: Room) -> Slot:
+        return Slot(self.practitioner, room, starts_at, starts_at + self.appointment_type.duration)
+
+    def nearest_alternative(self, wanted_at: datetime) -> Slot | None:
+        wanted_day = localtime(wanted_at).date()
+        best: Slot | None = None
+        for offset in range(-ALTERNATIVE_SEARCH_DAYS, ALTERNATIVE_SEARCH_DAYS + 1):
+            day = wanted_day + timedelta(days=offset)
+            for starts_at in _candidate_starts(day, time(0, 0), time(23, 45)):
+                if best is not None and abs(starts_at - wanted_at) >= abs(best.starts_at - wanted_at):
+                    continue
+                problem, room = self.problem(starts_at)
+                if not problem:
+                    best = self.slot(starts_at, room)
+        return best
+
+
+def course_proposal(
+    *,
+    plan,
+    practitioner: Practitioner,
+    appointment_type: AppointmentType,
+    first_day: date,
+    at: time,
+    now: datetime | None = None,
+) -> list[ProposedSession]:
+    """The plan's sessions not booked yet, a week apart at the same local weekday and time.
+
+    A week that is taken gets the nearest free time of the same practitioner (within three
+    days) and says why the wanted time was not possible.
+    """
+    from treatments.models import SESSION_INTERVAL
+
+    now = now or timezone.now()
+    booked = set(plan.appointments.live().values_list("plan_session_number", flat=True))
+    numbers = [number for number in range(1, plan.session_count + 1) if number not in booked]
+    if not numbers:
+        return []
+    rooms = active_rooms()
+    last_day = first_day + SESSION_INTERVAL * (len(numbers) - 1)
+    start, _ = day_bounds(first_day - timedelta(days=ALTERNATIVE_SEARCH_DAYS))
+    _, end = day_bounds(last_day + timedelta(days=ALTERNATIVE_SEARCH_DAYS))
+    availability = Availability(start=start, end=end, patient_id=plan.patient_id)
+    placer = _SessionPlacer(availability, practitioner, rooms, appointment_type, now)
+    proposal = []
+    for index, number in enumerate(numbers):
+        day = first_day + SESSION_INTERVAL * index
+        instants = local_instants(day, at)
+        if not instants:
+            wanted_at, problem, room = None, Unavailable.SKIPPED_BY_THE_CLOCKS.format(at=at, day=day), None
+        else:
+            wanted_at = instants[0]
+            problem, room = placer.problem(wanted_at)
+        if not problem:
+            slot = placer.slot(wanted_at, room)
+        else:
+            slot = placer.nearest_alternative(wanted_at or instants_or_noon(day))
+        if slot is not None:
+            availability.book(slot, slot.ends_at + appointment_type.buffer)
+        proposal.append(ProposedSession(number=number, wanted_at=wanted_at, slot=slot, conflict=problem))
+    return proposal
+
+
+def instants_or_noon(day: date) -> datetime:
+    return local_instants(day, time(12, 0))[0]

@@ -66,6 +66,7 @@ class AuditFilterForm(CrispyForm):
         label="Staff member", queryset=get_user_model().objects.order_by("username"), required=False
     )
     action = forms.ChoiceField(choices=[("", "Any action"), *AuditEntry.Action.choices], required=False)
+    outcome = forms.ChoiceField(choices=[("", "Any outcome"), *AuditEntry.Outcome.choices], required=False)
     date_from = forms.DateField(label="From", required=False, widget=DateInput())
     date_to = forms.DateField(label="To", required=False, widget=DateInput())
 

@@ -4,10 +4,12 @@ from django.utils import timezone
 
 
 class AuditEntry(models.Model):
-    """One read or write of clinical data. Append-only: a database trigger refuses
-    UPDATE and DELETE on this table, and nothing in the application offers either.
+    """One read or write of clinical data or contact details, a patient search, a refused
+    access, or a sign-in event. Append-only: a database trigger refuses UPDATE and DELETE on
+    this table, and nothing in the application offers either.
 
-    It records who did what to which record and from where, never the data itself.
+    It records who did what to which record and from where, never the data itself (a search
+    keeps the text typed, never the patients it found).
     """
 
     class Action(models.TextChoices):
@@ -18,9 +20,17 @@ class AuditEntry(models.Model):
         SIGN = "sign", "Signed"
         ADDENDUM = "addendum", "Added an addendum"
         OVERRIDE = "override", "Overrode a safety check"
-        DOWNLOAD = "download", "Downloaded"
         PRINT = "print", "Printed"
         DELETE = "delete", "Deleted"
+        SEARCH = "search", "Searched"
+        LOGIN = "login", "Signed in"
+        LOGIN_FAILED = "login_failed", "Failed to sign in"
+        LOGOUT = "logout", "Signed out"
+        LOCKOUT = "lockout", "Locked out"
+
+    class Outcome(models.TextChoices):
+        ALLOWED = "allowed", "Allowed"
+        REFUSED = "refused", "Refused"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(
@@ -38,6 +48,9 @@ class AuditEntry(models.Model):
     action = models.CharField(max_length=20, choices=Action.choices)
     object_type = models.CharField(max_length=60, help_text="What kind of record, e.g. medical history entry.")
     object_id = models.CharField(max_length=64, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.ALLOWED)
+    query = models.CharField(max_length=200, blank=True, help_text="The text of a patient search.")
+    username = models.CharField(max_length=150, blank=True, help_text="The username tried, for sign-in events.")
     ip_address = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:
@@ -49,4 +62,5 @@ class AuditEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.object_type} {self.object_id}"
+        refused = " (refused)" if self.outcome == self.Outcome.REFUSED else ""
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action}{refused} {self.object_type} {self.object_id}"

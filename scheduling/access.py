@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
-from patients.access import VIEW_CLINICAL, require_perm
+from patients.access import VIEW_CLINICAL, require_perm, require_record_perm
 from scheduling.models import Appointment, Practitioner
 
 VIEW_APPOINTMENT = "scheduling.view_appointment"
@@ -20,7 +20,7 @@ CHANGE_PRACTITIONER = "scheduling.change_practitioner"
 
 
 def get_appointment_for(user, pk: int, *, perm: str = VIEW_APPOINTMENT) -> Appointment:
-    require_perm(user, perm)
+    require_record_perm(user, perm, object_type="appointment", object_id=pk, patient_id=None)
     return get_object_or_404(
         Appointment.objects.select_related(
             "patient", "practitioner__user", "room", "appointment_type", "booked_by", "plan"

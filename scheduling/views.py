@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from clinic.forms import add_service_errors, service_error_text
 from clinic.redirects import redirect_to_next
 from messaging.views import linked_object
 from patients.access import get_patient_for, require_perm
@@ -48,10 +49,6 @@ def _day_from(request) -> date:
 def _is_htmx(request) -> bool:
     # A history restore (back button after a cache miss) needs the whole page.
     return request.headers.get("HX-Request") == "true" and "HX-History-Restore-Request" not in request.headers
-
-
-def _error_messages(error: ValidationError) -> list[str]:
-    return list(error.messages)
 
 
 # Calendars ------------------------------------------------------------------------------
@@ -176,7 +173,7 @@ def book(request):
             form.add_error(None, error.messages)
             alternatives = error.alternatives
         except ValidationError as error:
-            form.add_error(None, _error_messages(error))
+            add_service_errors(form, error)
         else:
             local = timezone.localtime(appointment.starts_at)
             messages.success(
@@ -233,7 +230,7 @@ def appointment_move(request, pk: int):
             form.add_error(None, error.messages)
             alternatives = error.alternatives
         except ValidationError as error:
-            form.add_error(None, _error_messages(error))
+            add_service_errors(form, error)
         else:
             appointment.refresh_from_db()
             messages.success(request, f"Moved to {timezone.localtime(appointment.starts_at):%A %d %B at %H:%M}.")
@@ -267,7 +264,7 @@ def appointment_cancel(request, pk: int):
             appointment=appointment, reason=form.cleaned_data["reason"], cancelled_by=request.user
         )
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        messages.error(request, service_error_text(error))
     else:
         messages.success(request, "The appointment was cancelled and the slot is free again.")
     return redirect(appointment)
@@ -281,7 +278,7 @@ def _status_view(service, success: str):
         try:
             service(appointment, request.user)
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            messages.error(request, service_error_text(error))
         else:
             messages.success(request, success.format(patient=appointment.patient))
         return redirect_to_next(request, appointment)
@@ -353,7 +350,7 @@ def course_book(request, plan_pk: int):
                     sessions=_posted_sessions(request, plan), booked_by=request.user,
                 )  # fmt: skip
             except ValidationError as error:
-                errors = _error_messages(error)
+                errors = list(error.messages)
             else:
                 messages.success(request, f"{len(booked)} sessions booked for {plan.patient}.")
                 return redirect("patients:detail", pk=plan.patient_id)

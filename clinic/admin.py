@@ -11,9 +11,9 @@ admin.site.site_header = "Clinic administration"
 class AuditEntryAdmin(admin.ModelAdmin):
     """Read-only: the trail can be searched, never edited (the database refuses it too)."""
 
-    list_display = ("at", "user", "action", "object_type", "object_id", "patient_id", "ip_address")
-    list_filter = ("action", "object_type")
-    search_fields = ("user__username", "object_type", "object_id")
+    list_display = ("at", "user", "action", "outcome", "object_type", "object_id", "patient_id", "ip_address")
+    list_filter = ("action", "outcome", "object_type")
+    search_fields = ("user__username", "username", "object_type", "object_id")
     date_hierarchy = "at"
     list_select_related = ("user",)
 

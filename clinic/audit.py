@@ -1,18 +1,74 @@
 """Writing the audit trail.
 
-Services that change clinical data take an ``Actor`` (who, from where) and record the
-change in the same transaction; views that show clinical data record one VIEW entry per
-record shown. An entry never holds the data itself.
+Every row goes through ``audit_record`` (one way to write the table, so whatever the
+database adds to each row is added to all). Who writes:
+
+- services that change clinical data or contact details take an ``Actor`` (who, from where)
+  and record the change in the same transaction;
+- a page that shows clinical data or contact details records one read per request through
+  ``audit_read``: one row, however many panels the page has (templates and template tags
+  only display what the view loaded, they never write);
+- access helpers refuse a record with ``AccessRefused``; ``AuditRefusalMiddleware`` records
+  the refusal;
+- sign-in, failed sign-in and sign-out are recorded by the receivers in clinic/signals.py.
+
+An entry never holds the data itself.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpRequest
 
 from clinic.models import AuditEntry
+
+# object_type of the rows about a patient's demographics and contact details (not clinical).
+CONTACT_DETAILS = "contact details"
+PATIENT_SEARCH = "patient search"
+STAFF_ACCOUNT = "staff account"
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _parse_address(value: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+
+
+def _is_trusted(address: IPAddress, proxies: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    return any(address.version == network.version and address in network for network in proxies)
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The address of whoever sent the request.
+
+    REMOTE_ADDR is the peer that connected. Only when that peer is one of
+    settings.TRUSTED_PROXIES is X-Forwarded-For believed, and then only its right-most
+    address that is not itself a trusted proxy: everything to the left of it was written by
+    the client and could be anything.
+    """
+    remote = _parse_address(request.META.get("REMOTE_ADDR") or "")
+    if remote is None:
+        return None
+    proxies = [ipaddress.ip_network(proxy, strict=False) for proxy in settings.TRUSTED_PROXIES]
+    if not _is_trusted(remote, proxies):
+        return str(remote)
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    for hop in reversed(forwarded.split(",")):
+        address = _parse_address(hop)
+        if address is None:
+            # Not written by a proxy we trust: nothing further left can be believed.
+            break
+        if not _is_trusted(address, proxies):
+            return str(address)
+    return str(remote)
 
 
 @dataclass(frozen=True)
@@ -22,29 +78,41 @@ class Actor:
 
     @classmethod
     def from_request(cls, request: HttpRequest) -> Actor:
-        # REMOTE_ADDR is what the web server saw; behind a proxy, have the proxy set it.
-        return cls(user=request.user, ip_address=request.META.get("REMOTE_ADDR") or None)
+        return cls(user=getattr(request, "user", None), ip_address=client_address(request))
 
 
 def audit_record(
     *,
     actor: Actor,
     action: str,
-    patient,
+    patient=None,
     obj: models.Model | None = None,
     object_type: str | None = None,
+    object_id: str | int | None = None,
+    outcome: str = AuditEntry.Outcome.ALLOWED,
+    query: str = "",
+    username: str = "",
 ) -> AuditEntry:
+    """Write one entry. ``obj`` names the record (its kind and id); ``object_type`` (and
+    ``object_id``) name it when there is no object at hand or a more precise kind is due.
+    ``patient`` may be a Patient or its id."""
     if object_type is None:
         if obj is None:
             raise ValueError("audit_record needs obj or object_type")
         object_type = str(obj._meta.verbose_name)
+    if object_id is None:
+        object_id = obj.pk if obj is not None else ""
     user = actor.user if getattr(actor.user, "is_authenticated", False) else None
+    patient_id = getattr(patient, "pk", patient)
     return AuditEntry.objects.create(
         user=user,
-        patient=patient,
+        patient_id=patient_id,
         action=action,
         object_type=object_type,
-        object_id=str(obj.pk) if obj is not None else "",
+        object_id=str(object_id),
+        outcome=outcome,
+        query=query[: AuditEntry._meta.get_field("query").max_length],
+        username=username[: AuditEntry._meta.get_field("username").max_length],
         ip_address=actor.ip_address,
     )
 
@@ -88,3 +156,63 @@ def audit_chain_check() -> ChainCheck:
                 return ChainCheck(count, seq, f"entry #{seq} (id {entry_id}) was changed after it was written")
             expected_seq, previous_hash = seq + 1, row_hash
     return ChainCheck(count)
+
+
+def audit_read(
+    request: HttpRequest,
+    *,
+    patient,
+    obj: models.Model | None = None,
+    object_type: str | None = None,
+    action: str = AuditEntry.Action.VIEW,
+) -> AuditEntry:
+    """Record that this request shows a patient's record (clinical data or contact details).
+    Called once per page, by the view, just before it renders."""
+    return audit_record(
+        actor=Actor.from_request(request), action=action, patient=patient, obj=obj, object_type=object_type
+    )
+
+
+def audit_search(request: HttpRequest, *, query: str, object_type: str = PATIENT_SEARCH) -> AuditEntry:
+    """Record a search: the text typed, never what it found."""
+    return audit_record(
+        actor=Actor.from_request(request), action=AuditEntry.Action.SEARCH, object_type=object_type, query=query
+    )
+
+
+class AccessRefused(PermissionDenied):
+    """A user asked for a record their role may not open. Access helpers raise it (a 403,
+    like any PermissionDenied); AuditRefusalMiddleware records the refusal."""
+
+    def __init__(self, *, object_type: str, object_id: str | int = "", patient_id: int | None = None):
+        super().__init__(f"Access to {object_type} refused.")
+        self.object_type = object_type
+        self.object_id = object_id
+        self.patient_id = patient_id
+
+
+def audit_refusal(request: HttpRequest, refusal: AccessRefused) -> AuditEntry:
+    action = AuditEntry.Action.VIEW if request.method in {"GET", "HEAD"} else AuditEntry.Action.UPDATE
+    return audit_record(
+        actor=Actor.from_request(request),
+        action=action,
+        patient=refusal.patient_id,
+        object_type=refusal.object_type,
+        object_id=refusal.object_id,
+        outcome=AuditEntry.Outcome.REFUSED,
+    )
+
+
+class AuditRefusalMiddleware:
+    """Records every AccessRefused raised by a view, then lets Django answer 403 as usual."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, AccessRefused):
+            audit_refusal(request, exception)
+        return None

@@ -4,12 +4,14 @@ from django.utils import timezone
 
 
 class AuditEntry(models.Model):
-    """One read or write of clinical data. Append-only: database triggers refuse UPDATE,
-    DELETE and TRUNCATE on this table, and nothing in the application offers any of them.
+    """One read or write of clinical data or contact details, a patient search, a refused
+    access, or a sign-in event. Append-only: database triggers refuse UPDATE, DELETE and
+    TRUNCATE on this table, and nothing in the application offers any of them.
 
-    It records who did what to which record and from where, never the data itself. Each entry
-    is chained to the one before it by a hash that PostgreSQL computes on insert
-    (migration 0004); ``manage.py verify_audit`` checks the chain.
+    It records who did what to which record and from where, never the data itself (a search
+    keeps the text typed, never the patients it found). Each entry is chained to the one before
+    it by a hash that PostgreSQL computes on insert (migration 0005); ``manage.py verify_audit``
+    checks the chain.
     """
 
     class Action(models.TextChoices):
@@ -20,9 +22,17 @@ class AuditEntry(models.Model):
         SIGN = "sign", "Signed"
         ADDENDUM = "addendum", "Added an addendum"
         OVERRIDE = "override", "Overrode a safety check"
-        DOWNLOAD = "download", "Downloaded"
         PRINT = "print", "Printed"
         DELETE = "delete", "Deleted"
+        SEARCH = "search", "Searched"
+        LOGIN = "login", "Signed in"
+        LOGIN_FAILED = "login_failed", "Failed to sign in"
+        LOGOUT = "logout", "Signed out"
+        LOCKOUT = "lockout", "Locked out"
+
+    class Outcome(models.TextChoices):
+        ALLOWED = "allowed", "Allowed"
+        REFUSED = "refused", "Refused"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(
@@ -40,6 +50,9 @@ class AuditEntry(models.Model):
     action = models.CharField(max_length=20, choices=Action.choices)
     object_type = models.CharField(max_length=60, help_text="What kind of record, e.g. medical history entry.")
     object_id = models.CharField(max_length=64, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.ALLOWED)
+    query = models.CharField(max_length=200, blank=True, help_text="The text of a patient search.")
+    username = models.CharField(max_length=150, blank=True, help_text="The username tried, for sign-in events.")
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     # Set by the database on insert (see the migration); whatever the application sends is replaced.
     chain_seq = models.BigIntegerField(null=True, unique=True, editable=False)
@@ -55,4 +68,5 @@ class AuditEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.object_type} {self.object_id}"
+        refused = " (refused)" if self.outcome == self.Outcome.REFUSED else ""
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action}{refused} {self.object_type} {self.object_id}"

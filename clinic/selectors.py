@@ -9,7 +9,7 @@ from clinic.models import AuditEntry
 
 
 def audit_entries(
-    *, patient_id: int | None = None, user=None, action: str = "", date_from: date | None = None,
+    *, patient_id: int | None = None, user=None, action: str = "", outcome: str = "", date_from: date | None = None,
     date_to: date | None = None,
 ) -> QuerySet[AuditEntry]:  # fmt: skip
     entries = AuditEntry.objects.select_related("user", "patient")
@@ -19,6 +19,8 @@ def audit_entries(
         entries = entries.filter(user=user)
     if action:
         entries = entries.filter(action=action)
+    if outcome:
+        entries = entries.filter(outcome=outcome)
     if date_from:
         entries = entries.filter(at__gte=day_bounds(date_from)[0])
     if date_to:

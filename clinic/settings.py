@@ -7,6 +7,7 @@ secrets have no default and a bad value stops the process at start.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import zoneinfo
 from datetime import time
@@ -62,6 +63,17 @@ def env_time(name: str, default: str) -> time:
         return time.fromisoformat(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a time such as 12:00, not {value!r}.") from None
+
+
+def env_networks(name: str) -> list[str]:
+    """Comma-separated IP addresses or networks (CIDR), each checked at start."""
+    networks = env_list(name, [])
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} must list IP addresses or networks, not {network!r}.") from None
+    return networks
 
 
 TRIGRAM_WORD_THRESHOLD = 0.45
@@ -134,6 +146,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "clinic.audit.AuditRefusalMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -215,6 +228,9 @@ STORAGES = {
 PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(BASE_DIR / "var" / "private")))
 # Clinical photos larger than this are refused (they are re-encoded, so the stored file is smaller).
 PHOTO_MAX_UPLOAD_BYTES = env_int("PHOTO_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+# The reverse proxies in front of the web processes (addresses or CIDR networks). Only a
+# request arriving from one of them has its X-Forwarded-For read for the audit trail's address.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

@@ -25,6 +25,7 @@ def audit_list(request):
             patient_id=form.cleaned_data["patient"],
             user=form.cleaned_data["user"],
             action=form.cleaned_data["action"],
+            outcome=form.cleaned_data["outcome"],
             date_from=form.cleaned_data["date_from"],
             date_to=form.cleaned_data["date_to"],
         )

@@ -21,11 +21,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 
-class ScheduledMessageQuerySet(models.QuerySet):
-    def due(self, now=None):
-        return self.filter(status=ScheduledMessage.Status.PENDING, due_at__lte=now or timezone.now())
-
-
 class ScheduledMessage(models.Model):
     class Kind(models.TextChoices):
         BOOKING_CONFIRMATION = "booking_confirmation", "Booking confirmation"
@@ -64,8 +59,6 @@ class ScheduledMessage(models.Model):
     recipient = models.EmailField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects = ScheduledMessageQuerySet.as_manager()
 
     class Meta:
         ordering = ["due_at", "id"]

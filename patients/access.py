@@ -1,7 +1,8 @@
 """Access helpers: every view that loads a patient or a clinical record goes through one.
 
 They answer 404 for what does not exist and PermissionDenied (403) for what the user's
-role may not see. Login is checked before, by @login_required on the view.
+role may not see; refusing a record the user asked for raises AccessRefused, which the audit
+trail records. Login is checked before, by @login_required on the view.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
-from clinic.permissions import VIEW_CLINICAL, VIEW_PATIENT
+from clinic.audit import CONTACT_DETAILS, AccessRefused
+from clinic.permissions import RECORD_CLINICAL, VIEW_CLINICAL, VIEW_PATIENT
 from patients.models import ConsentRecord, HistoryItem, Patient
 
 
@@ -18,18 +20,25 @@ def require_perm(user, perm: str) -> None:
         raise PermissionDenied
 
 
+def require_record_perm(user, perm: str, *, object_type: str, object_id: int, patient_id: int | None) -> None:
+    """Like require_perm, for a record the user asked for: the refusal is audited."""
+    if not user.has_perm(perm):
+        raise AccessRefused(object_type=object_type, object_id=object_id, patient_id=patient_id)
+
+
 def get_patient_for(user, pk: int, *, perm: str = VIEW_PATIENT) -> Patient:
     """The patient ``pk`` if ``user`` holds ``perm``; clinical views pass VIEW_CLINICAL or
     RECORD_CLINICAL."""
-    require_perm(user, perm)
+    asked = "clinical record" if perm in {VIEW_CLINICAL, RECORD_CLINICAL} else CONTACT_DETAILS
+    require_record_perm(user, perm, object_type=asked, object_id=pk, patient_id=pk)
     return get_object_or_404(Patient, pk=pk)
 
 
 def get_history_item_for(user, patient: Patient, pk: int, *, perm: str = VIEW_CLINICAL) -> HistoryItem:
-    require_perm(user, perm)
+    require_record_perm(user, perm, object_type="medical history entry", object_id=pk, patient_id=patient.pk)
     return get_object_or_404(HistoryItem.objects.select_related("recorded_by"), pk=pk, patient=patient)
 
 
 def get_consent_for(user, patient: Patient, pk: int, *, perm: str = VIEW_CLINICAL) -> ConsentRecord:
-    require_perm(user, perm)
+    require_record_perm(user, perm, object_type="consent record", object_id=pk, patient_id=patient.pk)
     return get_object_or_404(ConsentRecord.objects.select_related("document"), pk=pk, patient=patient)

@@ -2,26 +2,18 @@ from __future__ import annotations
 
 from datetime import date
 
-from crispy_forms.helper import FormHelper
 from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from clinic.forms import CrispyForm, CrispyModelForm, DateInput, DateTimeInput
 from patients.models import ConsentDocument, HistoryItem, Patient, SkinProfile
 from patients.phones import normalize_phone
 
 OLDEST_PLAUSIBLE_AGE = 120
 
 
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-
-class DateTimeInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-
-class PatientForm(forms.ModelForm):
+class PatientForm(CrispyModelForm):
     confirm_not_duplicate = forms.BooleanField(
         label="I have checked the possible duplicates: this is a different person.", required=False
     )
@@ -34,12 +26,10 @@ class PatientForm(forms.ModelForm):
             "emergency_contact_relationship", "emergency_contact_phone", "preferred_contact_channel",
             "reminder_emails_consent", "reception_notes",
         ]  # fmt: skip
-        widgets = {"date_of_birth": DateInput(format="%Y-%m-%d"), "reception_notes": forms.Textarea(attrs={"rows": 3})}
+        widgets = {"date_of_birth": DateInput(), "reception_notes": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.form_tag = False
         if self.instance.pk:
             del self.fields["confirm_not_duplicate"]
 
@@ -95,20 +85,18 @@ class PatientSearchForm(forms.Form):
     archived = forms.BooleanField(label="Include archived patients", required=False)
 
 
-class HistoryItemForm(forms.ModelForm):
+class HistoryItemForm(CrispyModelForm):
     class Meta:
         model = HistoryItem
         fields = ["category", "code", "name", "details", "started_on", "ended_on", "status"]
         widgets = {
-            "started_on": DateInput(format="%Y-%m-%d"),
-            "ended_on": DateInput(format="%Y-%m-%d"),
+            "started_on": DateInput(),
+            "ended_on": DateInput(),
             "details": forms.Textarea(attrs={"rows": 3}),
         }
 
     def __init__(self, *args, revising: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.form_tag = False
         if revising:
             self.fields["category"].disabled = True
 
@@ -132,7 +120,7 @@ class HistoryItemForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self._meta.fields}
 
 
-class SkinProfileForm(forms.ModelForm):
+class SkinProfileForm(CrispyModelForm):
     concerns = forms.MultipleChoiceField(
         choices=SkinProfile.Concern.choices, widget=forms.CheckboxSelectMultiple, required=False, label="Skin concerns"
     )
@@ -154,28 +142,18 @@ class SkinProfileForm(forms.ModelForm):
             "lifestyle_notes": forms.Textarea(attrs={"rows": 2}),
         }
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-
     def profile_fields(self) -> dict:
         return {name: self.cleaned_data[name] for name in self._meta.fields}
 
 
-class ConsentForm(forms.Form):
+class ConsentForm(CrispyForm):
     document = forms.ModelChoiceField(
         label="Consent", queryset=ConsentDocument.objects.order_by("procedure", "-version"), empty_label=None
     )
-    given_at = forms.DateTimeField(label="Given at", widget=DateTimeInput(format="%Y-%m-%dT%H:%M"))
+    given_at = forms.DateTimeField(label="Given at", widget=DateTimeInput())
     witnessed_by = forms.ModelChoiceField(
         label="Witnessed by", queryset=get_user_model().objects.filter(is_active=True).order_by("last_name")
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.form_tag = False
 
     def clean_given_at(self):
         given_at = self.cleaned_data["given_at"]

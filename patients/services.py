@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from clinic.audit import Actor, audit_record
+from clinic.audit import CONTACT_DETAILS, Actor, audit_record
 from clinic.models import AuditEntry
 from clinic.services import apply_fields
 from patients.models import ConsentDocument, ConsentRecord, HistoryItem, Patient, SkinProfile
@@ -23,19 +23,22 @@ PATIENT_FIELDS = (
 
 
 @transaction.atomic
-def patient_register(*, fields: dict[str, Any], registered_by) -> Patient:
-    patient = Patient(created_by=registered_by)
+def patient_register(*, fields: dict[str, Any], actor: Actor) -> Patient:
+    patient = Patient(created_by=actor.user)
     apply_fields(patient, fields, PATIENT_FIELDS)
     patient.email = patient.email.lower()
     if patient.reminder_emails_consent:
         patient.reminder_emails_consent_changed_at = timezone.now()
     patient.full_clean()
     patient.save()
+    audit_record(
+        actor=actor, action=AuditEntry.Action.CREATE, patient=patient, obj=patient, object_type=CONTACT_DETAILS
+    )
     return patient
 
 
 @transaction.atomic
-def patient_update(*, patient: Patient, fields: dict[str, Any], updated_by) -> Patient:
+def patient_update(*, patient: Patient, fields: dict[str, Any], actor: Actor) -> Patient:
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     consent_before = patient.reminder_emails_consent
     apply_fields(patient, fields, PATIENT_FIELDS)
@@ -47,6 +50,9 @@ def patient_update(*, patient: Patient, fields: dict[str, Any], updated_by) -> P
             patient.email_unsubscribed_at = None
     patient.full_clean()
     patient.save()
+    audit_record(
+        actor=actor, action=AuditEntry.Action.UPDATE, patient=patient, obj=patient, object_type=CONTACT_DETAILS
+    )
     return patient
 
 
@@ -74,11 +80,16 @@ def patient_unsubscribe_emails(*, patient: Patient) -> bool:
 
 
 def patient_has_clinical_records(patient: Patient) -> bool:
+    # Clinical records of other apps (consultations, plans...) always leave an audit entry;
+    # reads and changes of the contact details, and refused attempts, do not count.
+    clinical_entries = AuditEntry.objects.filter(patient=patient, outcome=AuditEntry.Outcome.ALLOWED).exclude(
+        object_type=CONTACT_DETAILS
+    )
     return (
         patient.history_items.exists()
         or patient.skin_profiles.exists()
         or patient.consents.exists()
-        or AuditEntry.objects.filter(patient=patient).exists()
+        or clinical_entries.exists()
     )
 
 

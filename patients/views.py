@@ -10,8 +10,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from clinic.audit import Actor, audit_record
-from clinic.models import AuditEntry
+from clinic.audit import CONTACT_DETAILS, Actor, audit_read, audit_search
+from clinic.forms import add_service_errors, service_error_text
 from clinic.permissions import (
     ADD_PATIENT,
     ARCHIVE_PATIENT,
@@ -39,10 +39,7 @@ from patients.forms import (
 from patients.models import HistoryItem, Patient, SkinProfile
 
 PAGE_SIZE = 25
-
-
-def _form_error_message(error: ValidationError) -> str:
-    return " ".join(error.messages)
+PATIENT_PAGE_CLINICAL = "contact details and clinical summary"
 
 
 @require_GET
@@ -54,6 +51,8 @@ def patient_list(request):
     if form.is_valid():
         query = form.cleaned_data["q"]
         include_archived = form.cleaned_data["archived"]
+    if query:
+        audit_search(request, query=query)
     patients = selectors.patient_search(query, include_archived=include_archived)
     page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
@@ -88,9 +87,9 @@ def patient_register(request):
             )
         else:
             try:
-                patient = services.patient_register(fields=form.patient_fields(), registered_by=request.user)
+                patient = services.patient_register(fields=form.patient_fields(), actor=Actor.from_request(request))
             except ValidationError as error:
-                form.add_error(None, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, f"{patient.full_name} was registered.")
                 return redirect("patients:detail", pk=patient.pk)
@@ -102,19 +101,18 @@ def patient_register(request):
 def patient_detail(request, pk: int):
     patient = get_patient_for(request.user, pk)
     context = {"patient": patient}
+    # One audit entry for the whole page: the contact details, and for clinical staff the
+    # safety summary and the treatments panel (which the treatments template tag loads).
+    shown = CONTACT_DETAILS
     if request.user.has_perm(VIEW_CLINICAL):
         items = list(patient.history_items.current())
         profile = patient.skin_profiles.current().first()
         context["safety_flags"] = selectors.patient_safety_summary(patient, items=items, profile=profile)
-        audit_record(
-            actor=Actor.from_request(request),
-            action=AuditEntry.Action.VIEW,
-            patient=patient,
-            object_type="safety summary",
-        )
+        shown = PATIENT_PAGE_CLINICAL
     context["can_delete"] = request.user.has_perm(DELETE_PATIENT) and not (
         services.patient_has_clinical_records(patient)
     )
+    audit_read(request, patient=patient, obj=patient, object_type=shown)
     return render(request, "patients/patient_detail.html", context)
 
 
@@ -125,12 +123,13 @@ def patient_edit(request, pk: int):
     form = PatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
         try:
-            services.patient_update(patient=patient, fields=form.patient_fields(), updated_by=request.user)
+            services.patient_update(patient=patient, fields=form.patient_fields(), actor=Actor.from_request(request))
         except ValidationError as error:
-            form.add_error(None, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "The patient's details were saved.")
             return redirect("patients:detail", pk=patient.pk)
+    audit_read(request, patient=patient, obj=patient, object_type=CONTACT_DETAILS)
     return render(request, "patients/patient_form.html", {"form": form, "patient": patient, "duplicates": []})
 
 
@@ -141,7 +140,7 @@ def patient_archive(request, pk: int):
     try:
         services.patient_archive(patient=patient, archived_by=request.user)
     except ValidationError as error:
-        messages.error(request, _form_error_message(error))
+        messages.error(request, service_error_text(error))
     else:
         messages.success(request, f"{patient.full_name} was archived. The record is kept and can be restored.")
     return redirect("patients:detail", pk=patient.pk)
@@ -154,7 +153,7 @@ def patient_restore(request, pk: int):
     try:
         services.patient_restore(patient=patient)
     except ValidationError as error:
-        messages.error(request, _form_error_message(error))
+        messages.error(request, service_error_text(error))
     else:
         messages.success(request, f"{patient.full_name} was restored.")
     return redirect("patients:detail", pk=patient.pk)
@@ -167,7 +166,7 @@ def patient_delete(request, pk: int):
     try:
         services.patient_delete(patient=patient)
     except ValidationError as error:
-        messages.error(request, _form_error_message(error))
+        messages.error(request, service_error_text(error))
         return redirect("patients:detail", pk=patient.pk)
     messages.success(request, "The record was deleted.")
     return redirect("patients:list")
@@ -183,8 +182,7 @@ def medical_history(request, pk: int):
     items = list(patient.history_items.current().select_related("recorded_by"))
     profile = patient.skin_profiles.current().select_related("recorded_by").first()
     consents = list(selectors.consents_for(patient))
-    actor = Actor.from_request(request)
-    audit_record(actor=actor, action=AuditEntry.Action.VIEW, patient=patient, object_type="medical history")
+    audit_read(request, patient=patient, object_type="medical history")
     by_category = {
         label: [item for item in items if item.category == value] for value, label in HistoryItem.Category.choices
     }
@@ -213,7 +211,7 @@ def history_item_add(request, pk: int):
                 patient=patient, fields=form.item_fields(), actor=Actor.from_request(request)
             )
         except ValidationError as error:
-            form.add_error(None, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"{item.get_category_display()} '{item.name}' was recorded.")
             return redirect("patients:medical_history", pk=patient.pk)
@@ -234,10 +232,11 @@ def history_item_edit(request, pk: int, item_pk: int):
         try:
             services.history_item_revise(item=item, fields=form.item_fields(), actor=Actor.from_request(request))
         except ValidationError as error:
-            form.add_error(None, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "The entry was updated; the earlier version is kept in its history.")
             return redirect("patients:medical_history", pk=patient.pk)
+    audit_read(request, patient=patient, obj=item)
     return render(request, "patients/history_item_form.html", {"form": form, "patient": patient, "item": item})
 
 
@@ -251,7 +250,7 @@ def history_item_versions(request, pk: int, item_pk: int):
     patient = get_patient_for(request.user, pk, perm=VIEW_CLINICAL)
     item = get_history_item_for(request.user, patient, item_pk)
     versions = list(selectors.history_versions(item))
-    audit_record(actor=Actor.from_request(request), action=AuditEntry.Action.VIEW, patient=patient, obj=item)
+    audit_read(request, patient=patient, obj=item)
     return render(request, "patients/history_item_versions.html", {"patient": patient, "versions": versions})
 
 
@@ -268,10 +267,11 @@ def skin_profile_edit(request, pk: int):
                 patient=patient, fields=form.profile_fields(), actor=Actor.from_request(request)
             )
         except ValidationError as error:
-            form.add_error(None, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "The skin profile was saved; earlier versions are kept.")
             return redirect("patients:medical_history", pk=patient.pk)
+    audit_read(request, patient=patient, obj=current, object_type="skin profile")
     return render(request, "patients/skin_profile_form.html", {"form": form, "patient": patient})
 
 
@@ -280,9 +280,7 @@ def skin_profile_edit(request, pk: int):
 def skin_profile_versions(request, pk: int):
     patient = get_patient_for(request.user, pk, perm=VIEW_CLINICAL)
     versions = list(SkinProfile.objects.filter(patient=patient).select_related("recorded_by").order_by("-version"))
-    audit_record(
-        actor=Actor.from_request(request), action=AuditEntry.Action.VIEW, patient=patient, object_type="skin profile"
-    )
+    audit_read(request, patient=patient, object_type="skin profile")
     return render(request, "patients/skin_profile_versions.html", {"patient": patient, "versions": versions})
 
 
@@ -301,7 +299,7 @@ def consent_add(request, pk: int):
                 actor=Actor.from_request(request),
             )
         except ValidationError as error:
-            form.add_error(None, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "The consent was recorded.")
             return redirect("patients:medical_history", pk=patient.pk)
@@ -313,7 +311,7 @@ def consent_add(request, pk: int):
 def consent_detail(request, pk: int, consent_pk: int):
     patient = get_patient_for(request.user, pk, perm=VIEW_CLINICAL)
     consent = get_consent_for(request.user, patient, consent_pk)
-    audit_record(actor=Actor.from_request(request), action=AuditEntry.Action.VIEW, patient=patient, obj=consent)
+    audit_read(request, patient=patient, obj=consent)
     return render(
         request,
         "patients/consent_detail.html",
@@ -336,10 +334,11 @@ def consent_withdraw(request, pk: int, consent_pk: int):
                 consent=consent, reason=form.cleaned_data["reason"], actor=Actor.from_request(request)
             )
         except ValidationError as error:
-            form.add_error(None, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "The consent was withdrawn. The record is kept.")
             return redirect("patients:consent_detail", pk=patient.pk, consent_pk=consent.pk)
+    audit_read(request, patient=patient, obj=consent)
     return render(
         request,
         "patients/consent_detail.html",

@@ -11,12 +11,12 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
 from clinic.permissions import BOOK_APPOINTMENT, CHANGE_PRACTITIONER, VIEW_APPOINTMENT, VIEW_CLINICAL
-from patients.access import require_perm
+from patients.access import require_perm, require_record_perm
 from scheduling.models import Appointment, Practitioner
 
 
 def get_appointment_for(user, pk: int, *, perm: str = VIEW_APPOINTMENT) -> Appointment:
-    require_perm(user, perm)
+    require_record_perm(user, perm, object_type="appointment", object_id=pk, patient_id=None)
     return get_object_or_404(
         Appointment.objects.select_related(
             "patient", "practitioner__user", "room", "appointment_type", "booked_by", "plan"

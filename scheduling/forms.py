@@ -2,23 +2,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from crispy_forms.helper import FormHelper
 from django import forms
 from django.utils import timezone
 
+from clinic.forms import CrispyForm, DateInput
 from clinic.localtime import AmbiguousLocalTime, NonexistentLocalTime, local_datetime
 from patients.models import Patient
 from scheduling.availability import lunchtime
 from scheduling.models import AppointmentType, Practitioner, Room
 
 MAX_SEARCH_DAYS = 62
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 class TimeInput(forms.TimeInput):
@@ -43,13 +36,6 @@ def type_field() -> forms.ModelChoiceField:
     return forms.ModelChoiceField(queryset=AppointmentType.objects.filter(is_active=True), label="Appointment type")
 
 
-class _CrispyForm(forms.Form):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-
-
 def parse_instant(value: str) -> datetime:
     """A slot's start as put in links: ISO 8601 with its offset, so never ambiguous."""
     try:
@@ -68,7 +54,7 @@ def combine_local(day, at: time) -> datetime:
         raise forms.ValidationError(str(error)) from None
 
 
-class SlotSearchForm(_CrispyForm):
+class SlotSearchForm(CrispyForm):
     WINDOWS = {
         "lunch": ("Lunchtime", None),
         "morning": ("Morning (before 12:00)", (time(7, 0), time(12, 0))),
@@ -117,7 +103,7 @@ class SlotSearchForm(_CrispyForm):
         return self.WINDOWS[self.cleaned_data["window"]][1]
 
 
-class BookForm(_CrispyForm):
+class BookForm(CrispyForm):
     """The confirmation step of a booking: the slot comes in hidden fields from the finder."""
 
     patient = forms.ModelChoiceField(queryset=Patient.objects.active(), widget=forms.HiddenInput)
@@ -141,7 +127,7 @@ class BookForm(_CrispyForm):
         return parse_instant(self.cleaned_data["start"])
 
 
-class MoveForm(_CrispyForm):
+class MoveForm(CrispyForm):
     day = forms.DateField(label="New date", widget=DateInput())
     at = forms.TimeField(label="New time", widget=TimeInput())
     practitioner = practitioner_field(required=True)
@@ -160,7 +146,7 @@ class MoveForm(_CrispyForm):
         return cleaned
 
 
-class CancelForm(_CrispyForm):
+class CancelForm(CrispyForm):
     reason = forms.CharField(label="Reason for cancelling", max_length=300)
 
     def clean_reason(self) -> str:
@@ -170,7 +156,7 @@ class CancelForm(_CrispyForm):
         return reason
 
 
-class CourseForm(_CrispyForm):
+class CourseForm(CrispyForm):
     practitioner = practitioner_field(required=True)
     appointment_type = type_field()
     first_day = forms.DateField(label="First session on", widget=DateInput())

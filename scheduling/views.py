@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from clinic.forms import add_service_errors, service_error_text
 from clinic.localtime import day_bounds
 from clinic.permissions import BOOK_APPOINTMENT, CHANGE_APPOINTMENT, VIEW_APPOINTMENT
 from clinic.redirects import redirect_to_next
@@ -48,14 +49,10 @@ def _is_htmx(request) -> bool:
     return request.headers.get("HX-Request") == "true" and "HX-History-Restore-Request" not in request.headers
 
 
-def _error_messages(error: ValidationError) -> list[str]:
-    return list(error.messages)
-
-
 def _show_refusal(form, error: ValidationError) -> list[availability.Slot]:
     """Put a booking's or a move's refusal on the form; the free times to offer instead when
     the time was taken."""
-    form.add_error(None, _error_messages(error))
+    add_service_errors(form, error)
     return error.alternatives if isinstance(error, SlotTaken) else []
 
 
@@ -266,7 +263,7 @@ def appointment_cancel(request, pk: int):
             appointment=appointment, reason=form.cleaned_data["reason"], cancelled_by=request.user
         )
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        messages.error(request, service_error_text(error))
     else:
         messages.success(request, "The appointment was cancelled and the slot is free again.")
     return redirect(appointment)
@@ -280,7 +277,7 @@ def _status_view(service, success: str):
         try:
             service(appointment, request.user)
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            messages.error(request, service_error_text(error))
         else:
             messages.success(request, success.format(patient=appointment.patient))
         return redirect_to_next(request, appointment)
@@ -352,7 +349,7 @@ def course_book(request, plan_pk: int):
                     sessions=_posted_sessions(request, plan), booked_by=request.user,
                 )  # fmt: skip
             except ValidationError as error:
-                errors = _error_messages(error)
+                errors = list(error.messages)
             else:
                 messages.success(request, f"{len(booked)} sessions booked for {plan.patient}.")
                 return redirect("patients:detail", pk=plan.patient_id)

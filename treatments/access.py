@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 
 from clinic.permissions import VIEW_CLINICAL
-from patients.access import require_perm
+from patients.access import require_record_perm
 from patients.models import Patient
 from treatments.models import Consultation, Photo, TreatmentPlan, TreatmentSession
 
@@ -21,23 +21,27 @@ __all__ = [
 ]
 
 
+def _require(user, perm: str, model, patient: Patient, pk: int) -> None:
+    require_record_perm(user, perm, object_type=str(model._meta.verbose_name), object_id=pk, patient_id=patient.pk)
+
+
 def get_consultation_for(user, patient: Patient, pk: int, *, perm: str = VIEW_CLINICAL) -> Consultation:
-    require_perm(user, perm)
+    _require(user, perm, Consultation, patient, pk)
     return get_object_or_404(Consultation.objects.select_related("doctor"), pk=pk, patient=patient)
 
 
 def get_plan_for(user, patient: Patient, pk: int, *, perm: str = VIEW_CLINICAL) -> TreatmentPlan:
-    require_perm(user, perm)
+    _require(user, perm, TreatmentPlan, patient, pk)
     return get_object_or_404(
         TreatmentPlan.objects.select_related("doctor", "consultation", "cancelled_by"), pk=pk, patient=patient
     )
 
 
 def get_session_for(user, patient: Patient, pk: int, *, perm: str = VIEW_CLINICAL) -> TreatmentSession:
-    require_perm(user, perm)
+    _require(user, perm, TreatmentSession, patient, pk)
     return get_object_or_404(TreatmentSession.objects.select_related("doctor", "plan"), pk=pk, patient=patient)
 
 
 def get_photo_for(user, patient: Patient, pk: int, *, perm: str = VIEW_CLINICAL) -> Photo:
-    require_perm(user, perm)
+    _require(user, perm, Photo, patient, pk)
     return get_object_or_404(Photo.objects.select_related("session"), pk=pk, patient=patient)

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from crispy_forms.helper import FormHelper
 from django import forms
 from django.utils import timezone
 
-from patients.forms import DateInput, DateTimeInput
+from clinic.forms import CrispyForm, CrispyModelForm, DateInput, DateTimeInput
 from treatments import selectors
 from treatments.models import (
     MAX_MAINTENANCE_MONTHS,
@@ -36,13 +35,7 @@ BATCH_ROWS = 4
 MAX_AMOUNT_ML = Decimal("50")
 
 
-def _helper() -> FormHelper:
-    helper = FormHelper()
-    helper.form_tag = False
-    return helper
-
-
-class ConsultationForm(forms.ModelForm):
+class ConsultationForm(CrispyModelForm):
     concerns = forms.MultipleChoiceField(
         choices=Consultation.Concern.choices, widget=forms.CheckboxSelectMultiple, required=False
     )
@@ -51,7 +44,7 @@ class ConsultationForm(forms.ModelForm):
         model = Consultation
         fields = list(CONSULTATION_FIELDS)
         widgets = {
-            "consulted_on": DateInput(format="%Y-%m-%d"),
+            "consulted_on": DateInput(),
             "goals": forms.Textarea(attrs={"rows": 2}),
             "examination": forms.Textarea(attrs={"rows": 3}),
             "history_changes": forms.Textarea(attrs={"rows": 2}),
@@ -63,10 +56,6 @@ class ConsultationForm(forms.ModelForm):
             "history_changes": "What the patient told you is new or different; 'No change' if nothing.",
             "routine_reviewed": "Tick once you have gone through the skin routine with the patient.",
         }
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = _helper()
 
     def clean_consulted_on(self):
         day = self.cleaned_data["consulted_on"]
@@ -84,14 +73,10 @@ class ConsultationForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self._meta.fields}
 
 
-class AddendumForm(forms.Form):
+class AddendumForm(CrispyForm):
     text = forms.CharField(
         label="Addendum", widget=forms.Textarea(attrs={"rows": 3}), help_text="A dated correction or addition."
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = _helper()
 
 
 class AreasField(forms.MultipleChoiceField):
@@ -124,7 +109,7 @@ class OverrideMixin:
         return {code: self.cleaned_data.get(name, "") for name, code in self.override_codes.items()}
 
 
-class PlanForm(forms.ModelForm):
+class PlanForm(CrispyModelForm):
     session_count = forms.IntegerField(
         label="Number of sessions",
         min_value=MIN_SESSIONS,
@@ -152,11 +137,10 @@ class PlanForm(forms.ModelForm):
     class Meta:
         model = TreatmentPlan
         fields = list(PLAN_FIELDS)
-        widgets = {"starts_on": DateInput(format="%Y-%m-%d"), "notes": forms.Textarea(attrs={"rows": 2})}
+        widgets = {"starts_on": DateInput(), "notes": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
         products = Product.objects.active().order_by("name")
         self.cocktail_rows = []
         for index in range(1, COCKTAIL_ROWS + 1):
@@ -173,7 +157,6 @@ class PlanForm(forms.ModelForm):
                 error_messages={"min_value": "The amount must be more than 0 ml."},
             )
             self.cocktail_rows.append((product_name, amount_name))
-        self.helper.layout = None
         self.plan_field_names = list(self._meta.fields)
 
     def clean(self):
@@ -198,26 +181,21 @@ class PlanForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self.plan_field_names}
 
 
-class PlanActivateForm(OverrideMixin, forms.Form):
+class PlanActivateForm(OverrideMixin, CrispyForm):
     def __init__(self, *args, check: SafetyCheck | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
         self.add_override_fields(check)
 
 
-class PlanCancelForm(forms.Form):
+class PlanCancelForm(CrispyForm):
     reason = forms.CharField(
         label="Reason for cancelling",
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": "Give the reason for cancelling the plan."},
     )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = _helper()
 
-
-class SessionForm(OverrideMixin, forms.ModelForm):
+class SessionForm(OverrideMixin, CrispyModelForm):
     areas = AreasField(help_text="Tick the areas, or click them on the face diagram.")
     reactions = forms.MultipleChoiceField(
         label="Immediate reactions",
@@ -240,8 +218,8 @@ class SessionForm(OverrideMixin, forms.ModelForm):
         model = TreatmentSession
         fields = list(SESSION_FIELDS)
         widgets = {
-            "performed_at": DateTimeInput(format="%Y-%m-%dT%H:%M"),
-            "numbing_applied_at": DateTimeInput(format="%Y-%m-%dT%H:%M"),
+            "performed_at": DateTimeInput(),
+            "numbing_applied_at": DateTimeInput(),
             "injection_sites": forms.Textarea(attrs={"rows": 2}),
             "aftercare_given": forms.Textarea(attrs={"rows": 2}),
             "notes": forms.Textarea(attrs={"rows": 2}),
@@ -249,7 +227,6 @@ class SessionForm(OverrideMixin, forms.ModelForm):
 
     def __init__(self, *args, check: SafetyCheck | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
         self.session_field_names = list(self._meta.fields)
         batches = selectors.batches_for_choice()
         if self.instance.pk:
@@ -299,14 +276,13 @@ class BatchChoiceField(forms.ModelChoiceField):
         return f"{obj.product.name} — lot {obj.lot_number}, exp. {expiry}, {obj.quantity_in_stock} ml left"
 
 
-class RatingForm(forms.ModelForm):
+class RatingForm(CrispyModelForm):
     class Meta:
         model = OutcomeRating
         fields = ["rater", "hydration", "radiance", "fine_lines", "satisfaction"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
         message = f"Rate from {MIN_RATING} (poor) to {MAX_RATING} (excellent)."
         for name in OutcomeRating.SCORES:
             field = self.fields[name]
@@ -325,19 +301,11 @@ class RatingForm(forms.ModelForm):
                 self.add_error(name, message)
         return cleaned
 
-    def _post_clean(self):
-        # The service validates and saves; the form only parses.
-        pass
-
     def scores(self) -> dict:
         return {name: self.cleaned_data[name] for name in OutcomeRating.SCORES}
 
 
-class PhotoUploadForm(forms.Form):
+class PhotoUploadForm(CrispyForm):
     kind = forms.ChoiceField(choices=Photo.Kind.choices, label="Before or after")
     view = forms.CharField(max_length=60, required=False, label="View", help_text="e.g. front, left profile.")
     image = forms.FileField(label="Photo (JPEG or PNG)")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = _helper()

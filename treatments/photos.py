@@ -4,7 +4,7 @@ An upload must be a JPEG or PNG image (decoded by Pillow, not trusted by its nam
 declared type) no larger than settings.PHOTO_MAX_UPLOAD_BYTES. It is re-encoded from its
 pixels only, so EXIF data (camera, time, GPS location) is never stored; the orientation is
 applied first so the picture stays upright. Files live under settings.PRIVATE_MEDIA_ROOT and
-are served by a permission-checked, audited view.
+are served by a permission-checked view that records each read in the audit trail.
 """
 
 from __future__ import annotations
@@ -104,12 +104,9 @@ def photo_upload(*, session: TreatmentSession, upload, kind: str, view: str, act
     return photo
 
 
-def photo_read(*, photo: Photo, actor: Actor) -> bytes:
-    """The photo's bytes; the read is audited."""
-    path = photo_path(photo)
+def photo_read(*, photo: Photo) -> bytes:
+    """The photo's bytes. The view that serves them records the read in the audit trail."""
     try:
-        payload = path.read_bytes()
+        return photo_path(photo).read_bytes()
     except FileNotFoundError:
         raise ValidationError("The photo file is missing from storage.") from None
-    audit_record(actor=actor, action=AuditEntry.Action.VIEW, patient=photo.patient, obj=photo)
-    return payload

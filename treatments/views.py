@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from clinic.audit import Actor, audit_record
+from clinic.audit import Actor, audit_read
+from clinic.forms import add_service_errors, service_error_text
 from clinic.models import AuditEntry
 from clinic.permissions import CHANGE_PRODUCT, OVERRIDE_SAFETY, RECORD_CLINICAL, VIEW_CLINICAL, VIEW_PRODUCT
 from patients.access import get_patient_for, require_perm
@@ -39,21 +40,6 @@ from treatments.safety import safety_check
 Action = AuditEntry.Action
 
 
-def _add_errors(form, error: ValidationError) -> None:
-    """Put a service's ValidationError on the form: on its field when the form has it."""
-    if hasattr(error, "error_dict"):
-        for field, field_errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, field_errors)
-    else:
-        form.add_error(None, error.messages)
-
-
-def _audit_view(request, patient, *, obj=None, object_type=None) -> None:
-    audit_record(
-        actor=Actor.from_request(request), action=Action.VIEW, patient=patient, obj=obj, object_type=object_type
-    )
-
-
 # Timeline ----------------------------------------------------------------------------
 
 
@@ -62,7 +48,7 @@ def _audit_view(request, patient, *, obj=None, object_type=None) -> None:
 def timeline(request, patient_pk: int):
     patient = get_patient_for(request.user, patient_pk, perm=VIEW_CLINICAL)
     entries = selectors.patient_timeline(patient)
-    _audit_view(request, patient, object_type="treatment timeline")
+    audit_read(request, patient=patient, object_type="treatment timeline")
     return render(request, "treatments/timeline.html", {"patient": patient, "entries": entries})
 
 
@@ -80,7 +66,7 @@ def consultation_create(request, patient_pk: int):
                 patient=patient, fields=form.consultation_fields(), actor=Actor.from_request(request)
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "The consultation was saved as a draft. Sign it when it is complete.")
             return redirect(consultation)
@@ -96,7 +82,7 @@ def consultation_detail(request, patient_pk: int, pk: int):
     consultation = get_consultation_for(request.user, patient, pk)
     addenda = list(consultation.addenda.select_related("author"))
     plans = list(consultation.plans.all())
-    _audit_view(request, patient, obj=consultation)
+    audit_read(request, patient=patient, obj=consultation)
     return render(
         request,
         "treatments/consultation_detail.html",
@@ -126,12 +112,11 @@ def consultation_edit(request, patient_pk: int, pk: int):
                 consultation=consultation, fields=form.consultation_fields(), actor=Actor.from_request(request)
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "The draft was saved.")
             return redirect("treatments:consultation_detail", patient.pk, consultation.pk)
-    else:
-        _audit_view(request, patient, obj=consultation)
+    audit_read(request, patient=patient, obj=consultation)
     return render(
         request, "treatments/consultation_form.html", {"patient": patient, "form": form, "consultation": consultation}
     )
@@ -145,7 +130,7 @@ def consultation_sign(request, patient_pk: int, pk: int):
     try:
         services.consultation_sign(consultation=consultation, actor=Actor.from_request(request))
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        messages.error(request, service_error_text(error))
     else:
         messages.success(request, "The consultation is signed and locked.")
     return redirect("treatments:consultation_detail", patient.pk, consultation.pk)
@@ -163,11 +148,11 @@ def consultation_addendum(request, patient_pk: int, pk: int):
                 consultation=consultation, text=form.cleaned_data["text"], actor=Actor.from_request(request)
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "The addendum was added.")
             return redirect("treatments:consultation_detail", patient.pk, consultation.pk)
-    _audit_view(request, patient, obj=consultation)
+    audit_read(request, patient=patient, obj=consultation)
     return render(
         request,
         "treatments/consultation_detail.html",
@@ -207,7 +192,7 @@ def plan_create(request, patient_pk: int, consultation_pk: int):
                 actor=Actor.from_request(request),
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "The plan was proposed. Review the safety check, then start the course.")
             return redirect(plan)
@@ -229,7 +214,7 @@ def plan_create(request, patient_pk: int, consultation_pk: int):
             products=[],
             numbing_cream=TreatmentPlan._meta.get_field("numbing_cream").default,
         )
-    _audit_view(request, patient, object_type="safety check")
+    audit_read(request, patient=patient, object_type="safety check")
     return render(
         request,
         "treatments/plan_form.html",
@@ -257,12 +242,12 @@ def plan_edit(request, patient_pk: int, pk: int):
                 plan=plan, fields=form.plan_fields(), cocktail=form.cocktail, actor=Actor.from_request(request)
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "The plan was changed.")
             return redirect("treatments:plan_detail", patient.pk, plan.pk)
     check = services.plan_safety_check(plan=plan)
-    _audit_view(request, patient, obj=plan)
+    audit_read(request, patient=patient, obj=plan)
     return render(
         request,
         "treatments/plan_form.html",
@@ -289,7 +274,7 @@ def plan_safety_preview(request, patient_pk: int, consultation_pk: int):
         products=products,
         numbing_cream=numbing_cream,
     )
-    _audit_view(request, patient, object_type="safety check")
+    audit_read(request, patient=patient, object_type="safety check")
     return render(
         request, "treatments/_safety_check.html", {"check": check, "when": "(medical history against this plan)"}
     )
@@ -336,7 +321,7 @@ def plan_detail(request, patient_pk: int, pk: int):
             "chart": selectors.outcomes_chart(plan, context["sessions"]),
         }
     )
-    _audit_view(request, patient, obj=plan)
+    audit_read(request, patient=patient, obj=plan)
     return render(request, "treatments/plan_detail.html", context)
 
 
@@ -353,11 +338,11 @@ def plan_activate(request, patient_pk: int, pk: int):
         try:
             services.plan_activate(plan=plan, actor=Actor.from_request(request), overrides=form.overrides())
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "The course has started.")
             return redirect(plan)
-    _audit_view(request, patient, obj=plan)
+    audit_read(request, patient=patient, obj=plan)
     context = _plan_context(request, patient, plan)
     context.update(
         {
@@ -380,11 +365,11 @@ def plan_cancel(request, patient_pk: int, pk: int):
         try:
             services.plan_cancel(plan=plan, reason=form.cleaned_data["reason"], actor=Actor.from_request(request))
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "The plan was cancelled; its pending emails were cancelled too.")
             return redirect(plan)
-    _audit_view(request, patient, obj=plan)
+    audit_read(request, patient=patient, obj=plan)
     check = services.plan_safety_check(plan=plan) if plan.is_open else None
     context = _plan_context(request, patient, plan)
     context.update(
@@ -404,7 +389,7 @@ def plan_print(request, patient_pk: int, pk: int):
     patient = get_patient_for(request.user, patient_pk, perm=VIEW_CLINICAL)
     plan = get_plan_for(request.user, patient, pk)
     context = _plan_context(request, patient, plan)
-    audit_record(actor=Actor.from_request(request), action=Action.PRINT, patient=patient, obj=plan)
+    audit_read(request, patient=patient, obj=plan, action=Action.PRINT)
     return render(request, "treatments/plan_print.html", context)
 
 
@@ -414,9 +399,7 @@ def aftercare_print(request, patient_pk: int, pk: int):
     patient = get_patient_for(request.user, patient_pk, perm=VIEW_CLINICAL)
     plan = get_plan_for(request.user, patient, pk)
     context = _plan_context(request, patient, plan)
-    audit_record(
-        actor=Actor.from_request(request), action=Action.PRINT, patient=patient, obj=plan, object_type="aftercare sheet"
-    )
+    audit_read(request, patient=patient, obj=plan, object_type="aftercare sheet", action=Action.PRINT)
     return render(request, "treatments/aftercare_print.html", context)
 
 
@@ -466,11 +449,11 @@ def session_create(request, patient_pk: int, plan_pk: int):
                 overrides=form.overrides(),
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Session {session.number} was saved as a draft. Sign it to lock it.")
             return redirect(session)
-    _audit_view(request, patient, object_type="safety check")
+    audit_read(request, patient=patient, object_type="safety check")
     return render(request, "treatments/session_form.html", _session_form_context(patient, plan, form, check))
 
 
@@ -482,7 +465,7 @@ def session_detail(request, patient_pk: int, pk: int):
     usages = list(session.batch_usages.select_related("batch__product"))
     ratings = {rating.rater: rating for rating in session.ratings.all()}
     session_photos = list(session.photos.all())
-    _audit_view(request, patient, obj=session)
+    audit_read(request, patient=patient, obj=session)
     return render(
         request,
         "treatments/session_detail.html",
@@ -522,12 +505,11 @@ def session_edit(request, patient_pk: int, pk: int):
                 session=session, fields=form.session_fields(), usages=form.usages, actor=Actor.from_request(request)
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "The draft was saved.")
             return redirect("treatments:session_detail", patient.pk, session.pk)
-    else:
-        _audit_view(request, patient, obj=session)
+    audit_read(request, patient=patient, obj=session)
     return render(
         request, "treatments/session_form.html", _session_form_context(patient, session.plan, form, None, session)
     )
@@ -541,7 +523,7 @@ def session_sign(request, patient_pk: int, pk: int):
     try:
         services.session_sign(session=session, actor=Actor.from_request(request))
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        messages.error(request, service_error_text(error))
         return redirect("treatments:session_detail", patient.pk, session.pk)
     session.plan.refresh_from_db()
     if session.plan.status == TreatmentPlan.Status.COMPLETED:
@@ -563,7 +545,7 @@ def session_discard(request, patient_pk: int, pk: int):
     try:
         services.session_discard(session=session, actor=Actor.from_request(request))
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        messages.error(request, service_error_text(error))
         return redirect("treatments:session_detail", patient.pk, session.pk)
     messages.success(request, f"The draft of session {session.number} was discarded.")
     return redirect(session.plan)
@@ -581,7 +563,7 @@ def session_addendum(request, patient_pk: int, pk: int):
                 session=session, text=form.cleaned_data["text"], actor=Actor.from_request(request)
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "The addendum was added.")
             return redirect("treatments:session_detail", patient.pk, session.pk)
@@ -609,7 +591,7 @@ def session_rating(request, patient_pk: int, pk: int):
                 actor=Actor.from_request(request),
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "The rating was recorded.")
             return redirect("treatments:session_detail", patient.pk, session.pk)
@@ -640,7 +622,7 @@ def photo_upload(request, patient_pk: int, pk: int):
                 actor=Actor.from_request(request),
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "The photo was uploaded; its metadata (camera, time, location) was removed.")
             return redirect("treatments:session_detail", patient.pk, session.pk)
@@ -658,9 +640,10 @@ def photo_file(request, patient_pk: int, pk: int):
     patient = get_patient_for(request.user, patient_pk, perm=VIEW_CLINICAL)
     photo = get_photo_for(request.user, patient, pk)
     try:
-        payload = photos.photo_read(photo=photo, actor=Actor.from_request(request))
+        payload = photos.photo_read(photo=photo)
     except ValidationError:
         raise Http404("The photo file is missing.") from None
+    audit_read(request, patient=patient, obj=photo)
     response = HttpResponse(payload, content_type=photo.content_type)
     response["Cache-Control"] = "private, no-store"
     response["Content-Disposition"] = f'inline; filename="photo-{photo.pk}.{photo.path.rsplit(".", 1)[-1]}"'
@@ -686,7 +669,7 @@ def photo_compare(request, patient_pk: int, pk: int):
 
     left = pick("left", plan_photos[0] if plan_photos else None)
     right = pick("right", plan_photos[-1] if plan_photos else None)
-    _audit_view(request, patient, obj=plan, object_type="photo comparison")
+    audit_read(request, patient=patient, obj=plan, object_type="photo comparison")
     return render(
         request,
         "treatments/photo_compare.html",

@@ -5,8 +5,6 @@ from __future__ import annotations
 from django import template
 from django.utils.html import format_html, format_html_join
 
-from clinic.audit import Actor, audit_record
-from clinic.models import AuditEntry
 from clinic.permissions import RECORD_CLINICAL, VIEW_CLINICAL
 from treatments.models import FacialArea
 
@@ -16,19 +14,14 @@ register = template.Library()
 @register.inclusion_tag("treatments/_panel.html", takes_context=True)
 def treatment_panel(context, patient):
     """The treatments section of the patient page. Users without clinical permission get
-    nothing, and no query is made for them."""
+    nothing, and no query is made for them. The patient page's view records the read in
+    the audit trail (with the rest of the page); a template tag never writes."""
     request = context.get("request")
     user = getattr(request, "user", None)
     if user is None or not user.has_perm(VIEW_CLINICAL):
         return {"show": False}
     plans = list(patient.treatment_plans.select_related("doctor").order_by("-created_at")[:5])
     consultations = list(patient.consultations.select_related("doctor").order_by("-consulted_on", "-created_at")[:3])
-    audit_record(
-        actor=Actor.from_request(request),
-        action=AuditEntry.Action.VIEW,
-        patient=patient,
-        object_type="treatment summary",
-    )
     return {
         "show": True,
         "patient": patient,

@@ -10,6 +10,10 @@
   to everyone by the append-only trigger of 0001.
 
 Existing entries are chained in id order, once, here.
+
+The hash covers every column of the row (as jsonb), so a later migration that adds a column to
+the audit table changes what the old rows hash to: such a migration must re-chain the table the
+way BACKFILL_SQL does here (as the owner, in the same migration), or verify_audit reports it.
 """
 
 from django.db import migrations, models
@@ -92,7 +96,7 @@ DROP FUNCTION IF EXISTS clinic_auditentry_digest(clinic_auditentry);
 
 
 class Migration(migrations.Migration):
-    dependencies = [("clinic", "0003_sync_role_permissions")]
+    dependencies = [("clinic", "0004_audit_outcome_search_and_sign_in_events")]
 
     operations = [
         migrations.AddField(

@@ -17,6 +17,6 @@ def forwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("clinic", "0004_audit_chain")]
+    dependencies = [("clinic", "0005_audit_chain")]
 
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

@@ -24,6 +24,8 @@ MATRIX = {
     "patients:skin_profile_versions": (OK, FORBIDDEN, FORBIDDEN),
     "patients:consent_add": (OK, FORBIDDEN, FORBIDDEN),
     "patients:consent_detail": (OK, FORBIDDEN, FORBIDDEN),
+    "patients:consent_print": (OK, FORBIDDEN, FORBIDDEN),
+    "patients:consent_signature": (OK, FORBIDDEN, FORBIDDEN),
     "audit_list": (FORBIDDEN, FORBIDDEN, OK),
     "home": (OK, OK, OK),
     "password_change": (OK, OK, OK),
@@ -44,6 +46,8 @@ def urls():
         "patients:history_item_edit": [patient.pk, item.pk],
         "patients:history_item_versions": [patient.pk, item.pk],
         "patients:consent_detail": [patient.pk, consent.pk],
+        "patients:consent_print": [patient.pk, consent.pk],
+        "patients:consent_signature": [patient.pk, consent.pk],
     }
     return {name: reverse(name, args=args.get(name, [patient.pk])) for name in MATRIX}
 

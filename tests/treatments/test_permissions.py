@@ -5,6 +5,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.factories import ConsentRecordFactory
 from tests.treatments.factories import (
     ActivePlanFactory,
     SignedSessionFactory,
@@ -59,6 +60,7 @@ def urls(doctor):
     plan = ActivePlanFactory(doctor=doctor, consultation__doctor=doctor)
     SignedSessionFactory(plan=plan, number=1, doctor=doctor)
     draft = TreatmentSessionFactory(plan=plan, number=2, doctor=doctor)
+    ConsentRecordFactory(patient=plan.patient, procedure="photography")
     buffer = BytesIO()
     Image.new("RGB", (10, 10), "white").save(buffer, format="PNG")
     from django.core.files.uploadedfile import SimpleUploadedFile

@@ -6,9 +6,10 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from clinic.forms import CrispyForm, CrispyModelForm, DateInput, DateTimeInput
+from clinic.forms import CrispyForm, CrispyModelForm, DateInput
 from patients.models import ConsentDocument, HistoryItem, Patient, SkinProfile
 from patients.phones import normalize_phone
+from patients.signatures import SIGNATURE_MAX_BYTES, signature_clean_png, signature_from_data_url
 
 OLDEST_PLAUSIBLE_AGE = 120
 
@@ -146,20 +147,64 @@ class SkinProfileForm(CrispyModelForm):
         return {name: self.cleaned_data[name] for name in self._meta.fields}
 
 
-class ConsentForm(CrispyForm):
-    document = forms.ModelChoiceField(
-        label="Consent", queryset=ConsentDocument.objects.order_by("procedure", "-version"), empty_label=None
+class CurrentConsentChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: ConsentDocument) -> str:
+        return f"{obj.title} (version {obj.version}, from {obj.effective_from:%d %b %Y})"
+
+
+def _current_consent_field(**kwargs) -> CurrentConsentChoiceField:
+    # The queryset is set per form: which version is current depends on today's date.
+    return CurrentConsentChoiceField(
+        queryset=ConsentDocument.objects.none(),
+        error_messages={
+            "invalid_choice": "This version of the consent text is no longer the current one: read the current text.",
+            "required": "Choose the consent to sign.",
+        },
+        **kwargs,
     )
-    given_at = forms.DateTimeField(label="Given at", widget=DateTimeInput())
+
+
+class ConsentChoiceForm(CrispyForm):
+    """Which consent the patient is about to read and sign: only the current version of each
+    procedure's text is offered."""
+
+    document = _current_consent_field(label="Consent", empty_label=None)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["document"].queryset = ConsentDocument.objects.current().order_by("procedure")
+
+
+class ConsentSignForm(forms.Form):
+    """The patient's signature on the tablet: a drawing on the pad and their typed full name."""
+
+    document = _current_consent_field(widget=forms.HiddenInput)
+    signature = forms.CharField(
+        label="Signature",
+        widget=forms.HiddenInput,
+        required=False,
+        max_length=(SIGNATURE_MAX_BYTES * 4) // 3 + 100,
+        error_messages={"max_length": "The signature is too large: clear the pad and sign again."},
+    )
+    signed_name = forms.CharField(
+        label="Your full name",
+        max_length=200,
+        help_text="Type your first and last name: this is the written form of your signature.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
     witnessed_by = forms.ModelChoiceField(
         label="Witnessed by", queryset=get_user_model().objects.filter(is_active=True).order_by("last_name")
     )
 
-    def clean_given_at(self):
-        given_at = self.cleaned_data["given_at"]
-        if given_at > timezone.now():
-            raise forms.ValidationError("Consent cannot be recorded as given in the future.")
-        return given_at
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["document"].queryset = ConsentDocument.objects.current()
+
+    def clean_signature(self) -> bytes:
+        return signature_clean_png(signature_from_data_url(self.cleaned_data["signature"]))
+
+    def clean_signed_name(self) -> str:
+        return " ".join(self.cleaned_data["signed_name"].split())
 
 
 class ConsentWithdrawForm(forms.Form):

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import hashlib
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -338,6 +339,19 @@ class SkinProfile(VersionedRecord):
         return [self.Active(value).label for value in self.actives]
 
 
+class ConsentDocumentQuerySet(models.QuerySet):
+    def in_effect(self, on: date | None = None) -> ConsentDocumentQuerySet:
+        return self.filter(effective_from__lte=on or timezone.localdate())
+
+    def current(self, on: date | None = None) -> ConsentDocumentQuerySet:
+        """The version of each procedure's text that patients agree to now: the newest one in
+        effect. Earlier versions are superseded; later ones are not in effect yet."""
+        newest = self.model.objects.in_effect(on).order_by("procedure", "-version").distinct("procedure")
+        # A subquery, so that filtering the result (e.g. by pk in a form) never brings back a
+        # superseded version: a WHERE on the DISTINCT ON query itself would run before DISTINCT.
+        return self.filter(pk__in=newest.values("pk"))
+
+
 class ConsentDocument(models.Model):
     """The text a patient consents to. Versioned: a new wording is a new version, and a
     version once given is never changed."""
@@ -352,6 +366,8 @@ class ConsentDocument(models.Model):
     body = models.TextField()
     effective_from = models.DateField(default=timezone.localdate)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = ConsentDocumentQuerySet.as_manager()
 
     class Meta:
         ordering = ["procedure", "-version"]
@@ -368,6 +384,29 @@ class ConsentRecordQuerySet(models.QuerySet):
         return self.filter(withdrawn_at__isnull=True)
 
 
+def consent_signature_hash(
+    *, document: ConsentDocument, patient_id: int, signed_name: str, signed_at: datetime, signature_png: bytes
+) -> str:
+    """SHA-256 binding the agreed text (procedure, version and the exact wording), the drawn
+    signature, the patient, the typed name and the moment of signing. Each part is length-prefixed
+    so that no two different records can be concatenated into the same input."""
+    parts = [
+        b"clinic-consent-v1",
+        document.procedure.encode(),
+        str(document.version).encode(),
+        hashlib.sha256(document.body.encode()).hexdigest().encode(),
+        str(patient_id).encode(),
+        signed_name.encode(),
+        signed_at.astimezone(UTC).isoformat(timespec="microseconds").encode(),
+        bytes(signature_png),
+    ]
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
 class ConsentRecord(models.Model):
     """A patient's informed consent. Never edited: it can only be withdrawn."""
 
@@ -382,6 +421,16 @@ class ConsentRecord(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     withdrawal_reason = models.TextField(blank=True)
+    # Signed by the patient on the clinic's tablet: the drawn signature (a re-encoded PNG, kept
+    # in the database with the record so the two can never part), the name they typed and when.
+    # Records made before patient signatures have none of these (all four empty).
+    # (db_default: rows written in bulk by COPY, e.g. seed_large, are records without a signature.)
+    signature_png = models.BinaryField(blank=True, default=b"", db_default=b"", editable=False)
+    signed_name = models.CharField(
+        "name typed by the patient", max_length=200, blank=True, default="", db_default="", editable=False
+    )
+    signed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    signature_sha256 = models.CharField(max_length=64, blank=True, default="", db_default="", editable=False)
 
     objects = ConsentRecordQuerySet.as_manager()
 
@@ -393,6 +442,18 @@ class ConsentRecord(models.Model):
                 | (Q(withdrawn_at__isnull=False) & Q(withdrawn_by__isnull=False) & ~Q(withdrawal_reason="")),
                 name="consentrecord_withdrawal_complete",
             ),
+            models.CheckConstraint(
+                condition=(
+                    Q(signed_at__isnull=True) & Q(signed_name="") & Q(signature_sha256="") & Q(signature_png=b"")
+                )
+                | (
+                    Q(signed_at__isnull=False)
+                    & ~Q(signed_name="")
+                    & Q(signature_sha256__regex=r"^[0-9a-f]{64}$")
+                    & ~Q(signature_png=b"")
+                ),
+                name="consentrecord_signature_complete",
+            ),
         ]
         verbose_name = "consent record"
 
@@ -402,3 +463,21 @@ class ConsentRecord(models.Model):
     @property
     def is_withdrawn(self) -> bool:
         return self.withdrawn_at is not None
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+    def compute_signature_hash(self) -> str:
+        return consent_signature_hash(
+            document=self.document,
+            patient_id=self.patient_id,
+            signed_name=self.signed_name,
+            signed_at=self.signed_at,
+            signature_png=self.signature_png,
+        )
+
+    @property
+    def signature_hash_matches(self) -> bool:
+        """The stored hash still matches the text, signature, patient and time it was made of."""
+        return self.is_signed and self.signature_sha256 == self.compute_signature_hash()

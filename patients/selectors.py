@@ -11,7 +11,7 @@ from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from patients.models import ConsentRecord, HistoryItem, Patient, SkinProfile
+from patients.models import ConsentDocument, ConsentRecord, HistoryItem, Patient, SkinProfile
 from patients.phones import try_normalize_phone
 
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%d %m %Y")
@@ -157,3 +157,15 @@ def history_versions(item: HistoryItem) -> QuerySet[HistoryItem]:
 
 def consents_for(patient: Patient) -> QuerySet[ConsentRecord]:
     return patient.consents.select_related("document", "witnessed_by", "recorded_by", "withdrawn_by")
+
+
+def consent_in_force(patient: Patient, procedure: str) -> ConsentRecord | None:
+    """The patient's consent to ``procedure`` that is in force: not withdrawn, and agreed to
+    the current version of its text (a consent to a superseded version no longer counts)."""
+    return (
+        patient.consents.in_force()
+        .filter(document__in=ConsentDocument.objects.current(), document__procedure=procedure)
+        .select_related("document")
+        .order_by("-given_at")
+        .first()
+    )

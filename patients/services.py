@@ -3,7 +3,6 @@ data, writes its audit entry in the same transaction."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -14,6 +13,8 @@ from clinic.audit import CONTACT_DETAILS, Actor, audit_record
 from clinic.models import AuditEntry
 from clinic.services import apply_fields
 from patients.models import ConsentDocument, ConsentRecord, HistoryItem, Patient, SkinProfile
+from patients.selectors import normalize_name
+from patients.signatures import signature_clean_png
 
 PATIENT_FIELDS = (
     "first_name", "last_name", "date_of_birth", "sex", "phone", "email", "address_line1", "address_line2",
@@ -192,17 +193,53 @@ def skin_profile_record(*, patient: Patient, fields: dict[str, Any], actor: Acto
     return profile
 
 
+def _names_match(typed: str, patient: Patient) -> bool:
+    """The typed name holds every word of the patient's first and last names, in any order,
+    ignoring case and accents (a middle name may be added)."""
+    typed_words = set(normalize_name(typed).replace("-", " ").split())
+    wanted = normalize_name(f"{patient.first_name} {patient.last_name}").replace("-", " ").split()
+    return bool(wanted) and all(word in typed_words for word in wanted)
+
+
 @transaction.atomic
 def consent_give(
-    *, patient: Patient, document: ConsentDocument, given_at: datetime, witnessed_by, actor: Actor
+    *,
+    patient: Patient,
+    document: ConsentDocument,
+    signed_name: str,
+    signature_png: bytes,
+    witnessed_by,
+    actor: Actor,
 ) -> ConsentRecord:
-    if given_at > timezone.now():
-        raise ValidationError({"given_at": "Consent cannot be recorded as given in the future."})
+    """The patient agrees to the current text of a consent and signs it on the clinic's tablet
+    (drawn signature and typed name), in front of a staff witness. Given and signed now."""
+    if not ConsentDocument.objects.current().filter(pk=document.pk).exists():
+        raise ValidationError(
+            {"document": "This version of the consent text is no longer the current one: read the current text."}
+        )
     if not witnessed_by.is_active:
         raise ValidationError({"witnessed_by": "The witness must be an active staff member."})
+    signed_name = " ".join(signed_name.split())
+    if not _names_match(signed_name, patient):
+        on_record = f"{patient.first_name} {patient.last_name}"
+        raise ValidationError({"signed_name": f"Type the patient's full name as on the record ({on_record})."})
+    try:
+        signature = signature_clean_png(signature_png)
+    except ValidationError as error:
+        raise ValidationError({"signature": error.messages}) from None
+    now = timezone.now()
     record = ConsentRecord(
-        patient=patient, document=document, given_at=given_at, witnessed_by=witnessed_by, recorded_by=actor.user
+        patient=patient,
+        document=document,
+        given_at=now,
+        witnessed_by=witnessed_by,
+        recorded_by=actor.user,
+        recorded_at=now,
+        signature_png=signature,
+        signed_name=signed_name,
+        signed_at=now,
     )
+    record.signature_sha256 = record.compute_signature_hash()
     record.full_clean()
     record.save()
     audit_record(actor=actor, action=AuditEntry.Action.CREATE, patient=patient, obj=record)

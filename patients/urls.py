@@ -20,5 +20,7 @@ urlpatterns = [
     path("<int:pk>/skin-profile/versions/", views.skin_profile_versions, name="skin_profile_versions"),
     path("<int:pk>/consents/add/", views.consent_add, name="consent_add"),
     path("<int:pk>/consents/<int:consent_pk>/", views.consent_detail, name="consent_detail"),
+    path("<int:pk>/consents/<int:consent_pk>/print/", views.consent_print, name="consent_print"),
+    path("<int:pk>/consents/<int:consent_pk>/signature.png", views.consent_signature, name="consent_signature"),
     path("<int:pk>/consents/<int:consent_pk>/withdraw/", views.consent_withdraw, name="consent_withdraw"),
 ]

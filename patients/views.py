@@ -7,7 +7,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinic.audit import CONTACT_DETAILS, Actor, audit_read, audit_search
@@ -29,7 +31,8 @@ from patients.access import (
     require_perm,
 )
 from patients.forms import (
-    ConsentForm,
+    ConsentChoiceForm,
+    ConsentSignForm,
     ConsentWithdrawForm,
     HistoryItemForm,
     PatientForm,
@@ -287,23 +290,55 @@ def skin_profile_versions(request, pk: int):
 @require_http_methods(["GET", "POST"])
 @login_required
 def consent_add(request, pk: int):
+    """Choose a consent (current versions only), then show its full text with the signature
+    pad: the patient reads it on the clinic's tablet, draws their signature and types their name."""
     patient = get_patient_for(request.user, pk, perm=RECORD_CLINICAL)
-    form = ConsentForm(request.POST or None, initial={"witnessed_by": request.user})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.consent_give(
-                patient=patient,
-                document=form.cleaned_data["document"],
-                given_at=form.cleaned_data["given_at"],
-                witnessed_by=form.cleaned_data["witnessed_by"],
-                actor=Actor.from_request(request),
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, "The consent was recorded.")
-            return redirect("patients:medical_history", pk=patient.pk)
-    return render(request, "patients/consent_form.html", {"form": form, "patient": patient})
+    if request.method == "POST":
+        form = ConsentSignForm(request.POST)
+        if form.is_valid():
+            try:
+                consent = services.consent_give(
+                    patient=patient,
+                    document=form.cleaned_data["document"],
+                    signed_name=form.cleaned_data["signed_name"],
+                    signature_png=form.cleaned_data["signature"],
+                    witnessed_by=form.cleaned_data["witnessed_by"],
+                    actor=Actor.from_request(request),
+                )
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(request, "The consent was signed and recorded.")
+                return redirect("patients:consent_detail", pk=patient.pk, consent_pk=consent.pk)
+        document = form.cleaned_data.get("document")
+        if document is None:
+            # The text signed is no longer current (or was never offered): start again from the choice.
+            problem = " ".join(form.errors.get("document") or ["Choose the consent to sign."])
+            return _consent_choice(request, patient, ConsentChoiceForm(), problem=problem, status=400)
+        return _consent_sign(request, patient, document, form, status=400)
+    if "document" not in request.GET:
+        return _consent_choice(request, patient, ConsentChoiceForm())
+    choice = ConsentChoiceForm(request.GET)
+    if not choice.is_valid():
+        return _consent_choice(request, patient, choice, status=400)
+    document = choice.cleaned_data["document"]
+    form = ConsentSignForm(initial={"document": document, "witnessed_by": request.user})
+    return _consent_sign(request, patient, document, form)
+
+
+def _consent_choice(request, patient: Patient, choice: ConsentChoiceForm, *, problem: str = "", status: int = 200):
+    return render(
+        request, "patients/consent_form.html", {"patient": patient, "choice": choice, "problem": problem}, status=status
+    )
+
+
+def _consent_sign(request, patient: Patient, document, form: ConsentSignForm, *, status: int = 200):
+    return render(
+        request,
+        "patients/consent_form.html",
+        {"patient": patient, "document": document, "form": form, "today": timezone.localdate()},
+        status=status,
+    )
 
 
 @require_GET
@@ -317,6 +352,31 @@ def consent_detail(request, pk: int, consent_pk: int):
         "patients/consent_detail.html",
         {"patient": patient, "consent": consent, "withdraw_form": ConsentWithdrawForm()},
     )
+
+
+@require_GET
+@login_required
+def consent_print(request, pk: int, consent_pk: int):
+    patient = get_patient_for(request.user, pk, perm=VIEW_CLINICAL)
+    consent = get_consent_for(request.user, patient, consent_pk)
+    audit_read(request, patient=patient, obj=consent)
+    return render(request, "patients/consent_print.html", {"patient": patient, "consent": consent})
+
+
+@require_GET
+@login_required
+def consent_signature(request, pk: int, consent_pk: int):
+    """The patient's drawn signature, for the consent pages; never from a public URL."""
+    patient = get_patient_for(request.user, pk, perm=VIEW_CLINICAL)
+    consent = get_consent_for(request.user, patient, consent_pk)
+    if not consent.is_signed:
+        raise Http404("This consent was recorded before patient signatures.")
+    audit_read(request, patient=patient, obj=consent, object_type="consent signature")
+    response = HttpResponse(bytes(consent.signature_png), content_type="image/png")
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Disposition"] = f'inline; filename="consent-{consent.pk}-signature.png"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @require_POST

@@ -10,7 +10,8 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from clinic import roles
-from patients.models import ConsentDocument, ConsentRecord, HistoryItem, Patient, SkinProfile
+from devdata.demo.patients import drawn_signature_png
+from patients.models import ConsentDocument, ConsentRecord, HistoryItem, Patient, SkinProfile, consent_signature_hash
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -102,11 +103,29 @@ class SkinProfileFactory(factory.django.DjangoModelFactory):
 
 
 class ConsentRecordFactory(factory.django.DjangoModelFactory):
+    """A consent signed by the patient on the tablet (drawn signature, typed name, hash) to
+    the current text of ``procedure`` (mesotherapy unless told)."""
+
     class Meta:
         model = ConsentRecord
 
+    class Params:
+        procedure = ConsentDocument.Procedure.MESOTHERAPY
+
     patient = factory.SubFactory(PatientFactory)
-    document = factory.LazyFunction(lambda: ConsentDocument.objects.get(procedure="mesotherapy", version=1))
+    document = factory.LazyAttribute(lambda record: ConsentDocument.objects.current().get(procedure=record.procedure))
     given_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(hours=1))
     witnessed_by = factory.SubFactory(DoctorFactory)
     recorded_by = factory.SelfAttribute("witnessed_by")
+    signature_png = factory.LazyFunction(drawn_signature_png)
+    signed_name = factory.LazyAttribute(lambda record: record.patient.full_name)
+    signed_at = factory.SelfAttribute("given_at")
+    signature_sha256 = factory.LazyAttribute(
+        lambda record: consent_signature_hash(
+            document=record.document,
+            patient_id=record.patient.pk,
+            signed_name=record.signed_name,
+            signed_at=record.signed_at,
+            signature_png=record.signature_png,
+        )
+    )

@@ -113,6 +113,7 @@ class World:
     def photo(self):
         image = BytesIO()
         Image.new("RGB", (10, 10), "white").save(image, format="PNG")
+        ConsentRecordFactory(patient=self.patient, procedure="photography")
         return photo_upload(
             session=self.draft_session,
             upload=SimpleUploadedFile("a.png", image.getvalue(), "image/png"),
@@ -219,6 +220,8 @@ PAGES: dict[str, Page] = {
     "patients:skin_profile_versions": Page(CLINICAL, lambda w: [w.skin_profile.patient.pk]),
     "patients:consent_add": Page(CLINICAL, patient, post=FORM),
     "patients:consent_detail": Page(CLINICAL, lambda w: [w.patient.pk, w.consent.pk]),
+    "patients:consent_print": Page(CLINICAL, lambda w: [w.patient.pk, w.consent.pk]),
+    "patients:consent_signature": Page(CLINICAL, lambda w: [w.patient.pk, w.consent.pk]),
     "patients:consent_withdraw": Page(POST_ONLY, lambda w: [w.patient.pk, w.consent.pk], post=CLINICAL_ACTION),
     # Messaging: the Communications page (managers) and the public unsubscribe link
     "messaging:communications": Page(MANAGER_ONLY),

@@ -4,7 +4,8 @@ An upload must be a JPEG or PNG image (decoded by Pillow, not trusted by its nam
 declared type) no larger than settings.PHOTO_MAX_UPLOAD_BYTES. It is re-encoded from its
 pixels only, so EXIF data (camera, time, GPS location) is never stored; the orientation is
 applied first so the picture stays upright. Files live under settings.PRIVATE_MEDIA_ROOT and
-are served by a permission-checked view that records each read in the audit trail.
+are served by a permission-checked, audited view. A photo is taken only with the patient's
+consent to clinical photography in force (signed to the current text, not withdrawn).
 """
 
 from __future__ import annotations
@@ -20,8 +21,14 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from clinic.audit import Actor, audit_record
 from clinic.models import AuditEntry
+from patients.models import ConsentDocument
+from patients.selectors import consent_in_force
 from treatments.models import Photo, TreatmentSession
 
+NO_PHOTOGRAPHY_CONSENT = (
+    "No consent to clinical photography is in force for this patient (signed to the current text and "
+    "not withdrawn): the patient signs it first, from their medical history page."
+)
 ALLOWED_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png")}
 MAX_PIXELS = 40_000_000  # refuse decompression bombs long before Pillow's own limit
 
@@ -76,6 +83,8 @@ def _reencode(upload) -> tuple[bytes, str, str, int, int]:
 def photo_upload(*, session: TreatmentSession, upload, kind: str, view: str, actor: Actor) -> Photo:
     if kind not in Photo.Kind.values:
         raise ValidationError({"kind": "Say whether the photo is before or after the session."})
+    if consent_in_force(session.patient, ConsentDocument.Procedure.PHOTOGRAPHY) is None:
+        raise ValidationError(NO_PHOTOGRAPHY_CONSENT)
     payload, content_type, extension, width, height = _reencode(upload)
     relative = f"{session.patient_id}/{uuid.uuid4().hex}.{extension}"
     target = photo_root() / relative

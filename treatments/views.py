@@ -17,6 +17,8 @@ from clinic.forms import add_service_errors, service_error_text
 from clinic.models import AuditEntry
 from clinic.permissions import CHANGE_PRODUCT, OVERRIDE_SAFETY, RECORD_CLINICAL, VIEW_CLINICAL, VIEW_PRODUCT
 from patients.access import get_patient_for, require_perm
+from patients.models import ConsentDocument
+from patients.selectors import consent_in_force
 from treatments import photos, selectors, services
 from treatments.access import (
     get_consultation_for,
@@ -478,6 +480,7 @@ def session_detail(request, patient_pk: int, pk: int):
             "photos": session_photos,
             "rating_form": RatingForm(initial={"rater": "doctor" if "doctor" not in ratings else "patient"}),
             "photo_form": PhotoUploadForm(),
+            "photography_consent": consent_in_force(patient, ConsentDocument.Procedure.PHOTOGRAPHY),
             "can_edit": not session.is_signed and session.doctor_id == request.user.pk,
             "overrides": list(session.safety_overrides.select_related("overridden_by")),
             "addenda": list(session.addenda.select_related("author")),

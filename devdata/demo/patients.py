@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import math
 import random
 from datetime import date, timedelta
 
@@ -9,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image, ImageDraw
 
 from clinic import roles
 from patients.models import ConsentDocument, ConsentRecord, HistoryItem, Patient, SkinProfile
@@ -94,6 +97,31 @@ def _patients(rng: random.Random) -> list[Patient]:
     return patients
 
 
+def drawn_signature_png(seed: int = 0) -> bytes:
+    """A small PNG that looks like a signature drawn on the pad: a dark, wavy stroke on a
+    transparent 600x200 canvas, different for each seed."""
+    rng = random.Random(seed)  # noqa: S311 - demo data, not security
+    image = Image.new("RGBA", (600, 200))
+    draw = ImageDraw.Draw(image)
+    amplitude, frequency, phase = rng.uniform(20, 45), rng.uniform(0.03, 0.07), rng.uniform(0, math.pi)
+    points = [(x, 100 + amplitude * math.sin(frequency * x + phase)) for x in range(40, 560, 6)]
+    draw.line(points, fill=(17, 17, 17, 255), width=3, joint="curve")
+    draw.line([(60, 160), (rng.randint(300, 540), 150)], fill=(17, 17, 17, 255), width=3)
+    output = io.BytesIO()
+    image.save(output, format="PNG", optimize=True)
+    return output.getvalue()
+
+
+def _signed_consent(*, patient: Patient, document: ConsentDocument, given_at, doctor) -> ConsentRecord:
+    record = ConsentRecord(
+        patient=patient, document=document, given_at=given_at, witnessed_by=doctor, recorded_by=doctor,
+        recorded_at=given_at, signature_png=drawn_signature_png(patient.pk), signed_name=patient.full_name,
+        signed_at=given_at,
+    )  # fmt: skip
+    record.signature_sha256 = record.compute_signature_hash()
+    return record
+
+
 @transaction.atomic
 def seed_patients(*, doctor) -> int:
     """Create the demo patients that do not exist yet (by phone number, unique to each)."""
@@ -105,7 +133,7 @@ def seed_patients(*, doctor) -> int:
         patient.email = patient.email.lower()
         patient.full_clean(exclude=["search_key"])
     created = Patient.objects.bulk_create(new)
-    consent_doc = ConsentDocument.objects.get(procedure="mesotherapy", version=1)
+    current_texts = {document.procedure: document for document in ConsentDocument.objects.current()}
     items, profiles, consents = [], [], []
     now = timezone.now()
     for patient in created:
@@ -132,12 +160,11 @@ def seed_patients(*, doctor) -> int:
             )
         )
         if rng.random() < 0.6:
-            consents.append(
-                ConsentRecord(
-                    patient=patient, document=consent_doc, given_at=now - timedelta(days=rng.randint(1, 300)),
-                    witnessed_by=doctor, recorded_by=doctor,
-                )
-            )  # fmt: skip
+            given_at = now - timedelta(days=rng.randint(1, 300))
+            consents.extend(
+                _signed_consent(patient=patient, document=document, given_at=given_at, doctor=doctor)
+                for document in current_texts.values()
+            )
     HistoryItem.objects.bulk_create(items)
     SkinProfile.objects.bulk_create(profiles)
     ConsentRecord.objects.bulk_create(consents)

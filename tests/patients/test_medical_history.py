@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.models import AuditEntry
-from patients.models import ConsentRecord, HistoryItem, SkinProfile
+from patients.models import HistoryItem, SkinProfile
 from patients.selectors import patient_safety_summary
 from tests.factories import ConsentRecordFactory, HistoryItemFactory, PatientFactory, SkinProfileFactory
 
@@ -145,42 +145,6 @@ def test_safety_summary_rules():
         ("warning", "Keloid or hypertrophic scarring tendency"),
         ("danger", "Isotretinoin: Roaccutane"),
     }
-
-
-def test_consent_is_recorded_then_withdrawn_never_edited(doctor_client, doctor, other_doctor, patient):
-    from patients.models import ConsentDocument
-
-    document = ConsentDocument.objects.get(procedure="mesotherapy", version=1)
-    given = timezone.localtime() - datetime.timedelta(hours=2)
-    response = doctor_client.post(
-        reverse("patients:consent_add", args=[patient.pk]),
-        {"document": document.pk, "given_at": given.strftime("%Y-%m-%dT%H:%M"), "witnessed_by": other_doctor.pk},
-    )
-    assert response.status_code == 302
-    consent = ConsentRecord.objects.get()
-    assert (consent.witnessed_by, consent.recorded_by) == (other_doctor, doctor)
-    url = reverse("patients:consent_withdraw", args=[patient.pk, consent.pk])
-    assert doctor_client.post(url, {"reason": "  "}).status_code == 400
-    assert doctor_client.post(url, {"reason": "Changed her mind"}).status_code == 302
-    consent.refresh_from_db()
-    assert consent.is_withdrawn
-    assert consent.withdrawal_reason == "Changed her mind"
-    second = doctor_client.post(url, {"reason": "again"}, follow=True)
-    assert "already withdrawn" in second.content.decode()
-    assert AuditEntry.objects.filter(action="withdraw", object_id=str(consent.pk)).count() == 1
-
-
-def test_consent_in_the_future_is_refused(doctor_client, doctor, patient):
-    from patients.models import ConsentDocument
-
-    document = ConsentDocument.objects.get(procedure="mesotherapy", version=1)
-    future = timezone.localtime() + datetime.timedelta(days=2)
-    response = doctor_client.post(
-        reverse("patients:consent_add", args=[patient.pk]),
-        {"document": document.pk, "given_at": future.strftime("%Y-%m-%dT%H:%M"), "witnessed_by": doctor.pk},
-    )
-    assert "cannot be recorded as given in the future" in " ".join(response.context["form"].errors["given_at"])
-    assert not ConsentRecord.objects.exists()
 
 
 def test_viewing_a_consent_is_audited(doctor_client, doctor):

@@ -12,7 +12,7 @@ from PIL import Image
 
 from clinic.models import AuditEntry
 from patients.models import HistoryItem
-from tests.factories import HistoryItemFactory, PatientFactory, SkinProfileFactory
+from tests.factories import ConsentRecordFactory, HistoryItemFactory, PatientFactory, SkinProfileFactory
 from tests.treatments.factories import (
     ActivePlanFactory,
     BatchFactory,
@@ -405,6 +405,7 @@ def test_query_budget_does_not_grow_with_sessions(doctor_client, doctor, django_
 
 def test_photo_upload_strips_metadata_and_is_served_privately(doctor_client, doctor, settings):
     session = SignedSessionFactory()
+    ConsentRecordFactory(patient=session.patient, procedure="photography")
     exif = Image.Exif()
     exif[0x010F] = "SecretCam"  # Make
     exif[0x8825] = {1: "N", 2: (51.0, 30.0, 0.0)}  # GPS
@@ -441,6 +442,7 @@ def test_photo_upload_strips_metadata_and_is_served_privately(doctor_client, doc
 )
 def test_photo_upload_refuses_what_is_not_an_image(doctor_client, filename, payload, content_type, message):
     session = SignedSessionFactory()
+    ConsentRecordFactory(patient=session.patient, procedure="photography")
     upload = SimpleUploadedFile(filename, payload, content_type)
     response = doctor_client.post(
         url("photo_upload", session.patient.pk, session.pk), {"kind": "after", "image": upload}
@@ -452,6 +454,7 @@ def test_photo_upload_refuses_what_is_not_an_image(doctor_client, filename, payl
 
 def test_photo_upload_refuses_other_formats(doctor_client):
     session = SignedSessionFactory()
+    ConsentRecordFactory(patient=session.patient, procedure="photography")
     buffer = io.BytesIO()
     Image.new("RGB", (5, 5)).save(buffer, format="GIF")
     upload = SimpleUploadedFile("x.gif", buffer.getvalue(), "image/gif")
@@ -464,12 +467,58 @@ def test_photo_upload_refuses_other_formats(doctor_client):
 def test_photo_upload_refuses_large_files(doctor_client, settings):
     settings.PHOTO_MAX_UPLOAD_BYTES = 100
     session = SignedSessionFactory()
+    ConsentRecordFactory(patient=session.patient, procedure="photography")
     upload = SimpleUploadedFile("big.png", png_bytes(size=(200, 200)), "image/png")
     response = doctor_client.post(
         url("photo_upload", session.patient.pk, session.pk), {"kind": "after", "image": upload}
     )
     assert response.status_code == 400
     assert "the limit is" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "consent",
+    ["none", "withdrawn", "mesotherapy only", "superseded text"],
+)
+def test_photo_upload_is_refused_without_a_photography_consent_in_force(doctor_client, doctor, consent):
+    from patients.models import ConsentDocument
+
+    session = SignedSessionFactory()
+    if consent == "withdrawn":
+        ConsentRecordFactory(
+            patient=session.patient,
+            procedure="photography",
+            withdrawn_at=timezone.now(),
+            withdrawn_by=doctor,
+            withdrawal_reason="Does not want photos any more",
+        )
+    elif consent == "mesotherapy only":
+        ConsentRecordFactory(patient=session.patient)
+    elif consent == "superseded text":
+        ConsentRecordFactory(patient=session.patient, procedure="photography")
+        ConsentDocument.objects.create(
+            procedure="photography", version=2, title="Consent to clinical photography", body="New wording",
+            effective_from=timezone.localdate(),
+        )  # fmt: skip
+    upload = SimpleUploadedFile("face.png", png_bytes(), "image/png")
+    response = doctor_client.post(
+        url("photo_upload", session.patient.pk, session.pk), {"kind": "before", "image": upload}
+    )
+    assert response.status_code == 400
+    assert "No consent to clinical photography is in force" in " ".join(response.context["form"].non_field_errors())
+    assert "No consent to clinical photography is in force" in response.content.decode()
+    assert not Photo.objects.exists()
+    page = doctor_client.get(url("session_detail", session.patient.pk, session.pk)).content.decode()
+    assert "No photos without consent" in page
+    assert url("photo_upload", session.patient.pk, session.pk) not in page
+
+
+def test_session_page_offers_photo_upload_with_a_photography_consent(doctor_client):
+    session = SignedSessionFactory()
+    ConsentRecordFactory(patient=session.patient, procedure="photography")
+    page = doctor_client.get(url("session_detail", session.patient.pk, session.pk)).content.decode()
+    assert url("photo_upload", session.patient.pk, session.pk) in page
+    assert "No photos without consent" not in page
 
 
 def test_formulary_lists_the_seeded_products(doctor_client):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db import models
 from django.http import HttpRequest
 
+from clinic.client_address import client_ip
 from clinic.models import AuditEntry
 
 
@@ -22,8 +23,7 @@ class Actor:
 
     @classmethod
     def from_request(cls, request: HttpRequest) -> Actor:
-        # REMOTE_ADDR is what the web server saw; behind a proxy, have the proxy set it.
-        return cls(user=request.user, ip_address=request.META.get("REMOTE_ADDR") or None)
+        return cls(user=request.user, ip_address=client_ip(request))
 
 
 def audit_record(

@@ -21,6 +21,15 @@ class AuditEntry(models.Model):
         DOWNLOAD = "download", "Downloaded"
         PRINT = "print", "Printed"
         DELETE = "delete", "Deleted"
+        # Staff accounts (clinic/accounts/): the record is the account, never a patient's.
+        INVITE = "invite", "Invited a staff member"
+        SET_PASSWORD = "set_password", "Set own password from an invitation"
+        CHANGE_ROLES = "change_roles", "Changed roles"
+        DEACTIVATE = "deactivate", "Deactivated an account"
+        REACTIVATE = "reactivate", "Reactivated an account"
+        LOCKOUT = "lockout", "Locked out after failed logins"
+        UNLOCK = "unlock", "Unlocked an account"
+        RESET_2FA = "reset_2fa", "Reset two-factor authentication"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(

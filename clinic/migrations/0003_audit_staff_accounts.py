@@ -4,15 +4,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinic', '0002_roles'),
+        ("clinic", "0002_roles"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditentry',
-            name='action',
-            field=models.CharField(choices=[('view', 'Viewed'), ('create', 'Created'), ('update', 'Updated'), ('withdraw', 'Withdrew'), ('sign', 'Signed'), ('addendum', 'Added an addendum'), ('override', 'Overrode a safety check'), ('download', 'Downloaded'), ('print', 'Printed'), ('delete', 'Deleted'), ('invite', 'Invited a staff member'), ('set_password', 'Set own password from an invitation'), ('change_roles', 'Changed roles'), ('deactivate', 'Deactivated an account'), ('reactivate', 'Reactivated an account'), ('lockout', 'Locked out after failed logins'), ('unlock', 'Unlocked an account'), ('reset_2fa', 'Reset two-factor authentication')], max_length=20),
+            model_name="auditentry",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("view", "Viewed"),
+                    ("create", "Created"),
+                    ("update", "Updated"),
+                    ("withdraw", "Withdrew"),
+                    ("sign", "Signed"),
+                    ("addendum", "Added an addendum"),
+                    ("override", "Overrode a safety check"),
+                    ("download", "Downloaded"),
+                    ("print", "Printed"),
+                    ("delete", "Deleted"),
+                    ("invite", "Invited a staff member"),
+                    ("set_password", "Set own password from an invitation"),
+                    ("change_roles", "Changed roles"),
+                    ("deactivate", "Deactivated an account"),
+                    ("reactivate", "Reactivated an account"),
+                    ("lockout", "Locked out after failed logins"),
+                    ("unlock", "Unlocked an account"),
+                    ("reset_2fa", "Reset two-factor authentication"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

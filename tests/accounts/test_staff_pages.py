@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from clinic import roles
 from clinic.models import AuditEntry
-from tests.factories import PASSWORD, DoctorFactory, ManagerFactory, authenticator_for
+from tests.factories import PASSWORD, DoctorFactory, authenticator_for
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -136,7 +136,9 @@ def test_invitation_link_sets_the_password_once(manager_client, client):
     assert response.status_code == 302  # the token leaves the URL for the session
     form_url = response.url
     assert "set-password" in form_url
-    response = client.post(form_url, {"new_password1": "a long new passphrase", "new_password2": "a long new passphrase"})
+    response = client.post(
+        form_url, {"new_password1": "a long new passphrase", "new_password2": "a long new passphrase"}
+    )
     assert response.status_code == 302
     account.refresh_from_db()
     assert account.check_password("a long new passphrase")
@@ -340,4 +342,3 @@ def test_superuser_keeps_the_user_admin(client, superuser, doctor):
     client.force_login(superuser)
     assert client.get(reverse("admin:auth_user_password_change", args=[doctor.pk])).status_code == 200
     assert client.get(reverse("admin:auth_user_add")).status_code == 200
-

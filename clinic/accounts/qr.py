@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import qrcode
+from django.utils.html import escape
 from qrcode.image.svg import SvgPathImage
 
 
@@ -13,4 +14,4 @@ def qr_svg(data: str, *, label: str) -> str:
     svg = image.to_string(encoding="unicode")
     # Sized by CSS (class qr-code), named for screen readers.
     svg = re.sub(r'^<svg width="[^"]*" height="[^"]*"', "<svg", svg, count=1)
-    return svg.replace("<svg", f'<svg class="qr-code" role="img" aria-label="{label}"', 1)
+    return svg.replace("<svg", f'<svg class="qr-code" role="img" aria-label="{escape(label)}"', 1)

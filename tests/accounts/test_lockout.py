@@ -1,14 +1,17 @@
 """Failed logins lock a username and an address (django-axes), on the staff and admin logins."""
 
 import datetime
+import importlib
 
 import pytest
 import time_machine
 from axes.models import AccessAttempt
+from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+import clinic.settings as clinic_settings
 from clinic.models import AuditEntry
 from tests.factories import PASSWORD, authenticator_for
 
@@ -91,20 +94,27 @@ def test_lockout_ends_after_the_cool_off(doctor, settings):
         assert _logged_in(client)
 
 
-def test_limit_and_cool_off_come_from_the_environment(monkeypatch):
-    import importlib
-
-    import clinic.settings as clinic_settings
-
-    monkeypatch.setenv("LOGIN_FAILURE_LIMIT", "3")
-    monkeypatch.setenv("LOGIN_COOLOFF_MINUTES", "45")
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"LOGIN_FAILURE_LIMIT": "3", "LOGIN_COOLOFF_MINUTES": "45"}, (3, datetime.timedelta(minutes=45))),
+        ({"LOGIN_FAILURE_LIMIT": "0"}, ImproperlyConfigured),
+        ({"LOGIN_COOLOFF_MINUTES": "soon"}, ImproperlyConfigured),
+    ],
+)
+def test_limit_and_cool_off_come_from_the_environment(monkeypatch, env, expected):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     try:
-        reloaded = importlib.reload(clinic_settings)
-        assert reloaded.AXES_FAILURE_LIMIT == 3
-        assert datetime.timedelta(minutes=45) == reloaded.AXES_COOLOFF_TIME
+        if expected is ImproperlyConfigured:
+            with pytest.raises(ImproperlyConfigured):
+                importlib.reload(clinic_settings)
+        else:
+            reloaded = importlib.reload(clinic_settings)
+            assert expected == (reloaded.AXES_FAILURE_LIMIT, reloaded.AXES_COOLOFF_TIME)
     finally:
-        monkeypatch.delenv("LOGIN_FAILURE_LIMIT")
-        monkeypatch.delenv("LOGIN_COOLOFF_MINUTES")
+        for name in env:
+            monkeypatch.delenv(name)
         importlib.reload(clinic_settings)
 
 

@@ -295,6 +295,8 @@ AXES_LOCKOUT_CALLABLE = "clinic.accounts.lockout.lockout_response"
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = False
 AXES_ENABLE_ADMIN = False
+# Logins are the audit trail's to record; axes keeps only the failure counts it needs.
+AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False
 # Two-factor authentication: with REQUIRE_2FA every staff user enrols an authenticator app
 # before anything else; a user who has one always enters a code after the password.

@@ -1,6 +1,6 @@
 from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.models import User
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
 
 from clinic.models import AuditEntry
 
@@ -27,9 +27,28 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return False
 
 
-class StaffUserAdmin(UserAdmin):
-    """Managers create staff accounts and give them a role (group). Only a superuser may grant
-    superuser status or single permissions, so a role stays the unit of access."""
+class SuperuserOnlyAdmin:
+    """Accounts and roles change in the staff pages (clinic/accounts/), which keep a manager
+    from raising their own access; here only a superuser may change them. Managers still
+    reach the rest of Administration (formulary, practitioners, consent texts)."""
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request, *args):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class StaffUserAdmin(SuperuserOnlyAdmin, UserAdmin):
+    """For superusers. A manager may only read accounts here (hidden from the index): the
+    practitioner form's user picker reads them. Nobody deletes an account (staff who recorded
+    anything are referenced by clinical records): deactivate it on the staff page."""
 
     list_display = ("username", "first_name", "last_name", "email", "is_active", "roles")
 
@@ -40,16 +59,12 @@ class StaffUserAdmin(UserAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
 
-    def get_readonly_fields(self, request, obj=None):
-        readonly = list(super().get_readonly_fields(request, obj))
-        if not request.user.is_superuser:
-            readonly += ["is_superuser", "user_permissions", "last_login", "date_joined"]
-        return readonly
 
-    def has_delete_permission(self, request, obj=None):
-        # Staff who recorded anything are referenced by clinical records: deactivate instead.
-        return False
+class RoleAdmin(SuperuserOnlyAdmin, GroupAdmin):
+    """Roles are declared by migrations (clinic/roles.py); a superuser may inspect them."""
 
 
 admin.site.unregister(User)
 admin.site.register(User, StaffUserAdmin)
+admin.site.unregister(Group)
+admin.site.register(Group, RoleAdmin)

@@ -13,3 +13,5 @@ class ClinicConfig(AppConfig):
         user_logged_in.connect(signals.record_login, dispatch_uid="clinic.audit.login")
         user_login_failed.connect(signals.record_login_failed, dispatch_uid="clinic.audit.login_failed")
         user_logged_out.connect(signals.record_logout, dispatch_uid="clinic.audit.logout")
+
+        from clinic.accounts import lockout  # noqa: F401 - connects the lockout receiver

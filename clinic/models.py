@@ -28,7 +28,15 @@ class AuditEntry(models.Model):
         LOGIN = "login", "Signed in"
         LOGIN_FAILED = "login_failed", "Failed to sign in"
         LOGOUT = "logout", "Signed out"
-        LOCKOUT = "lockout", "Locked out"
+        # Staff accounts (clinic/accounts/): the record is the account, never a patient's.
+        INVITE = "invite", "Invited a staff member"
+        SET_PASSWORD = "set_password", "Set own password from an invitation"
+        CHANGE_ROLES = "change_roles", "Changed roles"
+        DEACTIVATE = "deactivate", "Deactivated an account"
+        REACTIVATE = "reactivate", "Reactivated an account"
+        LOCKOUT = "lockout", "Locked out after failed logins"
+        UNLOCK = "unlock", "Unlocked an account"
+        RESET_2FA = "reset_2fa", "Reset two-factor authentication"
 
     class Outcome(models.TextChoices):
         ALLOWED = "allowed", "Allowed"

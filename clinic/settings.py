@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import zoneinfo
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -128,12 +128,17 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "crispy_forms",
     "crispy_bootstrap5",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "clinic",
     "messaging",
     "patients",
     "treatments",
     "scheduling",
     "devdata",
+    # Last, as its documentation asks: it watches the login signals of everything above.
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -144,9 +149,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): has this session passed the second factor?
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A staff user goes nowhere before enrolling and entering their second factor.
+    "clinic.accounts.middleware.SecondFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "clinic.audit.AuditRefusalMiddleware",
+    # Last: turns a refused login (too many failures) into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -182,6 +193,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Axes first: it refuses a locked-out username or address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -285,6 +301,36 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": float(MESSAGE_DISPATCH_INTERVAL_SECONDS),
     },
 }
+
+# Staff accounts (clinic/accounts/). Failed logins, on the staff login and the admin login
+# alike, are counted per username and per client address; at LOGIN_FAILURE_LIMIT either is
+# locked for LOGIN_COOLOFF_MINUTES after its last failure (a manager can unlock a username).
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_COOLOFF_MINUTES = env_int("LOGIN_COOLOFF_MINUTES", 15)
+if LOGIN_FAILURE_LIMIT < 1 or LOGIN_COOLOFF_MINUTES < 1:
+    raise ImproperlyConfigured("LOGIN_FAILURE_LIMIT and LOGIN_COOLOFF_MINUTES must be at least 1.")
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# The address the audit trail records, so that both speak of the same client.
+AXES_CLIENT_IP_CALLABLE = "clinic.audit.client_address"  # the audit trail's address, trusted proxies and all
+AXES_LOCKOUT_CALLABLE = "clinic.accounts.lockout.lockout_response"
+# Refused attempts during a lockout do not extend it: it ends LOGIN_COOLOFF_MINUTES after
+# the failure that caused it. A success does not clear an address's failures either (one
+# valid account must not reset the count of an address guessing others).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = False
+AXES_ENABLE_ADMIN = False
+# Logins are the audit trail's to record; axes keeps only the failure counts it needs.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+# Two-factor authentication: with REQUIRE_2FA every staff user enrols an authenticator app
+# before anything else; a user who has one always enters a code after the password.
+REQUIRE_2FA = env_bool("REQUIRE_2FA", default=True)
+OTP_TOTP_ISSUER = CLINIC_NAME
+# Invitation links (set your own password) stop working after this many days, once used,
+# or once the password has changed.
+PASSWORD_RESET_TIMEOUT = env_int("STAFF_INVITE_MAX_AGE_DAYS", 7) * 24 * 60 * 60
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)

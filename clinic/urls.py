@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("audit/", views.audit_list, name="audit_list"),
+    path("", include("clinic.accounts.urls")),
     path("patients/", include("patients.urls")),
     path("", include("messaging.urls")),
     path("treatments/", include("treatments.urls")),

@@ -1,8 +1,9 @@
 """Personas shared by the whole suite: two doctors, a receptionist, a manager, anonymous."""
 
 import pytest
+from django.test import Client
 
-from tests.factories import DoctorFactory, ManagerFactory, ReceptionistFactory
+from tests.factories import DoctorFactory, ManagerFactory, ReceptionistFactory, mark_second_factor_verified
 from tests.migration_data import restore_migration_data
 
 
@@ -47,6 +48,27 @@ def manager_client(client, manager):
 @pytest.fixture
 def anonymous_client(client):
     return client
+
+
+_force_login_without_second_factor = Client.force_login
+
+
+@pytest.fixture(autouse=True)
+def _force_login_passes_second_factor(monkeypatch):
+    """``client.force_login(user)`` logs a persona in as the login page and the code page
+    together would: password and second factor (an authenticator device is made for them).
+    Tests of the second factor itself use ``login_without_second_factor``."""
+
+    def force_login(self, user, backend=None):
+        _force_login_without_second_factor(self, user, backend)
+        mark_second_factor_verified(self, user)
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+
+
+def login_without_second_factor(client, user) -> None:
+    """Logged in with the password only: the session has not passed the second factor."""
+    _force_login_without_second_factor(client, user)
 
 
 @pytest.fixture(autouse=True)

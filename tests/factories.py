@@ -8,6 +8,9 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic import roles
 from devdata.demo.patients import drawn_signature_png
@@ -129,3 +132,21 @@ class ConsentRecordFactory(factory.django.DjangoModelFactory):
             signature_png=record.signature_png,
         )
     )
+
+
+def authenticator_for(user):
+    """The user's confirmed authenticator (TOTP) device, made if they have none."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+
+
+def totp_code(device) -> str:
+    """The code the authenticator app shows now for ``device``."""
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):0{device.digits}d}"
+
+
+def mark_second_factor_verified(client, user) -> None:
+    """Record in ``client``'s session that it passed the second factor, as django_otp.login does."""
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = authenticator_for(user).persistent_id
+    session.save()

@@ -77,9 +77,12 @@ def test_audit_list_query_budget(manager_client, doctor, django_assert_max_num_q
         manager_client.get(reverse("audit_list"))
 
 
-def test_manager_creates_staff_but_cannot_grant_superuser(manager_client, manager, doctor):
+def test_manager_reads_staff_in_admin_but_creates_them_on_the_staff_pages(manager_client, manager, doctor):
+    # Accounts are made on the staff pages (tests/clinic/test_staff_accounts.py); in the admin a
+    # manager only reads them (the practitioner form picks its user from them).
     url = reverse("admin:auth_user_change", args=[doctor.pk])
     response = manager_client.get(url)
     assert response.status_code == 200
     assert 'name="is_superuser"' not in response.content.decode()
-    assert manager_client.get(reverse("admin:auth_user_add")).status_code == 200
+    assert 'name="groups"' not in response.content.decode()
+    assert manager_client.get(reverse("admin:auth_user_add")).status_code == 403

@@ -1,6 +1,7 @@
 """python manage.py seed_demo: demo staff, ~200 patients with histories, and the demo data of
 the other apps. Running it again changes nothing."""
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from devdata.demo import patients as demo
@@ -20,3 +21,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):"))
         for username, first, last, role in demo.DEMO_STAFF:
             self.stdout.write(f"  {username:<10} {role:<13} {first} {last}")
+        if settings.REQUIRE_2FA:
+            self.stdout.write(
+                "Two-factor authentication is required (REQUIRE_2FA): each demo user sets up an "
+                "authenticator app at first login. bin/run sets REQUIRE_2FA=false to skip it."
+            )

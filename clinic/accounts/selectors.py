@@ -43,9 +43,12 @@ def locked_usernames(usernames: Iterable[str]) -> set[str]:
 
 
 def account_history(account) -> QuerySet[AuditEntry]:
-    """What was done to this account (invitations, roles, lockouts...), newest first."""
+    """What was done to this account (invitations, roles, lockouts...), newest first. Its own
+    sign-ins and sign-outs are in the audit trail, not in this list."""
+    sign_in_events = [AuditEntry.Action.LOGIN, AuditEntry.Action.LOGOUT, AuditEntry.Action.LOGIN_FAILED]
     return (
         AuditEntry.objects.filter(object_type=ACCOUNT, object_id=str(account.pk))
+        .exclude(action__in=sign_in_events)
         .select_related("user")
         .order_by("-at", "-id")
     )

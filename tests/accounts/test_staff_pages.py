@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from clinic import roles
+from clinic.accounts.selectors import account_history
 from clinic.models import AuditEntry
 from tests.factories import PASSWORD, DoctorFactory, authenticator_for
 
@@ -17,11 +18,7 @@ User = get_user_model()
 
 
 def _history(account):
-    return list(
-        AuditEntry.objects.filter(object_type="staff account", object_id=str(account.pk)).values_list(
-            "action", flat=True
-        )
-    )
+    return list(account_history(account).values_list("action", flat=True))
 
 
 def _invite(client, **overrides):

@@ -30,7 +30,13 @@ from clinic.audit import Actor
 from messaging.links import make_token
 from messaging.models import ScheduledMessage
 from scheduling.emails import CANCEL_ACTION, CONFIRM_ACTION
-from tests.factories import ConsentRecordFactory, HistoryItemFactory, PatientFactory, SkinProfileFactory
+from tests.factories import (
+    ConsentRecordFactory,
+    HistoryItemFactory,
+    PatientFactory,
+    ReceptionistFactory,
+    SkinProfileFactory,
+)
 from tests.messaging.factories import ScheduledMessageFactory
 from tests.scheduling.conftest import NOW
 from tests.scheduling.factories import AppointmentFactory, PractitionerFactory, RoomFactory, appointment_type
@@ -123,6 +129,10 @@ class World:
         )
 
     @cached_property
+    def staff_member(self):
+        return ReceptionistFactory(username="front_desk_two")
+
+    @cached_property
     def practitioner(self):
         return PractitionerFactory(user=self.doctor, default_room=RoomFactory(name="Room 1"))
 
@@ -158,6 +168,10 @@ def patient(world: World) -> list:
 
 def appointment(world: World) -> list:
     return [world.appointment.pk]
+
+
+def staff_member(world: World) -> list:
+    return [world.staff_member.pk]
 
 
 def draft_session(world: World) -> list:
@@ -203,6 +217,25 @@ PAGES: dict[str, Page] = {
     "password_change": Page(STAFF, post=FORM),
     "password_change_done": Page(STAFF),
     "audit_list": Page(MANAGER_ONLY),
+    # Staff accounts (managers) and each person's own second factor
+    "accounts:staff_list": Page(MANAGER_ONLY),
+    "accounts:staff_invite": Page(MANAGER_ONLY, post=FORM),
+    "accounts:staff_detail": Page(MANAGER_ONLY, staff_member),
+    **{
+        f"accounts:{name}": Page(POST_ONLY, staff_member, post=(LOGIN, FORBIDDEN, FORBIDDEN, ALLOWED))
+        for name in ("staff_roles", "staff_deactivate", "staff_reactivate", "staff_unlock", "staff_reset_2fa")
+    },
+    "accounts:staff_invite_again": Page(POST_ONLY, staff_member, post=(LOGIN, FORBIDDEN, FORBIDDEN, ALLOWED)),
+    # A one-time link: an unknown or used token shows why, to anyone.
+    "accounts:invitation": Page(EVERYONE, lambda w: ["MQ", "set-password"], post=PUBLIC_ACTION),
+    "accounts:second_factor": Page(STAFF),
+    # The personas have enrolled and passed the second factor: these send them on.
+    "accounts:enrol": Page((LOGIN, REDIRECT, REDIRECT, REDIRECT), post=FORM),
+    "accounts:verify": Page((LOGIN, REDIRECT, REDIRECT, REDIRECT), post=FORM),
+    # Recovery codes are shown once, right after they are made; none are on file here.
+    "accounts:recovery_codes": Page((LOGIN, 404, 404, 404)),
+    "accounts:recovery_codes_renew": Page(POST_ONLY, post=(LOGIN, ALLOWED, ALLOWED, ALLOWED)),
+    "accounts:second_factor_remove": Page(POST_ONLY, post=(LOGIN, ALLOWED, ALLOWED, ALLOWED)),
     # Patients: the desk, then clinical data (doctors only)
     "patients:list": Page(STAFF),
     "patients:register": Page(STAFF, post=FORM),

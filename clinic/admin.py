@@ -1,14 +1,41 @@
 from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.models import User
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
 
 from clinic.models import AuditEntry
 
 admin.site.site_header = "Clinic administration"
 
 
+class SafeChangeList(ChangeList):
+    """Django's change list answers 500 to some hand-typed filters: a NUL character (which
+    PostgreSQL refuses in a string) or a year too large for a date. Such a filter is treated
+    like any other bad one: the admin drops the filters and says so (``?e=1``)."""
+
+    def get_filters(self, request):
+        for key, values in request.GET.lists():
+            if "\x00" in key or any("\x00" in value for value in values):
+                raise IncorrectLookupParameters("A filter contains a NUL character.")
+        try:
+            return super().get_filters(request)
+        except (OverflowError, ValueError) as error:
+            # e.g. ?at__year=99999999999999999999, or the year after 9999.
+            raise IncorrectLookupParameters(error) from error
+
+
+class SafeChangeListMixin:
+    def get_changelist(self, request, **kwargs):
+        return SafeChangeList
+
+
+class ClinicModelAdmin(SafeChangeListMixin, admin.ModelAdmin):
+    """The base of every ModelAdmin of the clinic (tests/clinic/test_admin_filters.py checks)."""
+
+
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ClinicModelAdmin):
     """Read-only: the trail can be searched, never edited (the database refuses it too)."""
 
     list_display = ("at", "user", "action", "object_type", "object_id", "patient_id", "ip_address")
@@ -27,7 +54,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return False
 
 
-class StaffUserAdmin(UserAdmin):
+class StaffUserAdmin(SafeChangeListMixin, UserAdmin):
     """Managers create staff accounts and give them a role (group). Only a superuser may grant
     superuser status or single permissions, so a role stays the unit of access."""
 
@@ -51,5 +78,11 @@ class StaffUserAdmin(UserAdmin):
         return False
 
 
+class RoleAdmin(SafeChangeListMixin, GroupAdmin):
+    """Django's group admin with the clinic's change list."""
+
+
 admin.site.unregister(User)
 admin.site.register(User, StaffUserAdmin)
+admin.site.unregister(Group)
+admin.site.register(Group, RoleAdmin)

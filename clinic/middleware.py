@@ -13,6 +13,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 LAST_ACTIVITY_KEY = "clinic_last_activity"
+LOGGED_IN_AT_KEY = "clinic_logged_in_at"
 # The session is written again only when the stamp is this stale: a page that fires many
 # requests costs one session write a minute, not one per request.
 ACTIVITY_STAMP_GRANULARITY_SECONDS = 60
@@ -49,15 +50,26 @@ def stamp_activity(request: HttpRequest, *, now: float | None = None) -> None:
 
 
 def stamp_activity_on_login(sender, request: HttpRequest, user, **kwargs) -> None:
-    """A fresh login starts the idle clock (connected to user_logged_in in clinic.apps)."""
+    """A fresh login starts both clocks (connected to user_logged_in in clinic.apps)."""
     if request is not None and hasattr(request, "session"):
-        stamp_activity(request)
+        now = time.time()
+        request.session[LOGGED_IN_AT_KEY] = int(now)
+        stamp_activity(request, now=now)
+
+
+def _duration(seconds: int) -> str:
+    if seconds >= 3600 and seconds % 3600 == 0:
+        hours = seconds // 3600
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    minutes = max(1, round(seconds / 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 class IdleSessionTimeoutMiddleware:
-    """Ends a login after SESSION_IDLE_TIMEOUT_SECONDS without a request, besides the
-    absolute SESSION_COOKIE_AGE: the next request goes to the login page with a message
-    (an htmx request is told to load the login page as a whole)."""
+    """Ends a login after SESSION_IDLE_TIMEOUT_SECONDS without a request, and in any case
+    SESSION_COOKIE_AGE after it began (the session's own expiry slides forward each time the
+    activity stamp is written, so the absolute limit is kept here). The next request goes to
+    the login page with a message; an htmx request is told to load the login page whole."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]):
         self.get_response = get_response
@@ -65,21 +77,23 @@ class IdleSessionTimeoutMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if request.user.is_authenticated:
             now = time.time()
-            last = request.session.get(LAST_ACTIVITY_KEY)
+            session = request.session
+            started = session.get(LOGGED_IN_AT_KEY)
+            last = session.get(LAST_ACTIVITY_KEY)
+            if isinstance(started, int) and now - started > settings.SESSION_COOKIE_AGE:
+                return self._timed_out(request, f"Your login ended after {_duration(settings.SESSION_COOKIE_AGE)}.")
             if isinstance(last, int) and now - last > settings.SESSION_IDLE_TIMEOUT_SECONDS:
-                return self._timed_out(request)
+                idle = _duration(settings.SESSION_IDLE_TIMEOUT_SECONDS)
+                return self._timed_out(request, f"You were logged out after {idle} without activity.")
+            if not isinstance(started, int):  # a session from before these stamps existed
+                session[LOGGED_IN_AT_KEY] = int(now)
             if not isinstance(last, int) or now - last >= ACTIVITY_STAMP_GRANULARITY_SECONDS:
                 stamp_activity(request, now=now)
         return self.get_response(request)
 
-    def _timed_out(self, request: HttpRequest) -> HttpResponseBase:
+    def _timed_out(self, request: HttpRequest, reason: str) -> HttpResponseBase:
         logout(request)
-        minutes = max(1, round(settings.SESSION_IDLE_TIMEOUT_SECONDS / 60))
-        messages.info(
-            request,
-            f"You were logged out after {minutes} minute{'s' if minutes != 1 else ''} without activity. "
-            "Please log in again.",
-        )
+        messages.info(request, f"{reason} Please log in again.")
         # Come back to the page after logging in again; a form posted after the timeout is
         # not replayed.
         next_path = request.get_full_path() if request.method == "GET" else "/"

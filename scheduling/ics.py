@@ -15,17 +15,15 @@ from scheduling.models import Appointment, Practitioner
 PRODID = "-//Clinic//Scheduling//EN"
 FEED_PAST_DAYS = 30
 FEED_FUTURE_DAYS = 365
-# RFC 5545 text allows no control character but a tab; line breaks are escaped by vText.
+# RFC 5545 text allows no control character but a tab.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-LINE_BREAKS = re.compile(r"\s*(?:\r\n|\r|\n)\s*")
+LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 
 
-def ical_text(value: str, *, multiline: bool = False) -> vText:
-    """A TEXT value from names typed by people: control characters dropped, line breaks
-    kept (escaped) where the property is prose and made a space where it is a title."""
-    value = CONTROL_CHARACTERS.sub("", value.replace("\r\n", "\n"))
-    value = value.replace("\r", "\n") if multiline else LINE_BREAKS.sub(" ", value)
-    return vText(value.strip())
+def ical_text(value: str) -> vText:
+    """A one-line TEXT value from names people typed (a staff name pasted with a line break):
+    line breaks become spaces, other control characters go, and vText escapes the rest."""
+    return vText(CONTROL_CHARACTERS.sub("", LINE_BREAKS.sub(" ", value)).strip())
 
 
 def _calendar(name: str) -> Calendar:
@@ -49,7 +47,7 @@ def _event(appointment: Appointment, *, summary: str, description: str) -> Event
     event.add("dtstart", appointment.starts_at.astimezone(UTC))
     event.add("dtend", appointment.ends_at.astimezone(UTC))
     event.add("summary", ical_text(summary))
-    event.add("description", ical_text(description, multiline=True))
+    event.add("description", ical_text(description))
     event.add("location", ical_text(settings.CLINIC_NAME))
     cancelled = appointment.status == Appointment.Status.CANCELLED
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")

@@ -479,14 +479,11 @@ def appointment_mark_no_show(*, appointment: Appointment, marked_by) -> Appointm
     return current
 
 
-# A course is booked for a plan that is proposed (booked ahead of its start) or under way;
-# a cancelled or completed plan has no sessions left to book.
-BOOKABLE_PLAN_STATUSES = (TreatmentPlan.Status.PROPOSED, TreatmentPlan.Status.ACTIVE)
-
-
 def course_refusal(plan: TreatmentPlan) -> str | None:
-    """Why no session of this plan can be booked, or None when they can."""
-    if plan.status in BOOKABLE_PLAN_STATUSES:
+    """Why no session of this plan can be booked, or None when they can: a course is booked
+    for an open plan (proposed, booked ahead of its start, or under way), never for a
+    cancelled or completed one."""
+    if plan.is_open:
         return None
     return (
         f"This treatment plan is {plan.get_status_display().lower()}: its sessions can no longer be booked. "

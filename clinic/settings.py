@@ -1,8 +1,9 @@
 """Settings for the clinic application.
 
 Every environment variable the application reads is read here, through the typed helpers
-below. Development defaults work on a fresh machine; with DEBUG off (production) the
-secrets have no default and a bad value stops the process at start.
+below. Development defaults work on a fresh machine with DEBUG=true; without it the settings
+are production ones (they fail closed): the secrets have no default and a bad value stops
+the process at start.
 """
 
 from __future__ import annotations
@@ -233,6 +234,8 @@ PHOTO_MAX_UPLOAD_BYTES = env_int("PHOTO_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 # to PHOTO_MAX_SIDE pixels before re-encoding.
 PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 40_000_000)
 PHOTO_MAX_SIDE = env_int("PHOTO_MAX_SIDE", 3000)
+if PHOTO_MAX_PIXELS <= 0 or PHOTO_MAX_SIDE <= 0:
+    raise ImproperlyConfigured("PHOTO_MAX_PIXELS and PHOTO_MAX_SIDE must be positive numbers of pixels.")
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

@@ -1,5 +1,8 @@
 .PHONY: run test lint format check bench
 
+# The settings fail closed (production) unless DEBUG is true: these are development commands.
+export DEBUG ?= true
+
 run:  ## set up and run the app with demo data, worker and beat
 	bin/run
 

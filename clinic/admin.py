@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 
@@ -7,8 +9,33 @@ from clinic.models import AuditEntry
 admin.site.site_header = "Clinic administration"
 
 
+class SafeChangeList(ChangeList):
+    """Django's change list answers 500 to some hand-typed filters: a NUL character (which
+    PostgreSQL refuses in a string) or a year too large for a date. Such a filter is treated
+    like any other bad one: the admin drops the filters and says so (``?e=1``)."""
+
+    def get_filters(self, request):
+        for key, values in request.GET.lists():
+            if "\x00" in key or any("\x00" in value for value in values):
+                raise IncorrectLookupParameters("A filter contains a NUL character.")
+        try:
+            return super().get_filters(request)
+        except (OverflowError, ValueError) as error:
+            # e.g. ?at__year=99999999999999999999, or the year after 9999.
+            raise IncorrectLookupParameters(error) from error
+
+
+class SafeChangeListMixin:
+    def get_changelist(self, request, **kwargs):
+        return SafeChangeList
+
+
+class ClinicModelAdmin(SafeChangeListMixin, admin.ModelAdmin):
+    """The base of every ModelAdmin of the clinic (tests/clinic/test_admin_filters.py checks)."""
+
+
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ClinicModelAdmin):
     """Read-only: the trail can be searched, never edited (the database refuses it too)."""
 
     list_display = ("at", "user", "action", "outcome", "object_type", "object_id", "patient_id", "ip_address")
@@ -45,7 +72,7 @@ class SuperuserOnlyAdmin:
         return False
 
 
-class StaffUserAdmin(SuperuserOnlyAdmin, UserAdmin):
+class StaffUserAdmin(SuperuserOnlyAdmin, SafeChangeListMixin, UserAdmin):
     """For superusers. A manager may only read accounts here (hidden from the index): the
     practitioner form's user picker reads them. Nobody deletes an account (staff who recorded
     anything are referenced by clinical records): deactivate it on the staff page."""
@@ -60,7 +87,7 @@ class StaffUserAdmin(SuperuserOnlyAdmin, UserAdmin):
         return super().get_queryset(request).prefetch_related("groups")
 
 
-class RoleAdmin(SuperuserOnlyAdmin, GroupAdmin):
+class RoleAdmin(SuperuserOnlyAdmin, SafeChangeListMixin, GroupAdmin):
     """Roles are declared by migrations (clinic/roles.py); a superuser may inspect them."""
 
 

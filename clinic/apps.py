@@ -15,3 +15,6 @@ class ClinicConfig(AppConfig):
         user_logged_out.connect(signals.record_logout, dispatch_uid="clinic.audit.logout")
 
         from clinic.accounts import lockout  # noqa: F401 - connects the lockout receiver
+        from clinic.middleware import stamp_activity_on_login
+
+        user_logged_in.connect(stamp_activity_on_login, dispatch_uid="clinic.stamp_activity_on_login")

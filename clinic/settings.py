@@ -1,8 +1,9 @@
 """Settings for the clinic application.
 
 Every environment variable the application reads is read here, through the typed helpers
-below. Development defaults work on a fresh machine; with DEBUG off (production) the
-secrets have no default and a bad value stops the process at start.
+below. Development defaults work on a fresh machine with DEBUG=true; without it the settings
+are production ones (they fail closed): the secrets have no default and a bad value stops
+the process at start.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import time, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -105,15 +107,28 @@ def database_from_url(url: str) -> dict:
     }
 
 
-DEBUG = env_bool("DEBUG", default=True)
+# Fail closed: production unless the environment says DEBUG=true in so many words. The
+# development commands (bin/run, bin/test, make, the benchmarks) set it.
+DEBUG = env_bool("DEBUG", default=False)
 
-_DEV_SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"  # noqa: S105
+# Published in this repository, so it protects nothing: development only.
+DEV_SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"  # noqa: S105
 if DEBUG:
-    SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET_KEY)
+    SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
 else:
-    SECRET_KEY = env_str("SECRET_KEY")
-    if SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
-        raise ImproperlyConfigured("SECRET_KEY must be a long random value in production.")
+    SECRET_KEY = os.environ.get("SECRET_KEY", "")
+    if not SECRET_KEY:
+        raise ImproperlyConfigured(
+            "The environment variable SECRET_KEY must be set: DEBUG is not true, so these are production "
+            "settings. Set DEBUG=true for development, or a long random SECRET_KEY for production."
+        )
+    if SECRET_KEY == DEV_SECRET_KEY or SECRET_KEY.startswith("django-insecure"):
+        raise ImproperlyConfigured(
+            "SECRET_KEY is the published development key, which cannot be used with DEBUG off (production). "
+            "Set a long random SECRET_KEY, or DEBUG=true for development."
+        )
+    if len(SECRET_KEY) < 50:
+        raise ImproperlyConfigured("SECRET_KEY must be a long random value (50 characters or more) in production.")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -131,6 +146,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "csp",
     "clinic",
     "messaging",
     "patients",
@@ -152,9 +168,12 @@ MIDDLEWARE = [
     # request.user.is_verified(): has this session passed the second factor?
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "clinic.middleware.IdleSessionTimeoutMiddleware",
     # A staff user goes nowhere before enrolling and entering their second factor.
     "clinic.accounts.middleware.SecondFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "clinic.middleware.SecurityHeadersMiddleware",
     "clinic.audit.AuditRefusalMiddleware",
     # Last: turns a refused login (too many failures) into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -174,6 +193,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "clinic.context_processors.clinic",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -247,6 +267,14 @@ PHOTO_MAX_UPLOAD_BYTES = env_int("PHOTO_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 # The reverse proxies in front of the web processes (addresses or CIDR networks). Only a
 # request arriving from one of them has its X-Forwarded-For read for the audit trail's address.
 TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
+
+# A small file can hold a huge picture (a flat 6000x6000 PNG is 100 KB): photos with more pixels
+# than this are refused from their header, before any decoding. Larger sides are scaled down
+# to PHOTO_MAX_SIDE pixels before re-encoding.
+PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 40_000_000)
+PHOTO_MAX_SIDE = env_int("PHOTO_MAX_SIDE", 3000)
+if PHOTO_MAX_PIXELS <= 0 or PHOTO_MAX_SIDE <= 0:
+    raise ImproperlyConfigured("PHOTO_MAX_PIXELS and PHOTO_MAX_SIDE must be positive numbers of pixels.")
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -333,10 +361,42 @@ OTP_TOTP_ISSUER = CLINIC_NAME
 PASSWORD_RESET_TIMEOUT = env_int("STAFF_INVITE_MAX_AGE_DAYS", 7) * 24 * 60 * 60
 
 SESSION_COOKIE_HTTPONLY = True
+# A login lasts at most SESSION_COOKIE_AGE, and ends sooner after SESSION_IDLE_TIMEOUT_SECONDS
+# without a request (clinic.middleware.IdleSessionTimeoutMiddleware): a screen left open at
+# the front desk does not stay logged in.
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
+SESSION_IDLE_TIMEOUT_SECONDS = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 30 * 60)
+if SESSION_IDLE_TIMEOUT_SECONDS <= 0:
+    raise ImproperlyConfigured("SESSION_IDLE_TIMEOUT_SECONDS must be a positive number of seconds.")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): scripts, styles and everything else from this site
+# only; no inline script, no inline event handler, no eval, no inline style attribute or
+# element (data-driven colours are set from static JS through the CSSOM). data: images are
+# Bootstrap's own icons (in its CSS). Nonces exist (request.csp_nonce) but no page needs one.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
+# Browser features the clinic never uses are switched off for every page.
+PERMISSIONS_POLICY: dict[str, tuple[str, ...]] = dict.fromkeys(
+    (
+        "accelerometer", "autoplay", "bluetooth", "camera", "display-capture", "geolocation", "gyroscope", "hid",
+        "magnetometer", "microphone", "midi", "payment", "screen-wake-lock", "serial", "usb", "xr-spatial-tracking",
+    ),
+    (),
+)  # fmt: skip
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,13 +17,29 @@ class BadLink(Exception):
     """The link was altered, has expired, or is for another action."""
 
 
-def make_token(action: str, object_id: int) -> str:
-    return signing.dumps({"a": action, "id": object_id}, salt=SALT, compress=True)
+@dataclass(frozen=True)
+class Link:
+    object_id: int
+    # What the link was made for beyond the id (an appointment's start): the app that made
+    # the link checks it still holds. None for links made without one.
+    version: str | None = None
+
+
+def make_token(action: str, object_id: int, *, version: str | None = None) -> str:
+    payload: dict[str, object] = {"a": action, "id": object_id}
+    if version is not None:
+        payload["v"] = version
+    return signing.dumps(payload, salt=SALT, compress=True)
 
 
 def read_token(token: str, *, action: str) -> int:
     """The id a link of ``action`` was made for; BadLink when it was altered, is for another
     action, or is older than EMAIL_LINK_MAX_AGE_DAYS."""
+    return read_link(token, action=action).object_id
+
+
+def read_link(token: str, *, action: str) -> Link:
+    """The id and version a link of ``action`` was made for; BadLink as read_token."""
     try:
         payload = signing.loads(token, salt=SALT, max_age=timedelta(days=settings.EMAIL_LINK_MAX_AGE_DAYS))
     except signing.SignatureExpired:
@@ -31,7 +48,10 @@ def read_token(token: str, *, action: str) -> int:
         raise BadLink("This link is not valid. It may have been copied incompletely.") from None
     if not isinstance(payload, dict) or payload.get("a") != action or not isinstance(payload.get("id"), int):
         raise BadLink("This link is not valid for this action.")
-    return payload["id"]
+    version = payload.get("v")
+    if version is not None and not isinstance(version, str):
+        raise BadLink("This link is not valid for this action.")
+    return Link(object_id=payload["id"], version=version)
 
 
 def linked_object(request, token: str, *, action: str, queryset, missing: str):

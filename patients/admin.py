@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from clinic.admin import ClinicModelAdmin
 from patients.models import ConsentDocument
 
 # Patients are not in the admin: every change goes through the services (phone numbers in
@@ -7,7 +8,7 @@ from patients.models import ConsentDocument
 
 
 @admin.register(ConsentDocument)
-class ConsentDocumentAdmin(admin.ModelAdmin):
+class ConsentDocumentAdmin(ClinicModelAdmin):
     """A new wording is added as a new version; a version in use is never edited."""
 
     list_display = ("title", "procedure", "version", "effective_from")

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from clinic.admin import ClinicModelAdmin
 from scheduling.models import (
     Appointment,
     AppointmentChange,
@@ -26,7 +27,7 @@ class TimeOffInline(admin.TabularInline):
 
 
 @admin.register(Practitioner)
-class PractitionerAdmin(admin.ModelAdmin):
+class PractitionerAdmin(ClinicModelAdmin):
     list_display = ("name", "is_active", "default_room", "colour")
     list_filter = ("is_active",)
     list_select_related = ("user", "default_room")
@@ -35,22 +36,22 @@ class PractitionerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Room)
-class RoomAdmin(admin.ModelAdmin):
+class RoomAdmin(ClinicModelAdmin):
     list_display = ("name", "is_active")
 
 
 @admin.register(AppointmentType)
-class AppointmentTypeAdmin(admin.ModelAdmin):
+class AppointmentTypeAdmin(ClinicModelAdmin):
     list_display = ("name", "duration_minutes", "buffer_minutes", "colour", "is_course_session", "is_active")
 
 
 @admin.register(ClinicClosure)
-class ClinicClosureAdmin(admin.ModelAdmin):
+class ClinicClosureAdmin(ClinicModelAdmin):
     list_display = ("reason", "starts_at", "ends_at")
 
 
 @admin.register(TimeOff)
-class TimeOffAdmin(admin.ModelAdmin):
+class TimeOffAdmin(ClinicModelAdmin):
     list_display = ("practitioner", "starts_at", "ends_at", "reason")
     list_select_related = ("practitioner__user",)
 
@@ -66,7 +67,7 @@ class AppointmentChangeInline(admin.TabularInline):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
+class AppointmentAdmin(ClinicModelAdmin):
     list_display = ("starts_at", "patient", "practitioner", "appointment_type", "room", "status")
     list_filter = ("status", "practitioner", "appointment_type")
     list_select_related = ("patient", "practitioner__user", "appointment_type", "room")

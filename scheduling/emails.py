@@ -18,7 +18,7 @@ from messaging.emails import EmailContent, register_builder
 from messaging.links import absolute_url, make_token
 from messaging.models import ScheduledMessage
 from scheduling.ics import appointment_ics
-from scheduling.models import Appointment
+from scheduling.models import Appointment, AppointmentChange
 
 Kind = ScheduledMessage.Kind
 Status = Appointment.Status
@@ -26,12 +26,27 @@ CONFIRM_ACTION = "appointment_confirm"
 CANCEL_ACTION = "appointment_cancel"
 
 
+def appointment_link_version(appointment: Appointment) -> str:
+    """What a confirm or cancel link is bound to besides the appointment: its start. A link
+    sent before a move must not confirm or cancel the appointment at its new time."""
+    return str(int(appointment.starts_at.timestamp()))
+
+
+def link_is_current(appointment: Appointment, version: str | None) -> bool:
+    if version is None:
+        # Links sent before they carried the start: good only while the appointment was never moved.
+        return not appointment.changes.filter(action=AppointmentChange.Action.MOVED).exists()
+    return version == appointment_link_version(appointment)
+
+
 def confirm_url(appointment: Appointment) -> str:
-    return absolute_url(reverse("scheduling:public_confirm", args=[make_token(CONFIRM_ACTION, appointment.pk)]))
+    token = make_token(CONFIRM_ACTION, appointment.pk, version=appointment_link_version(appointment))
+    return absolute_url(reverse("scheduling:public_confirm", args=[token]))
 
 
 def cancel_url(appointment: Appointment) -> str:
-    return absolute_url(reverse("scheduling:public_cancel", args=[make_token(CANCEL_ACTION, appointment.pk)]))
+    token = make_token(CANCEL_ACTION, appointment.pk, version=appointment_link_version(appointment))
+    return absolute_url(reverse("scheduling:public_cancel", args=[token]))
 
 
 def cancel_deadline(appointment: Appointment):

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.utils import timezone
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vText
 
 from scheduling.models import Appointment, Practitioner
 
 PRODID = "-//Clinic//Scheduling//EN"
 FEED_PAST_DAYS = 30
 FEED_FUTURE_DAYS = 365
+# RFC 5545 text allows no control character but a tab.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+
+
+def ical_text(value: str) -> vText:
+    """A one-line TEXT value from names people typed (a staff name pasted with a line break):
+    line breaks become spaces, other control characters go, and vText escapes the rest."""
+    return vText(CONTROL_CHARACTERS.sub("", LINE_BREAKS.sub(" ", value)).strip())
 
 
 def _calendar(name: str) -> Calendar:
@@ -21,7 +31,8 @@ def _calendar(name: str) -> Calendar:
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", name)
+    # An X- property is not escaped unless it is given as text.
+    calendar.add("x-wr-calname", ical_text(name))
     return calendar
 
 
@@ -35,9 +46,9 @@ def _event(appointment: Appointment, *, summary: str, description: str) -> Event
     event.add("dtstamp", timezone.now().astimezone(UTC))
     event.add("dtstart", appointment.starts_at.astimezone(UTC))
     event.add("dtend", appointment.ends_at.astimezone(UTC))
-    event.add("summary", summary)
-    event.add("description", description)
-    event.add("location", settings.CLINIC_NAME)
+    event.add("summary", ical_text(summary))
+    event.add("description", ical_text(description))
+    event.add("location", ical_text(settings.CLINIC_NAME))
     cancelled = appointment.status == Appointment.Status.CANCELLED
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     # A moved appointment must replace the copy already in the patient's calendar.
@@ -84,8 +95,10 @@ def practitioner_feed(practitioner: Practitioner) -> bytes:
         event.add("dtstamp", timezone.now().astimezone(UTC))
         event.add("dtstart", appointment.starts_at.astimezone(UTC))
         event.add("dtend", appointment.ends_at.astimezone(UTC))
-        event.add("summary", f"{appointment.appointment_type.name}: {patient.first_name} {patient.last_name[:1]}.")
-        event.add("location", f"{settings.CLINIC_NAME}, {appointment.room.name}")
+        event.add(
+            "summary", ical_text(f"{appointment.appointment_type.name}: {patient.first_name} {patient.last_name[:1]}.")
+        )
+        event.add("location", ical_text(f"{settings.CLINIC_NAME}, {appointment.room.name}"))
         event.add("status", "CONFIRMED")
         calendar.add_component(event)
     return calendar.to_ical()

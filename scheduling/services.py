@@ -29,6 +29,7 @@ from messaging.services import message_schedule, messages_cancel
 from scheduling import availability
 from scheduling.availability import Clash, Unavailable
 from scheduling.models import Appointment, AppointmentChange, AppointmentType, Practitioner, Room
+from treatments.models import TreatmentPlan
 
 Status = Appointment.Status
 Kind = ScheduledMessage.Kind
@@ -462,6 +463,18 @@ def appointment_mark_no_show(*, appointment: Appointment, marked_by) -> Appointm
     return current
 
 
+def course_refusal(plan: TreatmentPlan) -> str | None:
+    """Why no session of this plan can be booked, or None when they can: a course is booked
+    for an open plan (proposed, booked ahead of its start, or under way), never for a
+    cancelled or completed one."""
+    if plan.is_open:
+        return None
+    return (
+        f"This treatment plan is {plan.get_status_display().lower()}: its sessions can no longer be booked. "
+        "Book single appointments instead, or ask the doctor for a new plan."
+    )
+
+
 def course_book(
     *,
     plan,
@@ -482,6 +495,11 @@ def course_book(
     booked: list[Appointment] = []
     errors: list[str] = []
     with transaction.atomic():
+        # The plan row is locked so that a plan cancelled or completed at this moment is
+        # either seen as such here or changed after these bookings, never half of each.
+        current = TreatmentPlan.objects.select_for_update().only("status").get(pk=plan.pk)
+        if refusal := course_refusal(current):
+            raise ValidationError(refusal)
         for number, starts_at, room in sorted(sessions, key=lambda item: item[1]):
             try:
                 booked.append(

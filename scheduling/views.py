@@ -13,13 +13,14 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinic.forms import add_service_errors, service_error_text
 from clinic.localtime import day_bounds
 from clinic.permissions import BOOK_APPOINTMENT, CHANGE_APPOINTMENT, VIEW_APPOINTMENT
 from clinic.redirects import redirect_to_next
-from messaging.links import linked_object
+from messaging.links import linked_object, read_link
 from patients.access import get_patient_for, require_perm
 from scheduling import availability, selectors, services
 from scheduling.access import (
@@ -30,7 +31,7 @@ from scheduling.access import (
     get_plan_for_booking,
     get_practitioner_for,
 )
-from scheduling.emails import CANCEL_ACTION, CONFIRM_ACTION, cancel_deadline
+from scheduling.emails import CANCEL_ACTION, CONFIRM_ACTION, cancel_deadline, link_is_current
 from scheduling.forms import BookForm, CancelForm, CourseForm, DayForm, MoveForm, SlotSearchForm, parse_instant
 from scheduling.ics import appointment_ics, practitioner_feed
 from scheduling.models import Appointment, AppointmentType, Practitioner, Room
@@ -340,7 +341,8 @@ def course_book(request, plan_pk: int):
     form = CourseForm(data, initial=initial)
     proposal: list[availability.ProposedSession] = []
     errors: list[str] = []
-    if data is not None and form.is_valid():
+    closed = services.course_refusal(plan)
+    if data is not None and not closed and form.is_valid():
         cleaned = form.cleaned_data
         if request.method == "POST":
             try:
@@ -369,7 +371,9 @@ def course_book(request, plan_pk: int):
             "booked_sessions": booked_sessions,
             "can_book_all": bool(proposal) and all(p.slot is not None for p in proposal),
             "show_clinical": can_see_clinical(request.user),
+            "closed": closed,
         },
+        status=409 if closed and request.method == "POST" else 200,
     )
 
 
@@ -398,14 +402,19 @@ def feed_regenerate(request, pk: int):
 
 
 def _link_appointment(request, token: str, action: str):
-    return linked_object(
+    appointment, error_page = linked_object(
         request, token, action=action,
         queryset=Appointment.objects.select_related("practitioner__user", "appointment_type"),
         missing="This appointment no longer exists.",
     )  # fmt: skip
+    if error_page is None and not link_is_current(appointment, read_link(token, action=action).version):
+        # The appointment was moved after this email: its links must not act on the new time.
+        return None, render(request, "scheduling/public_link_moved.html", {"appointment": appointment}, status=410)
+    return appointment, error_page
 
 
 @require_http_methods(["GET", "POST"])
+@never_cache
 def public_confirm(request, token: str):
     """GET shows the appointment, POST confirms: mail scanners that open links change nothing."""
     appointment, error_page = _link_appointment(request, token, CONFIRM_ACTION)
@@ -424,6 +433,7 @@ def public_confirm(request, token: str):
 
 
 @require_http_methods(["GET", "POST"])
+@never_cache
 def public_cancel(request, token: str):
     appointment, error_page = _link_appointment(request, token, CANCEL_ACTION)
     if error_page is not None:

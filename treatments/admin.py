@@ -4,11 +4,12 @@ every read, the admin would not."""
 
 from django.contrib import admin
 
+from clinic.admin import ClinicModelAdmin
 from treatments.models import Batch, Ingredient, Product
 
 
 @admin.register(Ingredient)
-class IngredientAdmin(admin.ModelAdmin):
+class IngredientAdmin(ClinicModelAdmin):
     list_display = ["name", "category", "purposes_display"]
     list_filter = ["category"]
     search_fields = ["name"]
@@ -26,7 +27,7 @@ class BatchInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ClinicModelAdmin):
     list_display = ["name", "manufacturer", "presentation", "is_active"]
     list_filter = ["is_active", "manufacturer"]
     search_fields = ["name", "manufacturer", "ingredients__name"]
@@ -35,7 +36,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(Batch)
-class BatchAdmin(admin.ModelAdmin):
+class BatchAdmin(ClinicModelAdmin):
     list_display = ["product", "lot_number", "expiry_date", "quantity_in_stock", "recalled_at"]
     list_filter = ["product", "recalled_at"]
     search_fields = ["lot_number", "product__name"]

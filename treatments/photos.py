@@ -1,7 +1,10 @@
 """Clinical photos: checked, re-encoded without metadata and stored outside any public URL.
 
 An upload must be a JPEG or PNG image (decoded by Pillow, not trusted by its name or its
-declared type) no larger than settings.PHOTO_MAX_UPLOAD_BYTES. It is re-encoded from its
+declared type) no larger than settings.PHOTO_MAX_UPLOAD_BYTES and with no more pixels than
+settings.PHOTO_MAX_PIXELS (read from the header, before decoding: a few kilobytes of PNG can
+describe a picture that takes gigabytes once decoded). Pictures larger than
+settings.PHOTO_MAX_SIDE are scaled down while they are decoded. It is re-encoded from its
 pixels only, so EXIF data (camera, time, GPS location) is never stored; the orientation is
 applied first so the picture stays upright. Files live under settings.PRIVATE_MEDIA_ROOT and
 are served by a permission-checked, audited view. A photo is taken only with the patient's
@@ -30,7 +33,7 @@ NO_PHOTOGRAPHY_CONSENT = (
     "not withdrawn): the patient signs it first, from their medical history page."
 )
 ALLOWED_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png")}
-MAX_PIXELS = 40_000_000  # refuse decompression bombs long before Pillow's own limit
+MEGAPIXEL = 1_000_000
 
 
 def photo_root() -> Path:
@@ -44,7 +47,42 @@ def photo_path(photo: Photo) -> Path:
     return path
 
 
-def _reencode(upload) -> tuple[bytes, str, str, int, int]:
+def _too_many_pixels(width: int, height: int) -> ValidationError:
+    limit = settings.PHOTO_MAX_PIXELS / MEGAPIXEL
+    return ValidationError(
+        {
+            "image": f"The photo is {width} x {height} pixels ({width * height / MEGAPIXEL:.0f} megapixels); "
+            f"the limit is {limit:.0f} megapixels. Resize it and upload it again."
+        }
+    )
+
+
+def _decode_bounded(data: bytes, image_format: str) -> Image.Image:
+    """The picture, at most PHOTO_MAX_SIDE pixels on its longer side, decoded so that memory
+    stays near one copy of the original's pixels at worst: a JPEG is decoded straight at a
+    reduced scale (draft), a PNG is reduced by a whole factor right after decoding (and the
+    full-size pixels let go) before the last step is resampled."""
+    max_side = settings.PHOTO_MAX_SIDE
+    image = Image.open(io.BytesIO(data))
+    if image_format == "JPEG":
+        image.draft("RGB", (max_side, max_side))
+    image.load()
+    factor = max(image.size) // max_side
+    if factor >= 2:
+        if image.mode in {"P", "1", "I;16", "I;16B", "I;16L"}:  # modes reduce() does not take
+            smaller = image.resize((image.width // factor, image.height // factor), Image.Resampling.NEAREST)
+        else:
+            smaller = image.reduce(factor)
+        smaller.info = dict(image.info)  # keeps the EXIF orientation for exif_transpose
+        image.close()
+        image = smaller
+    if max(image.size) > max_side:
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=None)
+    return image
+
+
+def reencode_photo(upload) -> tuple[bytes, str, str, int, int]:
+    """The upload as a clean JPEG or PNG: (bytes, content type, extension, width, height)."""
     max_bytes = settings.PHOTO_MAX_UPLOAD_BYTES
     if upload.size > max_bytes:
         raise ValidationError(
@@ -52,24 +90,28 @@ def _reencode(upload) -> tuple[bytes, str, str, int, int]:
         )
     data = upload.read()
     try:
+        # Opening reads the header only: the size is known before any pixel is decoded.
         with Image.open(io.BytesIO(data)) as probe:
             image_format = probe.format
             width, height = probe.size
+            if width * height > settings.PHOTO_MAX_PIXELS:
+                raise _too_many_pixels(width, height)
             probe.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        raise ValidationError({"image": "The photo has far too many pixels: resize it and upload it again."}) from None
+    except (UnidentifiedImageError, OSError, SyntaxError):
         raise ValidationError({"image": "This file is not a JPEG or PNG image."}) from None
     if image_format not in ALLOWED_FORMATS:
         raise ValidationError({"image": f"{image_format} images are not accepted: upload a JPEG or PNG."})
-    if width * height > MAX_PIXELS:
-        raise ValidationError({"image": "The photo has too many pixels: resize it below 40 megapixels."})
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image = ImageOps.exif_transpose(image)
+        with _decode_bounded(data, image_format) as image:
+            upright = ImageOps.exif_transpose(image)
             content_type, extension = ALLOWED_FORMATS[image_format]
             # Copy the pixels into a new image: nothing of the original's metadata comes along.
-            mode = "RGB" if image_format == "JPEG" else ("RGBA" if "A" in image.getbands() else "RGB")
-            clean = Image.new(mode, image.size)
-            clean.paste(image.convert(mode))
+            mode = "RGB" if image_format == "JPEG" else ("RGBA" if "A" in upright.getbands() else "RGB")
+            clean = Image.new(mode, upright.size)
+            clean.paste(upright if upright.mode == mode else upright.convert(mode))
+            upright.close()
             output = io.BytesIO()
             if image_format == "JPEG":
                 clean.save(output, format="JPEG", quality=90, optimize=True)
@@ -85,7 +127,7 @@ def photo_upload(*, session: TreatmentSession, upload, kind: str, view: str, act
         raise ValidationError({"kind": "Say whether the photo is before or after the session."})
     if consent_in_force(session.patient, ConsentDocument.Procedure.PHOTOGRAPHY) is None:
         raise ValidationError(NO_PHOTOGRAPHY_CONSENT)
-    payload, content_type, extension, width, height = _reencode(upload)
+    payload, content_type, extension, width, height = reencode_photo(upload)
     relative = f"{session.patient_id}/{uuid.uuid4().hex}.{extension}"
     target = photo_root() / relative
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -161,6 +161,8 @@ class CeleryWorker:
     def __init__(self, *, database_url: str, redis_url: str, smtp_port: int, log_path: Path) -> None:
         self.env = {
             **os.environ,
+            # Development settings (the development secret key); a caller may switch to production.
+            "DEBUG": "true",
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
             "EMAIL_BACKEND": "messaging.smtp.EmailBackend",

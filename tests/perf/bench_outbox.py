@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", "postgres://127.0.0.1:5432/clinic_bench")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+# This process only queues rows and reads results: development settings (the worker runs production ones).
+os.environ.setdefault("DEBUG", "true")
 BENCH_NOTE = "outbox benchmark"
 
 

@@ -14,11 +14,14 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+
+from treatments.models import MAX_SESSION_MINUTES
 
 colour_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour such as #0d6efd.")
 
@@ -170,6 +173,16 @@ class AppointmentType(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.duration_minutes} min)"
+
+    def clean(self) -> None:
+        # A mesotherapy session (a session of a course) takes under an hour: a longer slot is a mistake.
+        if self.is_course_session and self.duration_minutes and self.duration_minutes > MAX_SESSION_MINUTES:
+            raise ValidationError(
+                {
+                    "duration_minutes": f"A mesotherapy session lasts at most {MAX_SESSION_MINUTES} minutes; "
+                    f"{self.duration_minutes} minutes is too long for a course session type."
+                }
+            )
 
     @property
     def duration(self) -> timedelta:

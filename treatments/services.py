@@ -248,7 +248,10 @@ def plan_create(
             "review it with the patient in a signed consultation before making a plan."
         )
     if consultation.suitability == Consultation.Suitability.NOT_SUITABLE:
-        raise ValidationError("The consultation found mesotherapy not suitable for this patient.")
+        raise ValidationError(
+            f"The consultation of {consultation.consulted_on:%d/%m/%Y} found mesotherapy not suitable for this "
+            "patient (rule consultation_not_suitable)."
+        )
     _check_plan_ranges(fields)
     _check_cocktail(cocktail)
     plan = TreatmentPlan(patient=consultation.patient, doctor=actor.user, consultation=consultation)

@@ -54,6 +54,7 @@ class Finding:
     rule: str = ""  # the rule's code alone
     record: str = ""  # the record the finding comes from, named for people
     is_allergy: bool = False
+    details: str = ""  # what the history entry says (e.g. the reaction to an allergen)
     override: Any = None  # the SafetyOverride that lifts a BLOCK, attached by the plan check
 
     def __post_init__(self) -> None:
@@ -161,6 +162,7 @@ class Rule:
                         self.code,
                         history_record(entry),
                         self.is_allergy,
+                        details=entry.details,
                     )
                 )
         return found

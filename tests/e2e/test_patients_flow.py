@@ -48,6 +48,7 @@ def test_receptionist_registers_and_finds_a_patient_then_doctor_adds_an_allergy(
     allergy = page.locator(".safety-finding", has_text="Allergy to local anaesthetic: Lidocaine")
     expect(allergy).to_be_visible()
     expect(allergy).to_contain_text("Warning")
+    expect(allergy).to_contain_text("Hives after dental anaesthesia")
 
     item = HistoryItem.objects.get()
     assert (item.patient, item.recorded_by, item.category) == (patient, doctor, "allergy")

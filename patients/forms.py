@@ -9,6 +9,7 @@ from django.utils import timezone
 from clinic.forms import CrispyForm, CrispyModelForm, DateInput
 from patients.models import ConsentDocument, HistoryItem, Patient, SkinProfile
 from patients.phones import normalize_phone
+from patients.safety_rules import could_be_pregnant
 from patients.signatures import SIGNATURE_MAX_BYTES, signature_clean_png, signature_from_data_url
 
 OLDEST_PLAUSIBLE_AGE = 120
@@ -142,6 +143,14 @@ class SkinProfileForm(CrispyModelForm):
             "routine_notes": forms.Textarea(attrs={"rows": 2}),
             "lifestyle_notes": forms.Textarea(attrs={"rows": 2}),
         }
+
+    def __init__(self, *args, patient: Patient | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if patient is not None and not self.initial.get("pregnancy"):
+            # Nothing unsafe by default: "not asked yet" (a warning until answered) for anyone who
+            # could be pregnant, "not applicable" only for those who cannot.
+            could = could_be_pregnant(patient, timezone.localdate())
+            self.initial["pregnancy"] = SkinProfile.Pregnancy.UNKNOWN if could else SkinProfile.Pregnancy.NOT_APPLICABLE
 
     def profile_fields(self) -> dict:
         return {name: self.cleaned_data[name] for name in self._meta.fields}

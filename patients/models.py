@@ -268,6 +268,7 @@ class SkinProfile(VersionedRecord):
         DARK_CIRCLES = "dark_circles", "Dark circles"
 
     class Pregnancy(models.TextChoices):
+        UNKNOWN = "unknown", "Not asked yet"
         NOT_APPLICABLE = "not_applicable", "Not applicable"
         NO = "no", "Not pregnant or breastfeeding"
         PREGNANT = "pregnant", "Pregnant"
@@ -301,7 +302,7 @@ class SkinProfile(VersionedRecord):
     fitzpatrick_type = models.CharField("Fitzpatrick skin type", max_length=3, choices=Fitzpatrick.choices, blank=True)
     concerns = ArrayField(models.CharField(max_length=20, choices=Concern.choices), default=list, blank=True)
     pregnancy = models.CharField(
-        "pregnancy or breastfeeding", max_length=20, choices=Pregnancy.choices, default=Pregnancy.NOT_APPLICABLE
+        "pregnancy or breastfeeding", max_length=20, choices=Pregnancy.choices, default=Pregnancy.UNKNOWN
     )
     cleanser = models.CharField(max_length=200, blank=True)
     actives = ArrayField(

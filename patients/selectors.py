@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from patients.models import ConsentDocument, ConsentRecord, HistoryItem, Patient, SkinProfile
+from patients.models import ConsentDocument, ConsentRecord, HistoryItem, Patient
 from patients.phones import try_normalize_phone
+from patients.safety_rules import Facts, Finding, GroupedFindings, evaluate_rules
 
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%d %m %Y")
 PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{6,}$")
@@ -90,65 +91,100 @@ def possible_duplicates(
 
 
 @dataclass(frozen=True)
-class SafetyFlag:
-    level: str  # "danger" blocks most treatments, "warning" needs attention
-    label: str
-    detail: str
+class SafetySummary(GroupedFindings):
+    """The patient's safety findings from the rule table, and how far the history can be trusted."""
+
+    findings: list[Finding]
+    history_recorded: bool  # any history entry or skin profile at all
+    history_reviewed_on: date | None  # the last signed consultation that reviewed it
 
 
-ISOTRETINOIN_WASHOUT = timedelta(days=183)
+def history_reviewed_on(patient: Patient) -> date | None:
+    """The day of the latest signed consultation that reviewed the medical history with the
+    patient (read through the reverse relation: patients does not import treatments)."""
+    return (
+        patient.consultations.filter(status="signed", history_reviewed=True)
+        .order_by("-consulted_on")
+        .values_list("consulted_on", flat=True)
+        .first()
+    )
 
 
-def patient_safety_summary(patient: Patient, *, items=None, profile=None) -> list[SafetyFlag]:
-    """What matters for treatment safety, for the top of the patient's clinical page."""
-    today = timezone.localdate()
+def patient_safety_summary(patient: Patient, *, items=None, profile=None, on: date | None = None) -> SafetySummary:
+    """The rule table applied to the patient's history and skin profile: the same findings,
+    with the same levels and codes, as the plan's safety check gives for them."""
+    on = on or timezone.localdate()
     if items is None:
         items = list(patient.history_items.current())
     if profile is None:
         profile = patient.skin_profiles.current().first()
-    flags: list[SafetyFlag] = []
-    if profile is not None and profile.pregnancy in {
-        SkinProfile.Pregnancy.PREGNANT,
-        SkinProfile.Pregnancy.BREASTFEEDING,
-    }:
-        flags.append(SafetyFlag("danger", profile.get_pregnancy_display(), "Mesotherapy is not given."))
-    danger_conditions = {
-        HistoryItem.Code.SKIN_INFECTION: "Treat the infection first.",
-        HistoryItem.Code.HERPES: "Risk of an outbreak at injection sites.",
-        HistoryItem.Code.BLEEDING_DISORDER: "Risk of bleeding and haematoma.",
-        HistoryItem.Code.CANCER: "Needs the oncologist's agreement.",
-    }
-    warning_conditions = {
-        HistoryItem.Code.AUTOIMMUNE: "May react unpredictably to injected products.",
-        HistoryItem.Code.KELOID: "Risk of scarring at injection sites.",
-        HistoryItem.Code.DIABETES: "Slower healing, higher infection risk.",
-        HistoryItem.Code.EPILEPSY: "Keep the session calm; check triggers.",
-    }
-    for item in items:
-        if item.status == HistoryItem.Status.ENTERED_IN_ERROR:
-            continue
-        current = item.status == HistoryItem.Status.CURRENT
-        if item.category == HistoryItem.Category.ALLERGY:
-            flags.append(SafetyFlag("danger", f"Allergy: {item.name}", item.details or item.get_code_display()))
-        elif item.category == HistoryItem.Category.CONDITION and current and item.code in danger_conditions:
-            flags.append(SafetyFlag("danger", item.get_code_display(), danger_conditions[item.code]))
-        elif item.category == HistoryItem.Category.CONDITION and current and item.code in warning_conditions:
-            flags.append(SafetyFlag("warning", item.get_code_display(), warning_conditions[item.code]))
-        elif (
-            item.category == HistoryItem.Category.MEDICATION and item.code == HistoryItem.Code.ANTICOAGULANT and current
-        ):
-            flags.append(SafetyFlag("warning", f"Anticoagulant: {item.name}", "Expect more bruising."))
-        elif item.category == HistoryItem.Category.MEDICATION and item.code == HistoryItem.Code.ISOTRETINOIN:
-            recent = current or (item.ended_on is not None and today - item.ended_on < ISOTRETINOIN_WASHOUT)
-            if recent:
-                flags.append(SafetyFlag("danger", f"Isotretinoin: {item.name}", "Wait six months after the last dose."))
-        elif (
-            item.category == HistoryItem.Category.MEDICATION
-            and item.code == HistoryItem.Code.IMMUNOSUPPRESSANT
-            and current
-        ):
-            flags.append(SafetyFlag("warning", f"Immunosuppressant: {item.name}", "Higher infection risk."))
-    return flags
+    findings = evaluate_rules(Facts(items=list(items), profile=profile, on=on, patient=patient))
+    return SafetySummary(
+        findings=findings,
+        history_recorded=bool(items) or profile is not None,
+        history_reviewed_on=history_reviewed_on(patient),
+    )
+
+
+@dataclass(frozen=True)
+class ConsentStatus:
+    """Whether a consent to ``procedure`` is in force, and if not, why (a sentence for the page)."""
+
+    in_force: bool
+    message: str
+    record: ConsentRecord | None = None
+    current_document: ConsentDocument | None = None
+
+
+def current_consent_document(procedure: str, *, on: date | None = None) -> ConsentDocument | None:
+    """The version of the consent text in use for ``procedure`` on ``on``: the newest one in effect."""
+    return ConsentDocument.objects.current(on=on).filter(procedure=procedure).first()
+
+
+def consent_in_force(patient: Patient, procedure: str, *, on: date | None = None) -> ConsentStatus:
+    """The patient's consent to ``procedure``: in force when given, not withdrawn, to the current
+    version of the text. A newer version published since asks for re-consent. Used as a gate
+    (course start and session signing for mesotherapy, photo upload for photography): a missing
+    consent is refused and no override lifts it."""
+    procedure_label = ConsentDocument.Procedure(procedure).label.lower()
+    document = current_consent_document(procedure, on=on)
+    records = list(
+        patient.consents.filter(document__procedure=procedure).select_related("document").order_by("-given_at")
+    )
+    if document is None:
+        return ConsentStatus(False, f"No consent text for {procedure_label} is published: the consent cannot be given.")
+    in_force = [record for record in records if record.withdrawn_at is None]
+    for record in in_force:
+        if record.document_id == document.pk:
+            return ConsentStatus(True, "", record, document)
+    if in_force:
+        older = in_force[0]
+        return ConsentStatus(
+            False,
+            f"Consent to {procedure_label} must be given again: {patient.full_name} consented to version "
+            f"{older.document.version} on {timezone.localtime(older.given_at):%d/%m/%Y}, and version "
+            f"{document.version} (in effect from {document.effective_from:%d/%m/%Y}) has been published since. "
+            "Ask the patient to read and sign the new version (re-consent).",
+            older,
+            document,
+        )
+    withdrawn = [record for record in records if record.withdrawn_at is not None]
+    if withdrawn:
+        return ConsentStatus(
+            False,
+            f"{patient.full_name} withdrew consent to {procedure_label} on "
+            f"{timezone.localtime(withdrawn[0].withdrawn_at):%d/%m/%Y} (consent record {withdrawn[0].pk}): "
+            f"record a new consent (version {document.version}) first.",
+            withdrawn[0],
+            document,
+        )
+    return ConsentStatus(
+        False,
+        f"No consent to {procedure_label} is on file for {patient.full_name}: record the patient's informed "
+        f"consent (version {document.version}) first.",
+        None,
+        document,
+    )
 
 
 def history_versions(item: HistoryItem) -> QuerySet[HistoryItem]:
@@ -159,13 +195,8 @@ def consents_for(patient: Patient) -> QuerySet[ConsentRecord]:
     return patient.consents.select_related("document", "witnessed_by", "recorded_by", "withdrawn_by")
 
 
-def consent_in_force(patient: Patient, procedure: str) -> ConsentRecord | None:
-    """The patient's consent to ``procedure`` that is in force: not withdrawn, and agreed to
-    the current version of its text (a consent to a superseded version no longer counts)."""
-    return (
-        patient.consents.in_force()
-        .filter(document__in=ConsentDocument.objects.current(), document__procedure=procedure)
-        .select_related("document")
-        .order_by("-given_at")
-        .first()
-    )
+def consent_record_in_force(patient: Patient, procedure: str) -> ConsentRecord | None:
+    """The patient's consent to ``procedure`` that is in force (not withdrawn, agreed to the
+    current version of its text), or None."""
+    status = consent_in_force(patient, procedure)
+    return status.record if status.in_force else None

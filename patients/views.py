@@ -110,7 +110,7 @@ def patient_detail(request, pk: int):
     if request.user.has_perm(VIEW_CLINICAL):
         items = list(patient.history_items.current())
         profile = patient.skin_profiles.current().first()
-        context["safety_flags"] = selectors.patient_safety_summary(patient, items=items, profile=profile)
+        context["safety"] = selectors.patient_safety_summary(patient, items=items, profile=profile)
         shown = PATIENT_PAGE_CLINICAL
     context["can_delete"] = request.user.has_perm(DELETE_PATIENT) and not (
         services.patient_has_clinical_records(patient)
@@ -197,7 +197,7 @@ def medical_history(request, pk: int):
             "items_by_category": by_category,
             "profile": profile,
             "consents": consents,
-            "safety_flags": selectors.patient_safety_summary(patient, items=items, profile=profile),
+            "safety": selectors.patient_safety_summary(patient, items=items, profile=profile),
         },
     )
 
@@ -263,7 +263,7 @@ def skin_profile_edit(request, pk: int):
     patient = get_patient_for(request.user, pk, perm=RECORD_CLINICAL)
     current = patient.skin_profiles.current().first()
     initial = {name: getattr(current, name) for name in services.SKIN_FIELDS} if current else {}
-    form = SkinProfileForm(request.POST or None, initial=initial)
+    form = SkinProfileForm(request.POST or None, initial=initial, patient=patient)
     if request.method == "POST" and form.is_valid():
         try:
             services.skin_profile_record(

@@ -14,6 +14,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -21,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from messaging import keys
+from treatments.models import MAX_SESSION_MINUTES
 
 colour_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour such as #0d6efd.")
 
@@ -172,6 +174,16 @@ class AppointmentType(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.duration_minutes} min)"
+
+    def clean(self) -> None:
+        # A mesotherapy session (a session of a course) takes under an hour: a longer slot is a mistake.
+        if self.is_course_session and self.duration_minutes and self.duration_minutes > MAX_SESSION_MINUTES:
+            raise ValidationError(
+                {
+                    "duration_minutes": f"A mesotherapy session lasts at most {MAX_SESSION_MINUTES} minutes; "
+                    f"{self.duration_minutes} minutes is too long for a course session type."
+                }
+            )
 
     @property
     def duration(self) -> timedelta:

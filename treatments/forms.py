@@ -27,7 +27,7 @@ from treatments.models import (
     TreatmentPlan,
     TreatmentSession,
 )
-from treatments.safety import SafetyCheck
+from treatments.safety import SafetyCheck, product_contraindication
 from treatments.services import CONSULTATION_FIELDS, PLAN_FIELDS, SESSION_FIELDS, CocktailItem, UsageItem
 
 COCKTAIL_ROWS = 4
@@ -109,6 +109,18 @@ class OverrideMixin:
         return {code: self.cleaned_data.get(name, "") for name, code in self.override_codes.items()}
 
 
+class ProductChoiceField(forms.ModelChoiceField):
+    """The cocktail's product picker: a product the patient is allergic to says so in its label."""
+
+    def __init__(self, *args, allergies=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.allergies = list(allergies)
+
+    def label_from_instance(self, obj) -> str:
+        problem = product_contraindication(obj, self.allergies) if self.allergies else ""
+        return f"{obj} — {problem.upper()}" if problem else str(obj)
+
+
 class PlanForm(CrispyModelForm):
     session_count = forms.IntegerField(
         label="Number of sessions",
@@ -139,14 +151,14 @@ class PlanForm(CrispyModelForm):
         fields = list(PLAN_FIELDS)
         widgets = {"starts_on": DateInput(), "notes": forms.Textarea(attrs={"rows": 2})}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, history_items=(), **kwargs):
         super().__init__(*args, **kwargs)
-        products = Product.objects.active().order_by("name")
+        products = Product.objects.active().prefetch_related("ingredients").order_by("name")
         self.cocktail_rows = []
         for index in range(1, COCKTAIL_ROWS + 1):
             product_name, amount_name = f"product_{index}", f"amount_{index}"
-            self.fields[product_name] = forms.ModelChoiceField(
-                queryset=products, required=False, label=f"Product {index}"
+            self.fields[product_name] = ProductChoiceField(
+                queryset=products, required=False, label=f"Product {index}", allergies=history_items
             )
             self.fields[amount_name] = forms.DecimalField(
                 required=False,
@@ -182,6 +194,14 @@ class PlanForm(CrispyModelForm):
 
 
 class PlanActivateForm(OverrideMixin, CrispyForm):
+    def __init__(self, *args, check: SafetyCheck | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_override_fields(check)
+
+
+class SessionSignForm(OverrideMixin, CrispyForm):
+    """Signing a session: one reason box per contraindication the check at signing finds."""
+
     def __init__(self, *args, check: SafetyCheck | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.add_override_fields(check)

@@ -27,6 +27,8 @@ MIN_SESSIONS, MAX_SESSIONS = 4, 6
 MIN_MAINTENANCE_MONTHS, MAX_MAINTENANCE_MONTHS = 6, 12
 MIN_PAIN, MAX_PAIN = 0, 10
 MIN_RATING, MAX_RATING = 1, 5
+# A facial mesotherapy session takes well under an hour; a longer record is a typing mistake.
+MAX_SESSION_MINUTES = 60
 
 
 def add_months(day: date, months: int) -> date:
@@ -456,7 +458,11 @@ class TreatmentSession(models.Model):
     )
     injection_sites = models.TextField("injection sites and depth", blank=True)
     duration_minutes = models.PositiveSmallIntegerField(
-        "duration (minutes)", null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(240)]
+        "duration (minutes)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_SESSION_MINUTES)],
+        help_text=f"At most {MAX_SESSION_MINUTES} minutes.",
     )
     pain_score = models.PositiveSmallIntegerField(
         "pain score (0-10)",
@@ -493,6 +499,11 @@ class TreatmentSession(models.Model):
                 condition=(Q(status="draft") & Q(signed_at__isnull=True))
                 | (Q(status="signed") & Q(signed_at__isnull=False)),
                 name="session_signed_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__isnull=True)
+                | (Q(duration_minutes__gte=1) & Q(duration_minutes__lte=MAX_SESSION_MINUTES)),
+                name="session_duration_at_most_an_hour",
             ),
         ]
         verbose_name = "treatment session"

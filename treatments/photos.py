@@ -25,7 +25,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from clinic.audit import Actor, audit_record
 from clinic.models import AuditEntry
 from patients.models import ConsentDocument
-from patients.selectors import consent_in_force
+from patients.selectors import consent_record_in_force
 from treatments.models import Photo, TreatmentSession
 
 NO_PHOTOGRAPHY_CONSENT = (
@@ -125,7 +125,7 @@ def reencode_photo(upload) -> tuple[bytes, str, str, int, int]:
 def photo_upload(*, session: TreatmentSession, upload, kind: str, view: str, actor: Actor) -> Photo:
     if kind not in Photo.Kind.values:
         raise ValidationError({"kind": "Say whether the photo is before or after the session."})
-    if consent_in_force(session.patient, ConsentDocument.Procedure.PHOTOGRAPHY) is None:
+    if consent_record_in_force(session.patient, ConsentDocument.Procedure.PHOTOGRAPHY) is None:
         raise ValidationError(NO_PHOTOGRAPHY_CONSENT)
     payload, content_type, extension, width, height = reencode_photo(upload)
     relative = f"{session.patient_id}/{uuid.uuid4().hex}.{extension}"

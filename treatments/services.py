@@ -27,6 +27,7 @@ from messaging.services import message_schedule, messages_cancel
 from patients.models import Patient
 from treatments.models import (
     MAX_MAINTENANCE_MONTHS,
+    MAX_SESSION_MINUTES,
     MAX_SESSIONS,
     MIN_MAINTENANCE_MONTHS,
     MIN_SESSIONS,
@@ -187,6 +188,12 @@ def plan_safety_check(*, plan: TreatmentPlan, on: date | None = None) -> SafetyC
     return safety_check(patient=plan.patient, plan=plan, on=on or timezone.localdate())
 
 
+def _refuse_gates(check: SafetyCheck) -> None:
+    """A precondition not met (consent) is refused outright: no override lifts it."""
+    if check.gates:
+        raise ValidationError([f"{finding.reason} ({finding.source})" for finding in check.gates])
+
+
 def _record_overrides(
     *,
     check: SafetyCheck,
@@ -219,7 +226,8 @@ def _record_overrides(
         raise ValidationError(
             {
                 "overrides": [
-                    f"{finding.title} blocks treatment ({finding.reason}) — write a reason to override it."
+                    f"{finding.title} blocks treatment — {finding.reason} ({finding.source}). "
+                    "Write a reason to override it."
                     for finding in missing
                 ]
             }
@@ -233,8 +241,16 @@ def plan_create(
     """A proposed plan made from a signed consultation."""
     if not consultation.is_signed:
         raise ValidationError("Sign the consultation before making a plan from it.")
+    if not consultation.history_reviewed:
+        raise ValidationError(
+            f"The medical history was not reviewed in the consultation of {consultation.consulted_on:%d/%m/%Y}: "
+            "review it with the patient in a signed consultation before making a plan."
+        )
     if consultation.suitability == Consultation.Suitability.NOT_SUITABLE:
-        raise ValidationError("The consultation found mesotherapy not suitable for this patient.")
+        raise ValidationError(
+            f"The consultation of {consultation.consulted_on:%d/%m/%Y} found mesotherapy not suitable for this "
+            "patient (rule consultation_not_suitable)."
+        )
     _check_plan_ranges(fields)
     _check_cocktail(cocktail)
     plan = TreatmentPlan(patient=consultation.patient, doctor=actor.user, consultation=consultation)
@@ -280,6 +296,7 @@ def plan_activate(*, plan: TreatmentPlan, actor: Actor, overrides: dict[str, str
     if running.exists():
         raise ValidationError("This patient already has a course under way: complete or cancel it first.")
     check = plan_safety_check(plan=plan)
+    _refuse_gates(check)
     _record_overrides(check=check, overrides=overrides or {}, plan=plan, session=None, actor=actor)
     plan.status = TreatmentPlan.Status.ACTIVE
     plan.activated_at = timezone.now()
@@ -380,6 +397,11 @@ def _check_session_fields(session: TreatmentSession) -> None:
         errors["areas"] = "Choose at least one facial area treated."
     if session.numbing_applied_at is not None and session.numbing_applied_at > session.performed_at:
         errors["numbing_applied_at"] = "The numbing cream is applied before the session starts."
+    if session.duration_minutes is not None and session.duration_minutes > MAX_SESSION_MINUTES:
+        errors["duration_minutes"] = (
+            f"A mesotherapy session takes at most {MAX_SESSION_MINUTES} minutes; "
+            f"{session.duration_minutes} minutes cannot be recorded."
+        )
     if session.performed_at > timezone.now() + FUTURE_TOLERANCE:
         errors["performed_at"] = "A session cannot be recorded in the future."
     if "other" in session.reactions and not session.reactions_other.strip():
@@ -480,15 +502,32 @@ def _take_stock(usage: BatchUsage, *, on: date) -> None:
         raise ValidationError({"batches": [f"{batch} does not have {usage.amount} ml in stock."]})
 
 
+def session_sign_check(*, session: TreatmentSession) -> SafetyCheck:
+    """The full check run at signing: the patient, the plan and the session record itself."""
+    plan = session.plan
+    return safety_check(
+        patient=plan.patient, plan=plan, on=timezone.localtime(session.performed_at).date(), session=session
+    )
+
+
 @transaction.atomic
-def session_sign(*, session: TreatmentSession, actor: Actor) -> TreatmentSession:
-    """Lock the record, take the batches' stock, schedule the aftercare email and, at the
-    last session, complete the plan and fix the maintenance due date."""
+def session_sign(
+    *, session: TreatmentSession, actor: Actor, overrides: dict[str, str] | None = None
+) -> TreatmentSession:
+    """Re-run the full safety check (consent in force, contraindications, spacing from the
+    previous session), then lock the record, take the batches' stock, schedule the aftercare
+    email and, at the last session, complete the plan and fix the maintenance due date. A
+    refusal leaves the draft as it was (the transaction is rolled back)."""
     session = TreatmentSession.objects.select_for_update().select_related("doctor", "patient").get(pk=session.pk)
     _check_session_editable(session, actor)
-    plan = TreatmentPlan.objects.select_for_update().get(pk=session.plan_id)
+    plan = TreatmentPlan.objects.select_for_update().select_related("patient", "consultation").get(pk=session.plan_id)
     if plan.status != TreatmentPlan.Status.ACTIVE:
         raise ValidationError(f"The plan is {plan.get_status_display().lower()}: this session cannot be signed.")
+    session.plan = plan
+    _validate_session(session)  # a draft saved before a rule was added is checked again
+    check = session_sign_check(session=session)
+    _refuse_gates(check)
+    _record_overrides(check=check, overrides=overrides or {}, plan=plan, session=session, actor=actor)
     on = timezone.localtime(session.performed_at).date()
     usages = list(session.batch_usages.order_by("batch_id"))  # a fixed lock order avoids deadlocks
     for usage in usages:

@@ -18,7 +18,7 @@ from clinic.models import AuditEntry
 from clinic.permissions import CHANGE_PRODUCT, OVERRIDE_SAFETY, RECORD_CLINICAL, VIEW_CLINICAL, VIEW_PRODUCT
 from patients.access import get_patient_for, require_perm
 from patients.models import ConsentDocument
-from patients.selectors import consent_in_force
+from patients.selectors import consent_record_in_force, patient_safety_summary
 from treatments import photos, selectors, services
 from treatments.access import (
     get_consultation_for,
@@ -35,9 +35,10 @@ from treatments.forms import (
     PlanForm,
     RatingForm,
     SessionForm,
+    SessionSignForm,
 )
 from treatments.models import SESSION_INTERVAL, NumbingCream, Photo, Product, Technique, TreatmentPlan
-from treatments.safety import safety_check
+from treatments.safety import default_numbing_cream, safety_check
 
 Action = AuditEntry.Action
 
@@ -73,7 +74,9 @@ def consultation_create(request, patient_pk: int):
             messages.success(request, "The consultation was saved as a draft. Sign it when it is complete.")
             return redirect(consultation)
     return render(
-        request, "treatments/consultation_form.html", {"patient": patient, "form": form, "consultation": None}
+        request,
+        "treatments/consultation_form.html",
+        {"patient": patient, "form": form, "consultation": None, "safety": patient_safety_summary(patient)},
     )
 
 
@@ -120,7 +123,9 @@ def consultation_edit(request, patient_pk: int, pk: int):
             return redirect("treatments:consultation_detail", patient.pk, consultation.pk)
     audit_read(request, patient=patient, obj=consultation)
     return render(
-        request, "treatments/consultation_form.html", {"patient": patient, "form": form, "consultation": consultation}
+        request,
+        "treatments/consultation_form.html",
+        {"patient": patient, "form": form, "consultation": consultation, "safety": patient_safety_summary(patient)},
     )
 
 
@@ -181,9 +186,16 @@ def plan_create(request, patient_pk: int, consultation_pk: int):
     if not consultation.is_signed:
         messages.error(request, "Sign the consultation before making a plan from it.")
         return redirect(consultation)
+    history_items = list(patient.history_items.current())
+    numbing_cream = default_numbing_cream(history_items)
     form = PlanForm(
         request.POST or None,
-        initial={"technique": Technique.NEEDLE_SYRINGE, "starts_on": timezone.localdate() + SESSION_INTERVAL},
+        initial={
+            "technique": Technique.NEEDLE_SYRINGE,
+            "starts_on": timezone.localdate() + SESSION_INTERVAL,
+            "numbing_cream": numbing_cream,
+        },
+        history_items=history_items,
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -214,7 +226,7 @@ def plan_create(request, patient_pk: int, consultation_pk: int):
             on=timezone.localdate(),
             consultation=consultation,
             products=[],
-            numbing_cream=TreatmentPlan._meta.get_field("numbing_cream").default,
+            numbing_cream=numbing_cream,
         )
     audit_read(request, patient=patient, object_type="safety check")
     return render(
@@ -237,7 +249,9 @@ def plan_edit(request, patient_pk: int, pk: int):
     for index, item in enumerate(cocktail, start=1):
         initial[f"product_{index}"] = item.product_id
         initial[f"amount_{index}"] = item.amount_per_session
-    form = PlanForm(request.POST or None, instance=plan, initial=initial)
+    form = PlanForm(
+        request.POST or None, instance=plan, initial=initial, history_items=list(patient.history_items.current())
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.plan_update(
@@ -459,34 +473,37 @@ def session_create(request, patient_pk: int, plan_pk: int):
     return render(request, "treatments/session_form.html", _session_form_context(patient, plan, form, check))
 
 
+def _session_detail_context(request, patient, session, sign_form=None) -> dict:
+    can_edit = not session.is_signed and session.doctor_id == request.user.pk
+    sign_check = services.session_sign_check(session=session) if not session.is_signed else None
+    ratings = {rating.rater: rating for rating in session.ratings.all()}
+    return {
+        "patient": patient,
+        "session": session,
+        "plan": session.plan,
+        "usages": list(session.batch_usages.select_related("batch__product")),
+        "ratings": ratings,
+        "photos": list(session.photos.all()),
+        "rating_form": RatingForm(initial={"rater": "doctor" if "doctor" not in ratings else "patient"}),
+        "photo_form": PhotoUploadForm(),
+        "photography_consent": consent_record_in_force(patient, ConsentDocument.Procedure.PHOTOGRAPHY),
+        "can_edit": can_edit,
+        "check": sign_check,
+        "sign_form": (sign_form or SessionSignForm(check=sign_check)) if can_edit else None,
+        "overrides": list(session.safety_overrides.select_related("overridden_by")),
+        "addenda": list(session.addenda.select_related("author")),
+        "addendum_form": AddendumForm(),
+    }
+
+
 @require_GET
 @login_required
 def session_detail(request, patient_pk: int, pk: int):
     patient = get_patient_for(request.user, patient_pk, perm=VIEW_CLINICAL)
     session = get_session_for(request.user, patient, pk)
-    usages = list(session.batch_usages.select_related("batch__product"))
-    ratings = {rating.rater: rating for rating in session.ratings.all()}
-    session_photos = list(session.photos.all())
+    context = _session_detail_context(request, patient, session)
     audit_read(request, patient=patient, obj=session)
-    return render(
-        request,
-        "treatments/session_detail.html",
-        {
-            "patient": patient,
-            "session": session,
-            "plan": session.plan,
-            "usages": usages,
-            "ratings": ratings,
-            "photos": session_photos,
-            "rating_form": RatingForm(initial={"rater": "doctor" if "doctor" not in ratings else "patient"}),
-            "photo_form": PhotoUploadForm(),
-            "photography_consent": consent_in_force(patient, ConsentDocument.Procedure.PHOTOGRAPHY),
-            "can_edit": not session.is_signed and session.doctor_id == request.user.pk,
-            "overrides": list(session.safety_overrides.select_related("overridden_by")),
-            "addenda": list(session.addenda.select_related("author")),
-            "addendum_form": AddendumForm(),
-        },
-    )
+    return render(request, "treatments/session_detail.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -513,8 +530,9 @@ def session_edit(request, patient_pk: int, pk: int):
             messages.success(request, "The draft was saved.")
             return redirect("treatments:session_detail", patient.pk, session.pk)
     audit_read(request, patient=patient, obj=session)
+    check = services.session_safety_check(plan=session.plan, on=timezone.localdate())
     return render(
-        request, "treatments/session_form.html", _session_form_context(patient, session.plan, form, None, session)
+        request, "treatments/session_form.html", _session_form_context(patient, session.plan, form, check, session)
     )
 
 
@@ -523,11 +541,23 @@ def session_edit(request, patient_pk: int, pk: int):
 def session_sign(request, patient_pk: int, pk: int):
     patient = get_patient_for(request.user, patient_pk, perm=RECORD_CLINICAL)
     session = get_session_for(request.user, patient, pk, perm=RECORD_CLINICAL)
-    try:
-        services.session_sign(session=session, actor=Actor.from_request(request))
-    except ValidationError as error:
-        messages.error(request, service_error_text(error))
+    if session.is_signed:
+        messages.error(request, "This session record is signed and locked.")
         return redirect("treatments:session_detail", patient.pk, session.pk)
+    form = SessionSignForm(request.POST, check=services.session_sign_check(session=session))
+    if form.is_valid():
+        if any(form.overrides().values()):
+            require_perm(request.user, OVERRIDE_SAFETY)
+        try:
+            services.session_sign(session=session, actor=Actor.from_request(request), overrides=form.overrides())
+        except ValidationError as error:
+            add_service_errors(form, error)
+    if form.errors:
+        # Refused: the draft is as it was; the page says which rule and record, at the top.
+        session.refresh_from_db()
+        audit_read(request, patient=patient, obj=session)
+        context = _session_detail_context(request, patient, session, sign_form=form)
+        return render(request, "treatments/session_detail.html", context, status=400)
     session.plan.refresh_from_db()
     if session.plan.status == TreatmentPlan.Status.COMPLETED:
         messages.success(

@@ -44,7 +44,11 @@ def test_receptionist_registers_and_finds_a_patient_then_doctor_adds_an_allergy(
     page.get_by_label(re.compile(r"\bName\b")).fill("Lidocaine")
     page.get_by_label("Details").fill("Hives after dental anaesthesia")
     page.get_by_role("button", name="Save").click()
-    expect(page.get_by_text("Contraindication: Allergy: Lidocaine")).to_be_visible()
+    # Listed under the allergies of the safety banner (the rule table's anaesthetic allergy warning).
+    allergy = page.locator(".safety-finding", has_text="Allergy to local anaesthetic: Lidocaine")
+    expect(allergy).to_be_visible()
+    expect(allergy).to_contain_text("Warning")
+    expect(allergy).to_contain_text("Hives after dental anaesthesia")
 
     item = HistoryItem.objects.get()
     assert (item.patient, item.recorded_by, item.category) == (patient, doctor, "allergy")

@@ -7,7 +7,13 @@ from playwright.sync_api import expect
 from clinic.models import AuditEntry
 from patients.models import HistoryItem
 from tests.e2e.conftest import login
-from tests.factories import DoctorFactory, HistoryItemFactory, PatientFactory, SkinProfileFactory
+from tests.factories import (
+    ConsentRecordFactory,
+    DoctorFactory,
+    HistoryItemFactory,
+    PatientFactory,
+    SkinProfileFactory,
+)
 from tests.treatments.factories import BatchFactory, IngredientFactory, ProductFactory
 from treatments.models import Batch, Consultation, TreatmentPlan, TreatmentSession
 
@@ -20,6 +26,8 @@ def test_doctor_records_consultation_plans_a_course_and_records_the_first_sessio
     doctor = DoctorFactory(username="amelie", first_name="Amélie", last_name="Roux")
     patient = PatientFactory(first_name="Claire", last_name="Dubois")
     SkinProfileFactory(patient=patient, recorded_by=doctor)
+    # Consent to mesotherapy is a gate for starting the course and signing sessions.
+    ConsentRecordFactory(patient=patient, witnessed_by=doctor)
     HistoryItemFactory(
         patient=patient, recorded_by=doctor, category="medication", code=HistoryItem.Code.ANTICOAGULANT, name="Warfarin"
     )
@@ -103,3 +111,20 @@ def test_doctor_records_consultation_plans_a_course_and_records_the_first_sessio
     assert Batch.objects.get(pk=batch.pk).quantity_in_stock == Decimal("18.00")
     assert AuditEntry.objects.filter(user=doctor, patient=patient, action="sign").count() == 2
     assert AuditEntry.objects.filter(user=doctor, patient=patient, action="override").count() == 1
+
+
+def test_a_refused_course_start_is_shown_at_the_top_and_takes_the_focus(live_server, page):
+    from tests.treatments.factories import TreatmentPlanFactory
+
+    doctor = DoctorFactory(username="bruno")
+    plan = TreatmentPlanFactory(doctor=doctor, consultation__doctor=doctor, consultation__consent=False)
+    SkinProfileFactory(patient=plan.patient, recorded_by=doctor)
+    login(page, live_server, doctor)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}{plan.get_absolute_url()}")
+    page.get_by_role("button", name="Start the course").click()
+    refusal = page.locator("[data-refusal]")
+    expect(refusal).to_be_focused()
+    expect(refusal).to_contain_text("The course was not started")
+    expect(refusal).to_contain_text("rule consent_required")
+    assert TreatmentPlan.objects.get().status == "proposed"

@@ -18,7 +18,7 @@ from clinic.models import AuditEntry
 from devdata.demo.patients import drawn_signature_png
 from patients import services
 from patients.models import ConsentDocument, ConsentRecord
-from patients.selectors import consent_in_force
+from patients.selectors import consent_record_in_force
 from patients.signatures import signature_clean_png
 from tests.factories import ConsentRecordFactory, PatientFactory
 
@@ -382,21 +382,21 @@ def test_a_half_signed_record_is_refused_by_the_database(doctor, patient, mesoth
 
 
 def test_consent_in_force_is_the_signed_not_withdrawn_consent_to_the_current_text(doctor, patient, mesotherapy):
-    assert consent_in_force(patient, "mesotherapy") is None
+    assert consent_record_in_force(patient, "mesotherapy") is None
     older = ConsentRecordFactory(patient=patient, given_at=timezone.now() - datetime.timedelta(days=3))
     newer = ConsentRecordFactory(patient=patient)
-    assert consent_in_force(patient, "mesotherapy") == newer
-    assert consent_in_force(patient, "photography") is None
+    assert consent_record_in_force(patient, "mesotherapy") == newer
+    assert consent_record_in_force(patient, "photography") is None
     services.consent_withdraw(consent=newer, reason="Changed her mind", actor=_actor(doctor))
-    assert consent_in_force(patient, "mesotherapy") == older
+    assert consent_record_in_force(patient, "mesotherapy") == older
     # A future version does not supersede yet; once in effect, the consent to version 1 stops counting.
     ConsentDocument.objects.create(
         procedure="mesotherapy", version=2, title="t", body="b",
         effective_from=timezone.localdate() + datetime.timedelta(days=1),
     )  # fmt: skip
-    assert consent_in_force(patient, "mesotherapy") == older
+    assert consent_record_in_force(patient, "mesotherapy") == older
     with time_machine.travel(timezone.now() + datetime.timedelta(days=2)):
-        assert consent_in_force(patient, "mesotherapy") is None
+        assert consent_record_in_force(patient, "mesotherapy") is None
 
 
 def _actor(user):

@@ -115,7 +115,7 @@ def test_medical_history_page_shows_safety_summary_and_is_audited(doctor_client,
     response = doctor_client.get(reverse("patients:medical_history", args=[patient.pk]))
     body = response.content.decode()
     assert "Anticoagulant: Warfarin" in body
-    assert "Expect more bruising" in body
+    assert "More bruising is likely" in body
     assert "Pregnant" in body
     assert AuditEntry.objects.filter(
         user=doctor, patient=patient, action="view", object_type="medical history"
@@ -123,8 +123,9 @@ def test_medical_history_page_shows_safety_summary_and_is_audited(doctor_client,
 
 
 def test_safety_summary_rules():
-    patient = PatientFactory()
     today = timezone.localdate()
+    patient = PatientFactory(date_of_birth=today.replace(year=today.year - 40))
+    SkinProfileFactory(patient=patient, pregnancy="no")
     HistoryItemFactory(patient=patient, category="allergy", code="local_anaesthetic", name="Lidocaine")
     HistoryItemFactory(patient=patient, category="condition", code="herpes", name="Cold sores")
     HistoryItemFactory(patient=patient, category="condition", code="diabetes", name="T2", status="past")
@@ -138,12 +139,13 @@ def test_safety_summary_rules():
         started_on=datetime.date(2015, 1, 1), ended_on=datetime.date(2015, 6, 1),
     )  # fmt: skip
     HistoryItemFactory(patient=patient, category="allergy", code="latex", name="Latex", status="entered_in_error")
-    flags = {(flag.level, flag.label) for flag in patient_safety_summary(patient)}
+    flags = {(flag.level, flag.title) for flag in patient_safety_summary(patient).findings}
+    # The rule table's levels: the same as the plan check gives (tests/patients/test_safety_rules.py).
     assert flags == {
-        ("danger", "Allergy: Lidocaine"),
-        ("danger", "Herpes simplex (cold sores)"),
-        ("warning", "Keloid or hypertrophic scarring tendency"),
-        ("danger", "Isotretinoin: Roaccutane"),
+        ("warn", "Allergy to local anaesthetic: Lidocaine"),
+        ("block", "Active herpes: Cold sores"),
+        ("warn", "Keloid tendency: Keloids"),
+        ("block", "Recent isotretinoin: Roaccutane"),
     }
 
 

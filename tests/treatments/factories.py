@@ -8,7 +8,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from tests.factories import DoctorFactory, PatientFactory
+from tests.factories import ConsentRecordFactory, DoctorFactory, PatientFactory
 from treatments.models import (
     Batch,
     Consultation,
@@ -73,8 +73,18 @@ class ConsultationFactory(factory.django.DjangoModelFactory):
 
 
 class SignedConsultationFactory(ConsultationFactory):
+    class Meta:
+        skip_postgeneration_save = True
+
     status = Consultation.Status.SIGNED
     signed_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def consent(self, create, extracted, **kwargs):
+        # A patient who goes on to a course has consented (course start and signing are gated on
+        # it): tests of the gate itself pass consent=False.
+        if create and extracted is not False and not self.patient.consents.exists():
+            ConsentRecordFactory(patient=self.patient, witnessed_by=self.doctor)
 
 
 class TreatmentPlanFactory(factory.django.DjangoModelFactory):

@@ -47,8 +47,10 @@ def test_course_completed_is_skipped_for_a_cancelled_plan():
 def test_course_completed_and_recall_say_when_maintenance_is_due(doctor):
     plan = ActivePlanFactory(session_count=4, maintenance_interval_months=9)
     SkinProfileFactory(patient=plan.patient)
-    for number in (1, 2, 3):
-        SignedSessionFactory(plan=plan, number=number)
+    for number in (1, 2, 3):  # one week apart, as the check at signing requires
+        SignedSessionFactory(
+            plan=plan, number=number, performed_at=timezone.now() - datetime.timedelta(weeks=4 - number)
+        )
     actor = Actor(user=doctor)
     session = services.session_record(
         plan=plan,

@@ -5,10 +5,10 @@ import datetime
 import pytest
 
 from patients.models import HistoryItem, SkinProfile
-from tests.factories import ConsentRecordFactory, HistoryItemFactory, SkinProfileFactory
+from tests.factories import HistoryItemFactory, SkinProfileFactory
 from tests.treatments.factories import ActivePlanFactory, IngredientFactory, ProductFactory
 from treatments.models import Consultation, NumbingCream, SafetyOverride
-from treatments.safety import BLOCK, WARN, evaluate, safety_check
+from treatments.safety import BLOCK, GATE, WARN, evaluate, safety_check
 
 pytestmark = pytest.mark.django_db
 
@@ -117,20 +117,28 @@ def test_immunosuppressant_warns():
     assert only(run([item(M, HistoryItem.Code.IMMUNOSUPPRESSANT)])).level == WARN
 
 
+def levels(findings):
+    return {finding.rule: finding.level for finding in findings}
+
+
 def test_anaesthetic_allergy_blocks_when_the_plan_uses_numbing_cream():
     allergy = item(A, HistoryItem.Code.LOCAL_ANAESTHETIC, name="Lidocaine")
-    assert only(run([allergy], numbing=NumbingCream.EMLA)).level == BLOCK
+    # The history's warning (shown everywhere) and the plan's rule (the cream) side by side.
+    assert levels(run([allergy], numbing=NumbingCream.EMLA)) == {
+        "allergy_local_anaesthetic": WARN,
+        "allergy_anaesthetic": BLOCK,
+    }
     finding = only(run([allergy], numbing=NumbingCream.NONE))
-    assert finding.level == WARN
-    assert "Do not apply" in finding.reason
+    assert (finding.rule, finding.level) == ("allergy_local_anaesthetic", WARN)
+    assert "No numbing cream" in finding.reason
 
 
 def test_allergy_to_an_ingredient_of_the_cocktail_blocks():
     allergy = item(A, HistoryItem.Code.INGREDIENT, name="hyaluronic acid")
     ingredient = IngredientFactory.build(name="Hyaluronic acid (non cross-linked)")
-    finding = only(run([allergy], ingredients=[ingredient]))
-    assert finding.level == BLOCK
-    assert "Hyaluronic acid (non cross-linked)" in finding.reason
+    findings = run([allergy], ingredients=[ingredient])
+    assert levels(findings) == {"allergy_mesotherapy_ingredient": WARN, "allergy_ingredient": BLOCK}
+    assert "Hyaluronic acid (non cross-linked)" in findings[-1].reason
 
 
 def test_allergy_to_an_ingredient_not_in_the_cocktail_warns():
@@ -161,13 +169,15 @@ def test_safety_check_reads_the_patient_and_attaches_plan_overrides(doctor):
     hyaluronic = IngredientFactory(name="Hyaluronic acid test")
     plan = ActivePlanFactory(products=[ProductFactory(ingredients=[hyaluronic])])
     SkinProfileFactory(patient=plan.patient)
-    ConsentRecordFactory(patient=plan.patient)
     allergy = HistoryItemFactory(patient=plan.patient, category=A, code=HistoryItem.Code.INGREDIENT, name="hyaluronic")
     HistoryItemFactory(patient=plan.patient, category=M, code=HistoryItem.Code.ANTICOAGULANT, name="Apixaban")
 
     check = safety_check(patient=plan.patient, plan=plan, on=TODAY)
     assert [f.code for f in check.blocking] == [f"allergy_ingredient:{allergy.lineage}"]
-    assert [f.title for f in check.warnings] == ["Anticoagulant: Apixaban"]
+    assert [f.title for f in check.warnings] == [
+        "Allergy to a mesotherapy ingredient: hyaluronic",
+        "Anticoagulant: Apixaban",
+    ]
     assert not check.is_clear
 
     SafetyOverride.objects.create(
@@ -180,23 +190,19 @@ def test_safety_check_reads_the_patient_and_attaches_plan_overrides(doctor):
     )
     check = safety_check(patient=plan.patient, plan=plan, on=TODAY)
     assert check.is_clear
-    assert check.findings[0].level_label in {"Overridden", "Warning"}
+    assert {finding.level_label for finding in check.findings} == {"Overridden", "Warning"}
 
 
-def test_missing_consent_warns():
-    profile = SkinProfileFactory.build(pregnancy="no")
-    finding = only(
-        evaluate(
-            items=[],
-            profile=profile,
-            ingredients=[],
-            numbing_cream=NumbingCream.EMLA,
-            consultation=None,
-            on=TODAY,
-            has_consent=False,
-        )
-    )
-    assert (finding.code, finding.level) == ("no_consent", WARN)
+def test_missing_consent_is_a_gate_that_no_override_lifts():
+    plan = ActivePlanFactory(consultation__consent=False)
+    SkinProfileFactory(patient=plan.patient)
+    check = safety_check(patient=plan.patient, plan=plan, on=TODAY)
+    finding = only(check.findings)
+    assert (finding.code, finding.level) == ("consent_required", GATE)
+    assert "No consent to facial mesotherapy is on file" in finding.reason
+    assert check.blocking == []  # nothing to override: no reason box is offered
+    assert check.gates == [finding]
+    assert not check.is_clear
 
 
 def test_withdrawn_consent_counts_as_none():
@@ -204,10 +210,12 @@ def test_withdrawn_consent_counts_as_none():
 
     plan = ActivePlanFactory()
     SkinProfileFactory(patient=plan.patient)
-    consent = ConsentRecordFactory(patient=plan.patient)
+    consent = plan.patient.consents.get()
     assert safety_check(patient=plan.patient, plan=plan, on=TODAY).findings == []
     consent.withdrawn_at = timezone.now()
     consent.withdrawn_by = consent.witnessed_by
     consent.withdrawal_reason = "Changed her mind"
     consent.save()
-    assert [f.code for f in safety_check(patient=plan.patient, plan=plan, on=TODAY).findings] == ["no_consent"]
+    findings = safety_check(patient=plan.patient, plan=plan, on=TODAY).findings
+    assert [(f.code, f.level) for f in findings] == [("consent_required", GATE)]
+    assert "withdrew consent" in findings[0].reason

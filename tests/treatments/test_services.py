@@ -389,8 +389,14 @@ def test_aftercare_is_due_now_when_signed_after_six(actor):
 def test_completing_the_last_session_completes_the_plan_and_schedules_emails(actor):
     plan = ActivePlanFactory(session_count=4, maintenance_interval_months=6)
     SkinProfileFactory(patient=plan.patient)
-    for number in (1, 2, 3):
-        TreatmentSessionFactory(plan=plan, number=number, status="signed", signed_at=timezone.now())
+    for number in (1, 2, 3):  # one week apart, as the check at signing requires
+        TreatmentSessionFactory(
+            plan=plan,
+            number=number,
+            status="signed",
+            signed_at=timezone.now(),
+            performed_at=timezone.now() - datetime.timedelta(weeks=4 - number),
+        )
     last = services.session_record(plan=plan, fields=session_fields(), usages=[], actor=actor)
     assert last.number == 4
     services.session_sign(session=last, actor=actor)
@@ -420,8 +426,14 @@ def test_maintenance_date_is_clamped_to_month_end():
 def test_cancelling_after_completion_cancels_the_recall(actor):
     plan = ActivePlanFactory(session_count=4)
     SkinProfileFactory(patient=plan.patient)
-    for number in (1, 2, 3):
-        TreatmentSessionFactory(plan=plan, number=number, status="signed", signed_at=timezone.now())
+    for number in (1, 2, 3):  # one week apart, as the check at signing requires
+        TreatmentSessionFactory(
+            plan=plan,
+            number=number,
+            status="signed",
+            signed_at=timezone.now(),
+            performed_at=timezone.now() - datetime.timedelta(weeks=4 - number),
+        )
     services.session_sign(
         session=services.session_record(plan=plan, fields=session_fields(), usages=[], actor=actor), actor=actor
     )

@@ -534,10 +534,8 @@ def test_formulary_manager_links_to_admin(manager_client):
 
 
 def test_timeline_lists_records_in_order(doctor_client):
-    plan = ActivePlanFactory()
-    Consultation.objects.filter(pk=plan.consultation.pk).update(
-        consulted_on=timezone.localdate() - datetime.timedelta(days=10)
-    )
+    # A signed consultation cannot be changed afterwards (the database refuses): made with its date.
+    plan = ActivePlanFactory(consultation__consulted_on=timezone.localdate() - datetime.timedelta(days=10))
     TreatmentSessionFactory(plan=plan, number=1)
     page = doctor_client.get(url("timeline", plan.patient.pk)).content.decode()
     assert page.index(">Consultation<") < page.index("Treatment plan: 5 sessions") < page.index("Session 1 of 5")

@@ -3,6 +3,12 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from django_otp.plugins.otp_static.admin import StaticDeviceAdmin
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.models import AuditEntry
 
@@ -95,3 +101,32 @@ admin.site.unregister(User)
 admin.site.register(User, StaffUserAdmin)
 admin.site.unregister(Group)
 admin.site.register(Group, RoleAdmin)
+
+
+class SecondFactorDeviceAdmin(SuperuserOnlyAdmin, SafeChangeListMixin):
+    """Second-factor devices hold secrets: only superusers see them, through the clinic's safe
+    change list. (Managers reset a person's second factor from the staff pages.)"""
+
+
+class TOTPAdmin(SecondFactorDeviceAdmin, TOTPDeviceAdmin):
+    def config_view(self, request, pk):
+        return super().config_view(request, self._existing_pk(request, pk))
+
+    def qrcode_view(self, request, pk):
+        return super().qrcode_view(request, self._existing_pk(request, pk))
+
+    def _existing_pk(self, request, pk):
+        # django-otp looks the device up with .get(): an unknown id would be a 500, not a 404.
+        if not self.has_module_permission(request):
+            raise PermissionDenied
+        return get_object_or_404(TOTPDevice, pk=pk).pk
+
+
+class StaticAdmin(SecondFactorDeviceAdmin, StaticDeviceAdmin):
+    pass
+
+
+admin.site.unregister(TOTPDevice)
+admin.site.register(TOTPDevice, TOTPAdmin)
+admin.site.unregister(StaticDevice)
+admin.site.register(StaticDevice, StaticAdmin)

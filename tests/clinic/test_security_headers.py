@@ -52,6 +52,7 @@ def world(doctor, settings, tmp_path):
     session = SignedSessionFactory(plan__consultation__doctor=doctor)
     plan, patient = session.plan, session.patient
     consent = ConsentRecordFactory(patient=patient)
+    ConsentRecordFactory(patient=patient, procedure="photography")
     item = HistoryItemFactory(patient=patient)
     practitioner = PractitionerFactory(user=doctor)
     appointment = AppointmentFactory(patient=patient, practitioner=practitioner, plan=plan)
@@ -187,6 +188,10 @@ def test_the_walk_covers_every_app(world):
     assert any(name.startswith("admin:") for name in names)
 
 
+# Pages that exist only once: new recovery codes are shown right after they are made, then 404.
+GONE_ONCE_SHOWN = {"accounts:recovery_codes"}
+
+
 @pytest.mark.parametrize("persona", ["manager", "doctor"])
 def test_every_url_answers_logged_in_users_with_no_store_and_the_policies(client, request, world, persona):
     user = request.getfixturevalue(persona)
@@ -197,7 +202,7 @@ def test_every_url_answers_logged_in_users_with_no_store_and_the_policies(client
         where = f"{persona} GET {url} ({name}) -> {response.status_code}"
         statuses[name] = response.status_code
         assert response.status_code < 500, where
-        if known and not name.startswith("admin:"):
+        if known and not name.startswith("admin:") and name not in GONE_ONCE_SHOWN:
             # Real arguments: the page exists (it may be refused to this role, or be POST-only).
             assert response.status_code != 404, where
         assert_security_headers(response, where)

@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image, ImageDraw
 
+from tests.factories import ConsentRecordFactory
 from tests.treatments.factories import SignedSessionFactory
 from treatments.models import Photo
 
@@ -30,6 +31,7 @@ def flat_picture(size: tuple[int, int], fmt: str = "PNG", **save) -> bytes:
 
 
 def upload(client, session, payload: bytes, name: str = "face.png", content_type: str = "image/png"):
+    ConsentRecordFactory(patient=session.patient, procedure="photography")  # photos need it
     url = reverse("treatments:photo_upload", args=[session.patient.pk, session.pk])
     image = SimpleUploadedFile(name, payload, content_type)
     return client.post(url, {"kind": "before", "view": "front", "image": image})

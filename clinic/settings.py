@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "patients",
     "treatments",
     "scheduling",
+    "fhirapi",
     "devdata",
 ]
 

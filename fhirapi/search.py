@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Q
+from django.utils import timezone
 
 from clinic.localtime import clock_reaches
 
@@ -43,32 +44,42 @@ def _next_month(day: date) -> date:
 
 
 def parse_period(value: str) -> Period:
+    try:
+        return _parse_period(value)
+    except OverflowError:
+        raise BadParameter(f"'{value}' is out of range.") from None
+
+
+def _parse_period(value: str) -> Period:
     match = DATE_PATTERN.match(value)
     if match:
         try:
             year = int(match["year"])
+            first = date(year, int(match["month"] or 1), int(match["day"] or 1))
+        except ValueError:
+            raise BadParameter(f"'{value}' is not a date.") from None
+        try:
             if match["day"]:
-                first = date(year, int(match["month"]), int(match["day"]))
                 end = first + timedelta(days=1)
             elif match["month"]:
-                first = date(year, int(match["month"]), 1)
                 end = _next_month(first)
             else:
-                first, end = date(year, 1, 1), date(year + 1, 1, 1)
-        except (ValueError, OverflowError):
-            raise BadParameter(f"'{value}' is not a date.") from None
-        if end.year > 9999 or first.year < 1:
-            raise BadParameter(f"'{value}' is out of range.")
+                end = date(year + 1, 1, 1)
+        except ValueError:  # past year 9999
+            raise OverflowError(value) from None
         return Period(clock_reaches(first, time.min), clock_reaches(end, time.min), first, end)
     if INSTANT_PATTERN.match(value):
         try:
-            instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            instant = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
         except ValueError:
             raise BadParameter(f"'{value}' is not a date and time.") from None
-        # An instant given to the second (or below) is a period of that second.
-        step = timedelta(seconds=1) if value.count(":") >= 2 else timedelta(minutes=1)
-        instant = instant.replace(microsecond=0) if step == timedelta(seconds=1) else instant.replace(second=0)
-        local_day = instant.date()
+        # A time given to the minute is that minute; to the second (or below), that second.
+        clock = re.split(r"[Z+-]", value.partition("T")[2])[0]
+        if clock.count(":") == 1:
+            step, instant = timedelta(minutes=1), instant.replace(second=0, microsecond=0)
+        else:
+            step, instant = timedelta(seconds=1), instant.replace(microsecond=0)
+        local_day = timezone.localtime(instant).date()
         return Period(instant, instant + step, local_day, local_day + timedelta(days=1))
     raise BadParameter(
         f"'{value}' is not a date: use YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss+hh:mm, "

@@ -13,6 +13,7 @@ from django.urls import reverse
 from clinic.models import AuditEntry
 from fhirapi.models import ALL_SCOPE, RESOURCE_TYPES, scope_for
 from fhirapi.resources import patient_identifier_system
+from fhirapi.search import parse_period
 from fhirapi.services import api_token_revoke
 from tests.factories import PatientFactory
 from tests.fhirapi.conftest import fhir_get, validate
@@ -434,6 +435,10 @@ def test_paging_with_count_and_offset(client, doctor, record):
         ("Patient", {"colour": "blue"}, "no search parameter 'colour'"),
         ("Appointment", {"date": "2030-13-01"}, "not a date"),
         ("Appointment", {"date": "0000"}, "not a date"),
+        ("Appointment", {"date": "9999-12-31"}, "out of range"),
+        ("Appointment", {"date": "9999-12"}, "out of range"),
+        ("Appointment", {"date": "9999-12-31T23:59:59Z"}, "out of range"),
+        ("Appointment", {"date": "0001-01-01T00:00:00+05:00"}, "out of range"),
         ("Appointment", {"date": "xx2030"}, "not a supported date prefix"),
         ("Appointment", {"date": "2030-01-07T25:00Z"}, "not a date and time"),
         ("Appointment", {"date": "2030-01-07T10:00"}, "not a date"),
@@ -506,3 +511,25 @@ def test_everything_query_count_does_not_grow_with_the_record(client, doctor, re
     with django_assert_max_num_queries(baseline):
         bundle = fhir_get(client, everything_path(record.patient.pk))
     assert sum(entry["resource"]["id"].startswith("session-") for entry in bundle["entry"]) == 4
+
+
+@pytest.mark.parametrize(
+    ("value", "start", "end"),
+    [
+        ("2030-01-07T12:30+01:00", "2030-01-07T11:30:00+00:00", "2030-01-07T11:31:00+00:00"),
+        ("2030-01-07T12:30:15Z", "2030-01-07T12:30:15+00:00", "2030-01-07T12:30:16+00:00"),
+        ("2030-01-07T12:30:15.250-02:00", "2030-01-07T14:30:15+00:00", "2030-01-07T14:30:16+00:00"),
+    ],
+)
+def test_an_instant_is_the_period_of_its_precision(value, start, end):
+    period = parse_period(value)
+    assert (period.start.isoformat(), period.end.isoformat()) == (
+        datetime.datetime.fromisoformat(start).isoformat(),
+        datetime.datetime.fromisoformat(end).isoformat(),
+    )
+
+
+def test_a_local_day_lasts_as_long_as_the_clocks_say():
+    # 30 March 2031: the clocks go forward in London, the day has 23 hours.
+    period = parse_period("2031-03-30")
+    assert period.end - period.start == datetime.timedelta(hours=23)

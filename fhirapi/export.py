@@ -59,6 +59,7 @@ def summary_context(patient: Patient, photos: list[ExportedPhoto]) -> dict:
     )
     return {
         "clinic_name": settings.CLINIC_NAME,
+        "time_zone": settings.TIME_ZONE,
         "patient": patient,
         "produced_at": timezone.now(),
         "history_items": patient.history_items.select_related("recorded_by").order_by("category", "lineage", "version"),

@@ -42,6 +42,7 @@ def test_export_holds_bundle_summary_and_photos(client, record, persona, request
 
     summary = archive.read("summary.html").decode()
     assert "Zoë Hart-Lewis" in summary
+    assert "Times are in the clinic's time zone (Europe/London)" in summary
     # The history with its versions: the first wording stays, marked replaced.
     assert "Type 2 diabetes" in summary
     assert "Type 2 (Diabetes)" in summary

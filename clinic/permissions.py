@@ -67,3 +67,9 @@ CHANGE_CLINIC_CLOSURE = "scheduling.change_clinicclosure"
 VIEW_APPOINTMENT_TYPE = "scheduling.view_appointmenttype"
 ADD_APPOINTMENT_TYPE = "scheduling.add_appointmenttype"
 CHANGE_APPOINTMENT_TYPE = "scheduling.change_appointmenttype"
+
+# Data in and out: API tokens for client systems (FHIR API), the subject access export -------
+VIEW_API_TOKEN = "fhirapi.view_apitoken"  # noqa: S105 - a permission name
+ADD_API_TOKEN = "fhirapi.add_apitoken"  # noqa: S105 - a permission name
+REVOKE_API_TOKEN = "fhirapi.revoke_apitoken"  # noqa: S105 - a permission name
+EXPORT_PATIENT_RECORD = "fhirapi.export_patient_record"

@@ -50,6 +50,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             perm.VIEW_PRODUCT,
             perm.VIEW_BATCH,
             perm.OVERRIDE_SAFETY,
+            perm.EXPORT_PATIENT_RECORD,
             *_BOOKING_DESK,
         }
     ),
@@ -63,7 +64,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     ),
     # Managers run the clinic: staff accounts, consent texts, the audit trail, the outbox, the
     # formulary and the clinic's set-up. They see the calendars but do not book, and never
-    # read clinical data.
+    # read clinical data, except in a patient's subject access export (a legal duty they answer).
+    # They also issue the API tokens client systems read the FHIR API with.
     MANAGER: frozenset(
         {
             *_PATIENT_DESK,
@@ -106,6 +108,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             perm.VIEW_APPOINTMENT_TYPE,
             perm.ADD_APPOINTMENT_TYPE,
             perm.CHANGE_APPOINTMENT_TYPE,
+            perm.EXPORT_PATIENT_RECORD,
+            perm.VIEW_API_TOKEN,
+            perm.ADD_API_TOKEN,
+            perm.REVOKE_API_TOKEN,
         }
     ),
 }

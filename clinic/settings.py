@@ -152,6 +152,7 @@ INSTALLED_APPS = [
     "patients",
     "treatments",
     "scheduling",
+    "fhirapi",
     "devdata",
     # Last, as its documentation asks: it watches the login signals of everything above.
     "axes",

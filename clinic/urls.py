@@ -16,5 +16,6 @@ urlpatterns = [
     path("", include("messaging.urls")),
     path("treatments/", include("treatments.urls")),
     path("scheduling/", include("scheduling.urls")),
+    path("", include("fhirapi.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -27,8 +27,11 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from PIL import Image
 
 from clinic.audit import Actor
+from fhirapi.models import ALL_SCOPE
+from fhirapi.services import api_token_create
 from messaging.links import make_token
 from messaging.models import ScheduledMessage
+from patients.models import HistoryItem
 from scheduling.emails import CANCEL_ACTION, CONFIRM_ACTION
 from tests.factories import (
     ConsentRecordFactory,
@@ -47,7 +50,7 @@ from tests.treatments.factories import (
     TreatmentPlanFactory,
     TreatmentSessionFactory,
 )
-from treatments.models import Photo
+from treatments.models import OutcomeRating, Photo
 from treatments.photos import photo_upload
 
 pytestmark = pytest.mark.django_db
@@ -178,6 +181,27 @@ def draft_session(world: World) -> list:
     return [world.patient.pk, world.draft_session.pk]
 
 
+def history_lineage(category: str, code: str) -> Callable[[World], list]:
+    return lambda w: [str(HistoryItemFactory(patient=w.patient, category=category, code=code).lineage)]
+
+
+def signed_session(world: World) -> list:
+    return [f"session-{SignedSessionFactory(plan=world.plan, number=3, doctor=world.doctor).pk}"]
+
+
+def outcome_rating(world: World) -> list:
+    session = SignedSessionFactory(plan=world.plan, number=4, doctor=world.doctor)
+    rating = OutcomeRating.objects.create(
+        session=session, rater="doctor", hydration=3, radiance=3, fine_lines=3, satisfaction=4, recorded_by=world.doctor
+    )
+    return [rating.pk]
+
+
+def api_token(world: World) -> list:
+    token, _secret = api_token_create(name="Lab", scopes=[ALL_SCOPE], created_by=world.doctor)
+    return [token.pk]
+
+
 FORM = "form"
 
 
@@ -208,6 +232,11 @@ POST_ONLY = (NOT_ALLOWED,) * 4
 PUBLIC_ACTION = (ALLOWED,) * 4  # public signed links: the token in the URL is the key
 CLINICAL_ACTION = (LOGIN, ALLOWED, FORBIDDEN, FORBIDDEN)
 BOOKING_ACTION = (LOGIN, ALLOWED, ALLOWED, FORBIDDEN)
+# The FHIR API answers 401 (an OperationOutcome), not the login page, to a caller without a
+# session or token; clinical resources are for doctors (and tokens with their scope).
+UNAUTHORISED = 401
+API_DESK = (UNAUTHORISED, OK, OK, OK)
+API_CLINICAL = (UNAUTHORISED, OK, FORBIDDEN, FORBIDDEN)
 
 PAGES: dict[str, Page] = {
     # Foundation: home, sign-in, audit trail
@@ -316,6 +345,37 @@ PAGES: dict[str, Page] = {
     "scheduling:public_cancel": Page(
         EVERYONE, lambda w: [make_token(CANCEL_ACTION, w.appointment.pk)], post=PUBLIC_ACTION
     ),
+    # FHIR API (read only: a POST answers 405), API tokens (managers), subject access export
+    "fhirapi:metadata": Page(EVERYONE),
+    "fhirapi:unknown": Page((404,) * 4, lambda w: ["Basic/1"]),
+    "fhirapi:patient_search": Page(API_DESK),
+    "fhirapi:patient_read": Page(API_DESK, patient),
+    "fhirapi:patient_everything": Page(API_DESK, patient),
+    "fhirapi:appointment_search": Page(API_DESK),
+    "fhirapi:appointment_read": Page(API_DESK, appointment),
+    "fhirapi:practitioner_search": Page(API_DESK),
+    "fhirapi:practitioner_read": Page(API_DESK, lambda w: [w.practitioner.user.pk]),
+    "fhirapi:allergyintolerance_search": Page(API_CLINICAL),
+    "fhirapi:allergyintolerance_read": Page(API_CLINICAL, lambda w: [str(w.history_item.lineage)]),
+    "fhirapi:condition_search": Page(API_CLINICAL),
+    "fhirapi:condition_read": Page(API_CLINICAL, history_lineage(HistoryItem.Category.CONDITION, "diabetes")),
+    "fhirapi:medicationstatement_search": Page(API_CLINICAL),
+    "fhirapi:medicationstatement_read": Page(
+        API_CLINICAL, history_lineage(HistoryItem.Category.MEDICATION, "anticoagulant")
+    ),
+    "fhirapi:procedure_search": Page(API_CLINICAL),
+    "fhirapi:procedure_read": Page(API_CLINICAL, signed_session),
+    "fhirapi:observation_search": Page(API_CLINICAL),
+    "fhirapi:observation_read": Page(API_CLINICAL, outcome_rating),
+    "fhirapi:consent_search": Page(API_CLINICAL),
+    "fhirapi:consent_read": Page(API_CLINICAL, lambda w: [w.consent.pk]),
+    "fhirapi:careplan_search": Page(API_CLINICAL),
+    "fhirapi:careplan_read": Page(API_CLINICAL, lambda w: [w.plan.pk]),
+    "fhirapi:token_list": Page(MANAGER_ONLY),
+    "fhirapi:token_create": Page(MANAGER_ONLY, post=FORM),
+    "fhirapi:token_revoke": Page(POST_ONLY, api_token, post=(LOGIN, FORBIDDEN, FORBIDDEN, ALLOWED)),
+    # Doctors and managers answer a patient's subject access request.
+    "fhirapi:patient_export": Page(POST_ONLY, patient, post=(LOGIN, ALLOWED, FORBIDDEN, ALLOWED)),
 }
 
 

@@ -216,6 +216,14 @@ PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(BASE_DIR / "var" / "
 # Clinical photos larger than this are refused (they are re-encoded, so the stored file is smaller).
 PHOTO_MAX_UPLOAD_BYTES = env_int("PHOTO_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 
+# Erasure and retention (patients/erasure.py): clinical records are kept this many years after
+# the last one, and for a patient treated as a minor at least until this age.
+CLINICAL_RETENTION_YEARS = env_int("CLINICAL_RETENTION_YEARS", 8)
+CLINICAL_RETENTION_MINOR_UNTIL_AGE = env_int("CLINICAL_RETENTION_MINOR_UNTIL_AGE", 25)
+# CSV import (patients/importing.py): larger uploads are refused before they are read.
+PATIENT_IMPORT_MAX_BYTES = env_int("PATIENT_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+PATIENT_IMPORT_MAX_ROWS = env_int("PATIENT_IMPORT_MAX_ROWS", 50_000)
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
@@ -268,6 +276,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "messaging.dispatch_due_messages",
         "schedule": float(MESSAGE_DISPATCH_INTERVAL_SECONDS),
     },
+    # Lists the records whose retention period is over for a manager to confirm their purge.
+    "review-retention": {"task": "patients.review_retention", "schedule": 24 * 60 * 60.0},
 }
 
 SESSION_COOKIE_HTTPONLY = True

@@ -9,8 +9,8 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
-from clinic.permissions import VIEW_CLINICAL, VIEW_PATIENT
-from patients.models import ConsentRecord, HistoryItem, Patient
+from clinic.permissions import DELETE_PATIENT, VIEW_CLINICAL, VIEW_PATIENT
+from patients.models import ConsentRecord, ErasureRequest, HistoryItem, Patient
 
 
 def require_perm(user, perm: str) -> None:
@@ -33,3 +33,8 @@ def get_history_item_for(user, patient: Patient, pk: int, *, perm: str = VIEW_CL
 def get_consent_for(user, patient: Patient, pk: int, *, perm: str = VIEW_CLINICAL) -> ConsentRecord:
     require_perm(user, perm)
     return get_object_or_404(ConsentRecord.objects.select_related("document"), pk=pk, patient=patient)
+
+
+def get_erasure_request_for(user, pk: int, *, perm: str = DELETE_PATIENT) -> ErasureRequest:
+    require_perm(user, perm)
+    return get_object_or_404(ErasureRequest.objects.select_related("patient"), pk=pk)

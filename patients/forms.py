@@ -192,3 +192,24 @@ class ConsentWithdrawForm(forms.Form):
         if not reason:
             raise forms.ValidationError("Say why the consent is withdrawn.")
         return reason
+
+
+# Erasure and retention (patients/erasure.py) ------------------------------------------------
+
+
+class ErasureForm(forms.Form):
+    note = forms.CharField(
+        label="How and when the patient asked",
+        max_length=300,
+        help_text="e.g. 'Email of 3 March', 'In person at the desk'. No clinical information.",
+    )
+    confirm = forms.BooleanField(label="I have checked the patient's identity and this is their request.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+class RetentionPurgeForm(forms.Form):
+    confirm = forms.BooleanField(label="Purge this record and all its clinical data for good.")

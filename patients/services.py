@@ -37,6 +37,8 @@ def patient_register(*, fields: dict[str, Any], registered_by) -> Patient:
 @transaction.atomic
 def patient_update(*, patient: Patient, fields: dict[str, Any], updated_by) -> Patient:
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    if patient.is_erased:
+        raise ValidationError("This record was erased: it cannot be changed.")
     consent_before = patient.reminder_emails_consent
     apply_fields(patient, fields, PATIENT_FIELDS)
     patient.email = patient.email.lower()
@@ -74,12 +76,12 @@ def patient_unsubscribe_emails(*, patient: Patient) -> bool:
 
 
 def patient_has_clinical_records(patient: Patient) -> bool:
-    return (
-        patient.history_items.exists()
-        or patient.skin_profiles.exists()
-        or patient.consents.exists()
-        or AuditEntry.objects.filter(patient=patient).exists()
-    )
+    """Any clinical record in any app (medical history, skin profile, consent, consultation,
+    plan, session, photo...): see patients/erasure.py. Appointments, emails and the audit
+    trail are not clinical records."""
+    from patients.erasure import last_clinical_record
+
+    return last_clinical_record(patient) is not None
 
 
 @transaction.atomic
@@ -102,12 +104,14 @@ def patient_restore(*, patient: Patient) -> Patient:
     return patient
 
 
-@transaction.atomic
-def patient_delete(*, patient: Patient) -> None:
-    """Only a record made by mistake, with no clinical data, may be deleted."""
+def patient_delete(*, patient: Patient, actor: Actor) -> None:
+    """Only a record made by mistake, with no clinical data, may be deleted; its appointments
+    stay in the calendar's history under an "Erased patient" placeholder (patients/erasure.py)."""
+    from patients.erasure import patient_erase
+
     if patient_has_clinical_records(patient):
         raise ValidationError("This patient has clinical records: archive the record instead of deleting it.")
-    patient.delete()
+    patient_erase(patient=patient, actor=actor, note="Record made by mistake", mistake=True)
 
 
 HISTORY_FIELDS = ("category", "code", "name", "details", "started_on", "ended_on", "status")

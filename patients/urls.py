@@ -1,6 +1,6 @@
 from django.urls import path
 
-from patients import views
+from patients import views, views_erasure
 
 app_name = "patients"
 
@@ -12,6 +12,9 @@ urlpatterns = [
     path("<int:pk>/archive/", views.patient_archive, name="archive"),
     path("<int:pk>/restore/", views.patient_restore, name="restore"),
     path("<int:pk>/delete/", views.patient_delete, name="delete"),
+    path("<int:pk>/erase/", views_erasure.patient_erase, name="erase"),
+    path("retention/", views_erasure.retention_list, name="retention"),
+    path("retention/<int:request_pk>/purge/", views_erasure.retention_purge, name="retention_purge"),
     path("<int:pk>/history/", views.medical_history, name="medical_history"),
     path("<int:pk>/history/add/", views.history_item_add, name="history_item_add"),
     path("<int:pk>/history/<int:item_pk>/edit/", views.history_item_edit, name="history_item_edit"),

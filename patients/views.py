@@ -112,8 +112,10 @@ def patient_detail(request, pk: int):
             patient=patient,
             object_type="safety summary",
         )
-    context["can_delete"] = request.user.has_perm(DELETE_PATIENT) and not (
-        services.patient_has_clinical_records(patient)
+    context["can_delete"] = (
+        request.user.has_perm(DELETE_PATIENT)
+        and not patient.is_erased
+        and not services.patient_has_clinical_records(patient)
     )
     return render(request, "patients/patient_detail.html", context)
 
@@ -165,7 +167,7 @@ def patient_restore(request, pk: int):
 def patient_delete(request, pk: int):
     patient = get_patient_for(request.user, pk, perm=DELETE_PATIENT)
     try:
-        services.patient_delete(patient=patient)
+        services.patient_delete(patient=patient, actor=Actor.from_request(request))
     except ValidationError as error:
         messages.error(request, _form_error_message(error))
         return redirect("patients:detail", pk=patient.pk)

@@ -29,6 +29,7 @@ from PIL import Image
 from clinic.audit import Actor
 from messaging.links import make_token
 from messaging.models import ScheduledMessage
+from patients.models import ErasureRequest
 from scheduling.emails import CANCEL_ACTION, CONFIRM_ACTION
 from tests.factories import ConsentRecordFactory, HistoryItemFactory, PatientFactory, SkinProfileFactory
 from tests.messaging.factories import ScheduledMessageFactory
@@ -135,6 +136,15 @@ class World:
         )
 
     @cached_property
+    def erasure_request(self):
+        return ErasureRequest.objects.create(
+            patient=self.patient,
+            patient_number=self.patient.pk,
+            source=ErasureRequest.Source.RETENTION,
+            outcome=ErasureRequest.Outcome.PENDING,
+        )
+
+    @cached_property
     def failed_message(self):
         return ScheduledMessageFactory(patient=self.patient, status=ScheduledMessage.Status.FAILED)
 
@@ -211,6 +221,12 @@ PAGES: dict[str, Page] = {
     "patients:restore": Page(POST_ONLY, patient, post=(LOGIN, FORBIDDEN, ALLOWED, ALLOWED)),
     # Only a record made by mistake (no clinical data) may be deleted.
     "patients:delete": Page(POST_ONLY, lambda w: [w.bare_patient.pk], post=(LOGIN, FORBIDDEN, FORBIDDEN, ALLOWED)),
+    # Erasure on request and the retention review: managers.
+    "patients:erase": Page(MANAGER_ONLY, patient, post=FORM),
+    "patients:retention": Page(MANAGER_ONLY),
+    "patients:retention_purge": Page(
+        POST_ONLY, lambda w: [w.erasure_request.pk], post=(LOGIN, FORBIDDEN, FORBIDDEN, ALLOWED)
+    ),
     "patients:medical_history": Page(CLINICAL, patient),
     "patients:history_item_add": Page(CLINICAL, patient, post=FORM),
     "patients:history_item_edit": Page(CLINICAL, lambda w: [w.patient.pk, w.history_item.pk], post=FORM),

@@ -155,7 +155,7 @@ def test_restore_checks_the_checksums_before_touching_anything(migration_data, s
         dump.seek(100)
         dump.write(bytes([byte[0] ^ 0xFF]))
 
-    with pytest.raises(CommandError, match="database.dump does not match its checksum"):
+    with pytest.raises(CommandError, match=r"database\.dump does not match its checksum"):
         call_command("restore", str(backup), database_url=_url(throwaway_database), media_root=tmp_path / "restored")
     assert _counts_of(throwaway_database) == {}
     assert not (tmp_path / "restored").exists()

@@ -9,8 +9,8 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
-from clinic.permissions import DELETE_PATIENT, VIEW_CLINICAL, VIEW_PATIENT
-from patients.models import ConsentRecord, ErasureRequest, HistoryItem, Patient
+from clinic.permissions import DELETE_PATIENT, IMPORT_PATIENTS, VIEW_CLINICAL, VIEW_PATIENT
+from patients.models import ConsentRecord, ErasureRequest, HistoryItem, Patient, PatientImport
 
 
 def require_perm(user, perm: str) -> None:
@@ -38,3 +38,8 @@ def get_consent_for(user, patient: Patient, pk: int, *, perm: str = VIEW_CLINICA
 def get_erasure_request_for(user, pk: int, *, perm: str = DELETE_PATIENT) -> ErasureRequest:
     require_perm(user, perm)
     return get_object_or_404(ErasureRequest.objects.select_related("patient"), pk=pk)
+
+
+def get_patient_import_for(user, pk: int, *, perm: str = IMPORT_PATIENTS) -> PatientImport:
+    require_perm(user, perm)
+    return get_object_or_404(PatientImport, pk=pk)

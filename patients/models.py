@@ -94,6 +94,7 @@ class Patient(models.Model):
             ("view_clinical", "Can view clinical records"),
             ("record_clinical", "Can record clinical data"),
             ("archive_patient", "Can archive and restore patients"),
+            ("import_patients", "Can import patients from a CSV file"),
         ]
         indexes = [
             GinIndex(OpClass("search_key", name="gin_trgm_ops"), name="patient_search_key_trgm"),
@@ -455,3 +456,33 @@ class ErasureRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Erasure of patient #{self.patient_number}: {self.get_outcome_display()}"
+
+
+class PatientImport(models.Model):
+    """A CSV file of patients from another system, on its way in (patients/importing.py):
+    uploaded, its columns mapped to fields, previewed (a dry run), then imported all at once.
+    The file's text is kept only until it is imported."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Uploaded"
+        IMPORTED = "imported", "Imported"
+
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    filename = models.CharField(max_length=255)
+    content = models.TextField(blank=True)
+    delimiter = models.CharField(max_length=1, default=",")
+    headers = models.JSONField(default=list)
+    row_count = models.PositiveIntegerField(default=0)
+    # {field name: column index}
+    mapping = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
+    imported_count = models.PositiveIntegerField(default=0)
+    imported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+        verbose_name = "patient import"
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_status_display()})"

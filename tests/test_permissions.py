@@ -29,7 +29,7 @@ from PIL import Image
 from clinic.audit import Actor
 from messaging.links import make_token
 from messaging.models import ScheduledMessage
-from patients.models import ErasureRequest
+from patients.models import ErasureRequest, PatientImport
 from scheduling.emails import CANCEL_ACTION, CONFIRM_ACTION
 from tests.factories import ConsentRecordFactory, HistoryItemFactory, PatientFactory, SkinProfileFactory
 from tests.messaging.factories import ScheduledMessageFactory
@@ -145,6 +145,17 @@ class World:
         )
 
     @cached_property
+    def patient_import(self):
+        return PatientImport.objects.create(
+            uploaded_by=self.doctor,
+            filename="patients.csv",
+            content="first name,last name,date of birth\nZoë,Núñez,1988-04-12\n",
+            headers=["first name", "last name", "date of birth"],
+            row_count=1,
+            mapping={"first_name": 0, "last_name": 1, "date_of_birth": 2},
+        )
+
+    @cached_property
     def failed_message(self):
         return ScheduledMessageFactory(patient=self.patient, status=ScheduledMessage.Status.FAILED)
 
@@ -199,6 +210,7 @@ STAFF = (LOGIN, OK, OK, OK)
 CLINICAL = (LOGIN, OK, FORBIDDEN, FORBIDDEN)  # doctors only
 BOOKING = (LOGIN, OK, OK, FORBIDDEN)  # managers see the calendars but do not book
 MANAGER_ONLY = (LOGIN, FORBIDDEN, FORBIDDEN, OK)
+DESK_ADMIN = (LOGIN, FORBIDDEN, OK, OK)  # receptionists and managers
 POST_ONLY = (NOT_ALLOWED,) * 4
 PUBLIC_ACTION = (ALLOWED,) * 4  # public signed links: the token in the URL is the key
 CLINICAL_ACTION = (LOGIN, ALLOWED, FORBIDDEN, FORBIDDEN)
@@ -227,6 +239,11 @@ PAGES: dict[str, Page] = {
     "patients:retention_purge": Page(
         POST_ONLY, lambda w: [w.erasure_request.pk], post=(LOGIN, FORBIDDEN, FORBIDDEN, ALLOWED)
     ),
+    # Importing patients from a CSV file: receptionists and managers.
+    "patients:import_upload": Page(DESK_ADMIN, post=FORM),
+    "patients:import_mapping": Page(DESK_ADMIN, lambda w: [w.patient_import.pk], post=FORM),
+    "patients:import_preview": Page(DESK_ADMIN, lambda w: [w.patient_import.pk]),
+    "patients:import_run": Page(POST_ONLY, lambda w: [w.patient_import.pk], post=(LOGIN, FORBIDDEN, ALLOWED, ALLOWED)),
     "patients:medical_history": Page(CLINICAL, patient),
     "patients:history_item_add": Page(CLINICAL, patient, post=FORM),
     "patients:history_item_edit": Page(CLINICAL, lambda w: [w.patient.pk, w.history_item.pk], post=FORM),

@@ -183,4 +183,3 @@ def test_pg_tools_match_the_server_version():
             [str(pg_tool(name, major)), "--version"], capture_output=True, text=True, check=True
         ).stdout
         assert f"(PostgreSQL) {major}." in version
-

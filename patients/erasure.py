@@ -261,7 +261,8 @@ def retention_review(today: date | None = None) -> int:
         for patient_id, until in records_past_retention(today)
         if patient_id not in pending
     ]
-    ErasureRequest.objects.bulk_create(new)
+    # Two beats by mistake: the one-pending-per-record constraint keeps the list single.
+    ErasureRequest.objects.bulk_create(new, ignore_conflicts=True)
     return len(new)
 
 

@@ -96,6 +96,8 @@ def patient_archive(*, patient: Patient, archived_by) -> Patient:
 
 @transaction.atomic
 def patient_restore(*, patient: Patient) -> Patient:
+    if patient.is_erased:
+        raise ValidationError("This record was erased: it stays archived.")
     if not patient.is_archived:
         raise ValidationError("This patient is not archived.")
     patient.archived_at = None

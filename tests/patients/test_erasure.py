@@ -27,6 +27,7 @@ from treatments.photos import photo_path, photo_upload
 pytestmark = pytest.mark.django_db
 
 NOW = datetime.datetime(2030, 1, 7, 8, 0, tzinfo=datetime.UTC)
+ADULT = datetime.date(1970, 3, 1)  # factories draw birth dates at random; minors are kept longer
 ERASE_FORM = {"note": "Email of 6 January", "confirm": "on"}
 
 
@@ -107,7 +108,7 @@ def test_delete_of_a_patient_with_treatment_records_only_is_refused_with_a_messa
 
 
 def test_erase_page_explains_the_retention_date_before_anything_happens(manager_client):
-    consultation = ConsultationFactory(consulted_on=datetime.date(2029, 6, 1))
+    consultation = ConsultationFactory(consulted_on=datetime.date(2029, 6, 1), patient__date_of_birth=ADULT)
     response = manager_client.get(reverse("patients:erase", args=[consultation.patient.pk]))
     body = response.content.decode()
     assert response.status_code == 200
@@ -134,6 +135,7 @@ def test_patient_without_clinical_data_is_erased_on_request(manager_client, mana
 
 def test_erasure_with_clinical_data_erases_contact_and_keeps_the_record(manager_client, manager):
     patient = PatientFactory(
+        date_of_birth=ADULT,
         phone="+447700900123",
         email="zoe@example.com",
         address_line1="1 High Street",
@@ -236,6 +238,7 @@ def test_retention_job_lists_expired_records_once_and_purges_only_after_confirma
 ):
     old = SignedSessionFactory(performed_at=datetime.datetime(2020, 6, 1, 10, tzinfo=datetime.UTC))
     patient = old.patient
+    Patient.objects.filter(pk=patient.pk).update(date_of_birth=ADULT)
     photo = photo_upload(session=old, upload=png(), kind=Photo.Kind.BEFORE, view="front", actor=Actor(user=old.doctor))
     file = photo_path(photo)
     HistoryItem.objects.filter(patient=patient).update(recorded_at=datetime.datetime(2019, 1, 1, tzinfo=datetime.UTC))
@@ -278,7 +281,7 @@ def test_retention_job_lists_expired_records_once_and_purges_only_after_confirma
 
 
 def test_purge_is_refused_when_a_new_record_moved_the_retention_date(manager):
-    consultation = ConsultationFactory(consulted_on=datetime.date(2020, 1, 1))
+    consultation = ConsultationFactory(consulted_on=datetime.date(2020, 1, 1), patient__date_of_birth=ADULT)
     erasure.retention_review()
     request = ErasureRequest.objects.get(outcome=ErasureRequest.Outcome.PENDING)
     HistoryItemFactory(patient=consultation.patient)
@@ -291,3 +294,19 @@ def test_only_managers_see_the_retention_page(client, doctor, receptionist, mana
     for user, status in ((doctor, 403), (receptionist, 403), (manager, 200)):
         client.force_login(user)
         assert client.get(reverse("patients:retention")).status_code == status
+
+
+def test_the_placeholder_page_says_it_was_erased_and_offers_no_changes(manager_client, manager):
+    appointment = AppointmentFactory(starts_at=datetime.datetime(2029, 12, 3, 10, tzinfo=datetime.UTC))
+    erasure.patient_erase(patient=appointment.patient, actor=Actor(user=manager))
+    appointment.refresh_from_db()
+    placeholder = appointment.patient
+
+    body = manager_client.get(reverse("patients:detail", args=[placeholder.pk])).content.decode()
+    assert "Erased record." in body
+    assert "Edit details" not in body
+    assert "Restore record" not in body
+    response = manager_client.post(reverse("patients:restore", args=[placeholder.pk]), follow=True)
+    assert "stays archived" in response.content.decode()
+    placeholder.refresh_from_db()
+    assert placeholder.is_archived

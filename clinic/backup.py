@@ -279,11 +279,15 @@ def backup_verify(backup: Path) -> dict:
 
 def target_database(url: str | None) -> dict:
     """The settings of the database to restore into: ``url``, or the configured database."""
-    if not url:
-        return dict(connections["default"].settings_dict)
-    from clinic.settings import database_from_url
+    if url:
+        from clinic.settings import database_from_url
 
-    return database_from_url(url)
+        db = database_from_url(url)
+    else:
+        db = dict(connections["default"].settings_dict)
+    # The restore creates and owns the tables: never as the application role (DATABASE_ROLE).
+    db["OPTIONS"] = {key: value for key, value in (db.get("OPTIONS") or {}).items() if key != "assume_role"}
+    return db
 
 
 def _open_target(db: dict):

@@ -135,10 +135,12 @@ FROM clinic_auditentry a ORDER BY a.chain_seq NULLS FIRST, a.id
 GENESIS_HASH = "0" * 64
 
 
-def audit_chain_check() -> ChainCheck:
+def audit_chain_check(connection=None) -> ChainCheck:
     """Walk the whole trail in chain order and name the first entry that breaks the chain:
-    one changed since it was written, one missing before it, or one not chained at all."""
-    from django.db import connection
+    one changed since it was written, one missing before it, or one not chained at all.
+    ``connection``: another database's (a restore checks the one it restored into)."""
+    if connection is None:
+        from django.db import connection
 
     expected_seq, previous_hash, count = 1, GENESIS_HASH, 0
     with connection.chunked_cursor() as cursor:

@@ -22,6 +22,8 @@ ADD_PATIENT = "patients.add_patient"
 CHANGE_PATIENT = "patients.change_patient"
 ARCHIVE_PATIENT = "patients.archive_patient"
 DELETE_PATIENT = "patients.delete_patient"
+# Import patients from another system's CSV file.
+IMPORT_PATIENTS = "patients.import_patients"
 # Medical history, skin profile, consents, and every treatment record.
 VIEW_CLINICAL = "patients.view_clinical"
 RECORD_CLINICAL = "patients.record_clinical"

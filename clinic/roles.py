@@ -58,6 +58,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         {
             *_PATIENT_DESK,
             perm.ARCHIVE_PATIENT,
+            perm.IMPORT_PATIENTS,
             perm.VIEW_MESSAGES,
             *_BOOKING_DESK,
         }
@@ -71,6 +72,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             *_PATIENT_DESK,
             perm.ARCHIVE_PATIENT,
             perm.DELETE_PATIENT,
+            perm.IMPORT_PATIENTS,
             perm.VIEW_CONSENT_DOCUMENT,
             perm.ADD_CONSENT_DOCUMENT,
             perm.VIEW_AUDIT_TRAIL,

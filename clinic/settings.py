@@ -277,6 +277,14 @@ PHOTO_MAX_SIDE = env_int("PHOTO_MAX_SIDE", 3000)
 if PHOTO_MAX_PIXELS <= 0 or PHOTO_MAX_SIDE <= 0:
     raise ImproperlyConfigured("PHOTO_MAX_PIXELS and PHOTO_MAX_SIDE must be positive numbers of pixels.")
 
+# Erasure and retention (patients/erasure.py): clinical records are kept this many years after
+# the last one, and for a patient treated as a minor at least until this age.
+CLINICAL_RETENTION_YEARS = env_int("CLINICAL_RETENTION_YEARS", 8)
+CLINICAL_RETENTION_MINOR_UNTIL_AGE = env_int("CLINICAL_RETENTION_MINOR_UNTIL_AGE", 25)
+# CSV import (patients/importing.py): larger uploads are refused before they are read.
+PATIENT_IMPORT_MAX_BYTES = env_int("PATIENT_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+PATIENT_IMPORT_MAX_ROWS = env_int("PATIENT_IMPORT_MAX_ROWS", 50_000)
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
@@ -329,6 +337,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "messaging.dispatch_due_messages",
         "schedule": float(MESSAGE_DISPATCH_INTERVAL_SECONDS),
     },
+    # Lists the records whose retention period is over for a manager to confirm their purge.
+    "review-retention": {"task": "patients.review_retention", "schedule": 24 * 60 * 60.0},
 }
 
 # Staff accounts (clinic/accounts/). Failed logins, on the staff login and the admin login

@@ -11,8 +11,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
 from clinic.audit import CONTACT_DETAILS, AccessRefused
-from clinic.permissions import RECORD_CLINICAL, VIEW_CLINICAL, VIEW_PATIENT
-from patients.models import ConsentRecord, HistoryItem, Patient
+from clinic.permissions import DELETE_PATIENT, IMPORT_PATIENTS, RECORD_CLINICAL, VIEW_CLINICAL, VIEW_PATIENT
+from patients.models import ConsentRecord, ErasureRequest, HistoryItem, Patient, PatientImport
 
 
 def require_perm(user, perm: str) -> None:
@@ -42,3 +42,13 @@ def get_history_item_for(user, patient: Patient, pk: int, *, perm: str = VIEW_CL
 def get_consent_for(user, patient: Patient, pk: int, *, perm: str = VIEW_CLINICAL) -> ConsentRecord:
     require_record_perm(user, perm, object_type="consent record", object_id=pk, patient_id=patient.pk)
     return get_object_or_404(ConsentRecord.objects.select_related("document"), pk=pk, patient=patient)
+
+
+def get_erasure_request_for(user, pk: int, *, perm: str = DELETE_PATIENT) -> ErasureRequest:
+    require_perm(user, perm)
+    return get_object_or_404(ErasureRequest.objects.select_related("patient"), pk=pk)
+
+
+def get_patient_import_for(user, pk: int, *, perm: str = IMPORT_PATIENTS) -> PatientImport:
+    require_perm(user, perm)
+    return get_object_or_404(PatientImport, pk=pk)

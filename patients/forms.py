@@ -224,3 +224,60 @@ class ConsentWithdrawForm(forms.Form):
         if not reason:
             raise forms.ValidationError("Say why the consent is withdrawn.")
         return reason
+
+
+# Erasure and retention (patients/erasure.py) ------------------------------------------------
+
+
+class ErasureForm(forms.Form):
+    note = forms.CharField(
+        label="How and when the patient asked",
+        max_length=300,
+        help_text="e.g. 'Email of 3 March', 'In person at the desk'. No clinical information.",
+    )
+    confirm = forms.BooleanField(label="I have checked the patient's identity and this is their request.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+class RetentionPurgeForm(forms.Form):
+    confirm = forms.BooleanField(label="Purge this record and all its clinical data for good.")
+
+
+# Import from another system's CSV file (patients/importing.py) --------------------------------
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file of patients",
+        help_text="UTF-8 text, one patient per line, the first line naming the columns.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv,text/plain"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+class ImportMappingForm(forms.Form):
+    """One choice per field: which column of the file holds it."""
+
+    def __init__(self, *args, headers: list[str], fields: dict[str, str], required: tuple[str, ...], **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", "— not in the file —")] + [
+            (str(index), f"Column {index + 1}: {header or '(no name)'}") for index, header in enumerate(headers)
+        ]
+        for name, label in fields.items():
+            self.fields[name] = forms.TypedChoiceField(
+                label=f"{label}{' (required)' if name in required else ''}",
+                choices=choices,
+                coerce=int,
+                empty_value=None,
+                required=name in required,
+            )
+        self.helper = FormHelper()
+        self.helper.form_tag = False

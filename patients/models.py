@@ -72,6 +72,8 @@ class Patient(models.Model):
         "notes for reception", blank=True, help_text="Administrative notes only: no clinical information."
     )
     archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set on the placeholder that keeps an erased patient's appointments (patients/erasure.py).
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
     archived_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
     )
@@ -93,6 +95,7 @@ class Patient(models.Model):
             ("view_clinical", "Can view clinical records"),
             ("record_clinical", "Can record clinical data"),
             ("archive_patient", "Can archive and restore patients"),
+            ("import_patients", "Can import patients from a CSV file"),
         ]
         indexes = [
             GinIndex(OpClass("search_key", name="gin_trgm_ops"), name="patient_search_key_trgm"),
@@ -117,6 +120,10 @@ class Patient(models.Model):
     @property
     def is_archived(self) -> bool:
         return self.archived_at is not None
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
 
     def age_on(self, day: date) -> int:
         born = self.date_of_birth
@@ -482,3 +489,80 @@ class ConsentRecord(models.Model):
     def signature_hash_matches(self) -> bool:
         """The stored hash still matches the text, signature, patient and time it was made of."""
         return self.is_signed and self.signature_sha256 == self.compute_signature_hash()
+
+
+class ErasureRequest(models.Model):
+    """A request to erase a patient's personal data, or the retention job's proposal to purge
+    a record whose retention period is over, and what came of it. Kept after the patient
+    record is gone: ``patient_number`` is the number the record had (no name is kept)."""
+
+    class Source(models.TextChoices):
+        PATIENT = "patient", "Asked by the patient"
+        RETENTION = "retention", "Retention period over"
+        MISTAKE = "mistake", "Record made by mistake"
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Waiting for a manager to confirm the purge"
+        ERASED = "erased", "Erased (no clinical data)"
+        CONTACT_ERASED = "contact_erased", "Contact data erased; clinical record kept until the retention date"
+        PURGED = "purged", "Purged after the retention period"
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.SET_NULL, null=True, blank=True, related_name="erasure_requests"
+    )
+    patient_number = models.PositiveIntegerField()
+    source = models.CharField(max_length=10, choices=Source.choices)
+    # None: the retention job found it.
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    note = models.CharField(max_length=300, blank=True, help_text="How and when the patient asked.")
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    retain_until = models.DateField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient_number"], condition=Q(outcome="pending"), name="erasure_one_pending_per_patient"
+            ),
+        ]
+        verbose_name = "erasure request"
+
+    def __str__(self) -> str:
+        return f"Erasure of patient #{self.patient_number}: {self.get_outcome_display()}"
+
+
+class PatientImport(models.Model):
+    """A CSV file of patients from another system, on its way in (patients/importing.py):
+    uploaded, its columns mapped to fields, previewed (a dry run), then imported all at once.
+    The file's text is kept only until it is imported."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Uploaded"
+        IMPORTED = "imported", "Imported"
+
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    filename = models.CharField(max_length=255)
+    content = models.TextField(blank=True)
+    delimiter = models.CharField(max_length=1, default=",")
+    headers = models.JSONField(default=list)
+    row_count = models.PositiveIntegerField(default=0)
+    # {field name: column index}
+    mapping = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
+    imported_count = models.PositiveIntegerField(default=0)
+    imported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+        verbose_name = "patient import"
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_status_display()})"

@@ -40,6 +40,8 @@ def patient_search(query: str, *, include_archived: bool = False) -> QuerySet[Pa
     tolerant of small typos), a phone number in any common format, an email address or a
     date of birth. Best matches first."""
     patients = Patient.objects.all() if include_archived else Patient.objects.active()
+    # Placeholders standing for erased patients (patients/erasure.py) are nobody to find.
+    patients = patients.filter(erased_at__isnull=True)
     query = query.strip()
     if not query:
         return patients.order_by("last_name", "first_name", "id")
@@ -84,7 +86,7 @@ def possible_duplicates(
         condition |= Q(email=email.lower())
     if not condition:
         return []
-    candidates = Patient.objects.filter(condition)
+    candidates = Patient.objects.filter(condition, erased_at__isnull=True)
     if exclude_pk is not None:
         candidates = candidates.exclude(pk=exclude_pk)
     return list(candidates.order_by("last_name", "first_name", "id")[:10])

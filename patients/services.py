@@ -41,6 +41,8 @@ def patient_register(*, fields: dict[str, Any], actor: Actor) -> Patient:
 @transaction.atomic
 def patient_update(*, patient: Patient, fields: dict[str, Any], actor: Actor) -> Patient:
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    if patient.is_erased:
+        raise ValidationError("This record was erased: it cannot be changed.")
     consent_before = patient.reminder_emails_consent
     apply_fields(patient, fields, PATIENT_FIELDS)
     patient.email = patient.email.lower()
@@ -81,17 +83,12 @@ def patient_unsubscribe_emails(*, patient: Patient) -> bool:
 
 
 def patient_has_clinical_records(patient: Patient) -> bool:
-    # Clinical records of other apps (consultations, plans...) always leave an audit entry;
-    # reads and changes of the contact details, and refused attempts, do not count.
-    clinical_entries = AuditEntry.objects.filter(patient=patient, outcome=AuditEntry.Outcome.ALLOWED).exclude(
-        object_type=CONTACT_DETAILS
-    )
-    return (
-        patient.history_items.exists()
-        or patient.skin_profiles.exists()
-        or patient.consents.exists()
-        or clinical_entries.exists()
-    )
+    """Any clinical record in any app (medical history, skin profile, consent, consultation,
+    plan, session, photo...): see patients/erasure.py. Appointments, emails and the audit
+    trail are not clinical records."""
+    from patients.erasure import last_clinical_record
+
+    return last_clinical_record(patient) is not None
 
 
 @transaction.atomic
@@ -106,6 +103,8 @@ def patient_archive(*, patient: Patient, archived_by) -> Patient:
 
 @transaction.atomic
 def patient_restore(*, patient: Patient) -> Patient:
+    if patient.is_erased:
+        raise ValidationError("This record was erased: it stays archived.")
     if not patient.is_archived:
         raise ValidationError("This patient is not archived.")
     patient.archived_at = None
@@ -114,12 +113,14 @@ def patient_restore(*, patient: Patient) -> Patient:
     return patient
 
 
-@transaction.atomic
-def patient_delete(*, patient: Patient) -> None:
-    """Only a record made by mistake, with no clinical data, may be deleted."""
+def patient_delete(*, patient: Patient, actor: Actor) -> None:
+    """Only a record made by mistake, with no clinical data, may be deleted; its appointments
+    stay in the calendar's history under an "Erased patient" placeholder (patients/erasure.py)."""
+    from patients.erasure import patient_erase
+
     if patient_has_clinical_records(patient):
         raise ValidationError("This patient has clinical records: archive the record instead of deleting it.")
-    patient.delete()
+    patient_erase(patient=patient, actor=actor, note="Record made by mistake", mistake=True)
 
 
 HISTORY_FIELDS = ("category", "code", "name", "details", "started_on", "ended_on", "status")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from patients import views
+from patients import views, views_erasure, views_import
 
 app_name = "patients"
 
@@ -12,6 +12,13 @@ urlpatterns = [
     path("<int:pk>/archive/", views.patient_archive, name="archive"),
     path("<int:pk>/restore/", views.patient_restore, name="restore"),
     path("<int:pk>/delete/", views.patient_delete, name="delete"),
+    path("<int:pk>/erase/", views_erasure.patient_erase, name="erase"),
+    path("retention/", views_erasure.retention_list, name="retention"),
+    path("import/", views_import.import_upload, name="import_upload"),
+    path("import/<int:pk>/columns/", views_import.import_mapping, name="import_mapping"),
+    path("import/<int:pk>/", views_import.import_preview, name="import_preview"),
+    path("import/<int:pk>/run/", views_import.import_run, name="import_run"),
+    path("retention/<int:request_pk>/purge/", views_erasure.retention_purge, name="retention_purge"),
     path("<int:pk>/history/", views.medical_history, name="medical_history"),
     path("<int:pk>/history/add/", views.history_item_add, name="history_item_add"),
     path("<int:pk>/history/<int:item_pk>/edit/", views.history_item_edit, name="history_item_edit"),

@@ -112,8 +112,10 @@ def patient_detail(request, pk: int):
         profile = patient.skin_profiles.current().first()
         context["safety"] = selectors.patient_safety_summary(patient, items=items, profile=profile)
         shown = PATIENT_PAGE_CLINICAL
-    context["can_delete"] = request.user.has_perm(DELETE_PATIENT) and not (
-        services.patient_has_clinical_records(patient)
+    context["can_delete"] = (
+        request.user.has_perm(DELETE_PATIENT)
+        and not patient.is_erased
+        and not services.patient_has_clinical_records(patient)
     )
     audit_read(request, patient=patient, obj=patient, object_type=shown)
     return render(request, "patients/patient_detail.html", context)
@@ -167,7 +169,7 @@ def patient_restore(request, pk: int):
 def patient_delete(request, pk: int):
     patient = get_patient_for(request.user, pk, perm=DELETE_PATIENT)
     try:
-        services.patient_delete(patient=patient)
+        services.patient_delete(patient=patient, actor=Actor.from_request(request))
     except ValidationError as error:
         messages.error(request, service_error_text(error))
         return redirect("patients:detail", pk=patient.pk)

@@ -31,7 +31,7 @@ from fhirapi.models import ALL_SCOPE
 from fhirapi.services import api_token_create
 from messaging.links import make_token
 from messaging.models import ScheduledMessage
-from patients.models import HistoryItem
+from patients.models import ErasureRequest, HistoryItem, PatientImport
 from scheduling.emails import CANCEL_ACTION, CONFIRM_ACTION
 from tests.factories import (
     ConsentRecordFactory,
@@ -149,6 +149,26 @@ class World:
         )
 
     @cached_property
+    def erasure_request(self):
+        return ErasureRequest.objects.create(
+            patient=self.patient,
+            patient_number=self.patient.pk,
+            source=ErasureRequest.Source.RETENTION,
+            outcome=ErasureRequest.Outcome.PENDING,
+        )
+
+    @cached_property
+    def patient_import(self):
+        return PatientImport.objects.create(
+            uploaded_by=self.doctor,
+            filename="patients.csv",
+            content="first name,last name,date of birth\nZoë,Núñez,1988-04-12\n",
+            headers=["first name", "last name", "date of birth"],
+            row_count=1,
+            mapping={"first_name": 0, "last_name": 1, "date_of_birth": 2},
+        )
+
+    @cached_property
     def failed_message(self):
         return ScheduledMessageFactory(patient=self.patient, status=ScheduledMessage.Status.FAILED)
 
@@ -228,6 +248,7 @@ STAFF = (LOGIN, OK, OK, OK)
 CLINICAL = (LOGIN, OK, FORBIDDEN, FORBIDDEN)  # doctors only
 BOOKING = (LOGIN, OK, OK, FORBIDDEN)  # managers see the calendars but do not book
 MANAGER_ONLY = (LOGIN, FORBIDDEN, FORBIDDEN, OK)
+DESK_ADMIN = (LOGIN, FORBIDDEN, OK, OK)  # receptionists and managers
 POST_ONLY = (NOT_ALLOWED,) * 4
 PUBLIC_ACTION = (ALLOWED,) * 4  # public signed links: the token in the URL is the key
 CLINICAL_ACTION = (LOGIN, ALLOWED, FORBIDDEN, FORBIDDEN)
@@ -274,6 +295,17 @@ PAGES: dict[str, Page] = {
     "patients:restore": Page(POST_ONLY, patient, post=(LOGIN, FORBIDDEN, ALLOWED, ALLOWED)),
     # Only a record made by mistake (no clinical data) may be deleted.
     "patients:delete": Page(POST_ONLY, lambda w: [w.bare_patient.pk], post=(LOGIN, FORBIDDEN, FORBIDDEN, ALLOWED)),
+    # Erasure on request and the retention review: managers.
+    "patients:erase": Page(MANAGER_ONLY, patient, post=FORM),
+    "patients:retention": Page(MANAGER_ONLY),
+    "patients:retention_purge": Page(
+        POST_ONLY, lambda w: [w.erasure_request.pk], post=(LOGIN, FORBIDDEN, FORBIDDEN, ALLOWED)
+    ),
+    # Importing patients from a CSV file: receptionists and managers.
+    "patients:import_upload": Page(DESK_ADMIN, post=FORM),
+    "patients:import_mapping": Page(DESK_ADMIN, lambda w: [w.patient_import.pk], post=FORM),
+    "patients:import_preview": Page(DESK_ADMIN, lambda w: [w.patient_import.pk]),
+    "patients:import_run": Page(POST_ONLY, lambda w: [w.patient_import.pk], post=(LOGIN, FORBIDDEN, ALLOWED, ALLOWED)),
     "patients:medical_history": Page(CLINICAL, patient),
     "patients:history_item_add": Page(CLINICAL, patient, post=FORM),
     "patients:history_item_edit": Page(CLINICAL, lambda w: [w.patient.pk, w.history_item.pk], post=FORM),

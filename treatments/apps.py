@@ -5,5 +5,6 @@ class TreatmentsConfig(AppConfig):
     name = "treatments"
 
     def ready(self) -> None:
-        # Registers the builders of the emails this app owns with the outbox.
-        from treatments import emails  # noqa: F401
+        # Registers the builders of the emails this app owns with the outbox, and its clinical
+        # records for retention and erasure (patients/erasure.py).
+        from treatments import emails, erasure  # noqa: F401

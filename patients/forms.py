@@ -229,18 +229,13 @@ class ConsentWithdrawForm(forms.Form):
 # Erasure and retention (patients/erasure.py) ------------------------------------------------
 
 
-class ErasureForm(forms.Form):
+class ErasureForm(CrispyForm):
     note = forms.CharField(
         label="How and when the patient asked",
         max_length=300,
         help_text="e.g. 'Email of 3 March', 'In person at the desk'. No clinical information.",
     )
     confirm = forms.BooleanField(label="I have checked the patient's identity and this is their request.")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.form_tag = False
 
 
 class RetentionPurgeForm(forms.Form):
@@ -250,20 +245,15 @@ class RetentionPurgeForm(forms.Form):
 # Import from another system's CSV file (patients/importing.py) --------------------------------
 
 
-class ImportUploadForm(forms.Form):
+class ImportUploadForm(CrispyForm):
     file = forms.FileField(
         label="CSV file of patients",
         help_text="UTF-8 text, one patient per line, the first line naming the columns.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv,text/plain"}),
     )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.form_tag = False
 
-
-class ImportMappingForm(forms.Form):
+class ImportMappingForm(CrispyForm):
     """One choice per field: which column of the file holds it."""
 
     def __init__(self, *args, headers: list[str], fields: dict[str, str], required: tuple[str, ...], **kwargs):
@@ -279,5 +269,3 @@ class ImportMappingForm(forms.Form):
                 empty_value=None,
                 required=name in required,
             )
-        self.helper = FormHelper()
-        self.helper.form_tag = False

@@ -23,6 +23,7 @@ class AuditEntry(models.Model):
         ADDENDUM = "addendum", "Added an addendum"
         OVERRIDE = "override", "Overrode a safety check"
         PRINT = "print", "Printed"
+        DOWNLOAD = "download", "Downloaded"
         DELETE = "delete", "Deleted"
         SEARCH = "search", "Searched"
         LOGIN = "login", "Signed in"

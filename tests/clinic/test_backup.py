@@ -82,6 +82,7 @@ def _clinic_with_a_photo(media: Path) -> Photo:
     session = SignedSessionFactory(plan=plan, number=1)
     HistoryItemFactory(patient=plan.patient)
     ConsentRecordFactory(patient=plan.patient)
+    ConsentRecordFactory(patient=plan.patient, procedure="photography")
     AppointmentFactory(patient=plan.patient)
     ScheduledMessageFactory(patient=plan.patient)
     image = BytesIO()

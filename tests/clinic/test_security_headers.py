@@ -87,6 +87,7 @@ def world(doctor, settings, tmp_path):
 
 # What ``pk`` and ``token`` mean, by the URL's name (first matching prefix).
 PK_BY_NAME = [
+    ("patients:import_", None),  # an import in progress belongs to whoever uploaded it: headers on the 404
     ("patients:", "patient"),
     ("treatments:consultation_", "consultation"),
     ("treatments:plan_", "plan"),

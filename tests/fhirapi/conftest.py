@@ -171,6 +171,7 @@ def record(frozen_now, doctor) -> Record:
         plan=plan,
         plan_session_number=2,
     )
+    ConsentRecordFactory(patient=patient, procedure="photography")
     photo = photo_upload(session=session, upload=png(), kind=Photo.Kind.BEFORE, view="front", actor=actor)
     message = ScheduledMessageFactory(
         patient=patient, status=ScheduledMessage.Status.SENT, sent_at=NOW, recipient=patient.email

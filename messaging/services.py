@@ -85,14 +85,16 @@ def messages_cancel(*, dedupe_keys: Iterable[str] = (), subject_ref: str = "", r
 
 
 def enqueue_delivery(message_ids: list[int]) -> bool:
-    """Hand ids to the Celery worker. Called by the dispatcher (beat, or a worker's listener),
-    never in a web request. If the broker is unreachable nothing is lost: the rows stay pending
-    and the next dispatch run hands them over again."""
-    from messaging.tasks import deliver_message
+    """Hand ids to the Celery workers, MESSAGE_BATCH_SIZE to a task (each task sends its batch
+    over one SMTP connection). Called by the dispatcher (beat, or a worker's listener), never in
+    a web request. If the broker is unreachable nothing is lost: the rows stay pending and the
+    next dispatch run hands them over again."""
+    from messaging.tasks import deliver_messages
 
+    size = settings.MESSAGE_BATCH_SIZE
     try:
-        for message_id in message_ids:
-            deliver_message.apply_async(args=[message_id], retry=False)
+        for start in range(0, len(message_ids), size):
+            deliver_messages.apply_async(args=[message_ids[start : start + size]], retry=False)
     except Exception:  # the broker's errors differ by transport; any of them means "not now"
         logger.warning("Broker unreachable: %d message(s) wait in the outbox.", len(message_ids), exc_info=True)
         ScheduledMessage.objects.filter(pk__in=message_ids, status=Status.PENDING).update(enqueued_at=None)
@@ -197,6 +199,25 @@ def message_deliver(message_id: int, *, connection=None) -> str:
         updated_at=timezone.now(),
     )
     return "sent"
+
+
+def messages_deliver(message_ids: list[int]) -> dict[str, int]:
+    """Send a batch of messages over one connection to the mail server (one SMTP session for
+    the batch, not one per message). Each message is still claimed, sent and marked on its own,
+    so a worker that dies mid-batch leaves at most the message it was sending in doubt. A
+    connection that fails is dropped and the next message opens a new one."""
+    outcomes: dict[str, int] = {}
+    connection = get_connection()
+    try:
+        for message_id in message_ids:
+            connection.open()  # a no-op while the connection is open
+            outcome = message_deliver(message_id, connection=connection)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            if outcome in {"retry", "failed"}:
+                connection.close()
+    finally:
+        connection.close()
+    return outcomes
 
 
 def _record_failure(message: ScheduledMessage, error: Exception) -> str:

@@ -12,6 +12,11 @@ def dispatch_due_messages() -> int:
     return len(services.messages_claim_due())
 
 
+@shared_task(name="messaging.deliver_messages", ignore_result=True, acks_late=True)
+def deliver_messages(message_ids: list[int]) -> dict[str, int]:
+    return services.messages_deliver(message_ids)
+
+
 @shared_task(name="messaging.deliver_message", ignore_result=True, acks_late=True)
 def deliver_message(message_id: int) -> str:
     return services.message_deliver(message_id)

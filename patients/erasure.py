@@ -285,12 +285,15 @@ def retention_purge(*, request: ErasureRequest, actor: Actor) -> ErasureRequest:
         raise ValidationError(
             f"Patient #{patient.pk}'s records must now be kept until {until:%d %b %Y}: nothing was purged."
         )
+    # Confirmed: the database's locks on signed records let this patient's rows be deleted
+    # (patients/migrations/0008) while the request is pending and decided, in this transaction.
+    request.decided_by = actor.user
+    request.decided_at = timezone.now()
+    request.save(update_fields=["decided_by", "decided_at"])
     _erase_everything(patient, actor=actor, object_type="patient record (purged after retention)")
     request.refresh_from_db()  # the patient link was cleared by the delete
     request.outcome = ErasureRequest.Outcome.PURGED
-    request.decided_by = actor.user
-    request.decided_at = timezone.now()
-    request.save(update_fields=["outcome", "decided_by", "decided_at", "patient"])
+    request.save(update_fields=["outcome", "patient"])
     return request
 
 

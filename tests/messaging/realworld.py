@@ -4,6 +4,7 @@ and a Celery worker process using the test database."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import signal
@@ -45,6 +46,7 @@ class SinkHandler:
         self.messages: list = []
         self.refuse_next = 0
         self.refuse_permanently = False
+        self.sessions: set[int] = set()  # SMTP sessions that carried at least one recipient
         self.hold_at: int | None = None
         self.holding = threading.Event()
         self.release = threading.Event()
@@ -55,6 +57,7 @@ class SinkHandler:
             self.holding.set()
             while not self.release.is_set():
                 await asyncio.sleep(0.05)
+        self.sessions.add(id(session))
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -74,6 +77,9 @@ class SinkHandler:
 
 class SmtpSink:
     def __init__(self) -> None:
+        # aiosmtpd logs every SMTP command at INFO: thousands of lines that would slow the sink
+        # (and the benchmark measuring the worker through it) and bury a failing test's output.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         self.handler = SinkHandler()
         self.port = free_port()
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)

@@ -168,3 +168,22 @@ def test_a_reclaimed_row_is_counted_and_shown_as_possibly_sent_twice(manager_cli
 
 def test_smtp_backend_reports_no_reply_before_sending():
     assert EmailBackend(host="127.0.0.1", port=1).last_reply == ""
+
+
+@pytest.mark.django_db
+def test_a_batch_goes_over_one_smtp_connection(sink):
+    messages = ScheduledMessageFactory.create_batch(6)
+    assert services.messages_deliver([message.pk for message in messages]) == {"sent": 6}
+    assert len(sink.handler.messages) == 6
+    assert len(sink.handler.sessions) == 1
+    assert sorted(sink.handler.message_ids()) == sorted(message.message_id for message in messages)
+
+
+@pytest.mark.django_db
+def test_a_failure_in_a_batch_does_not_stop_the_rest(sink):
+    messages = ScheduledMessageFactory.create_batch(4)
+    sink.handler.refuse_next = 1  # the first one is refused for now
+    outcomes = services.messages_deliver([message.pk for message in messages])
+    assert outcomes == {"retry": 1, "sent": 3}
+    assert len(sink.handler.messages) == 3
+    assert ScheduledMessage.objects.filter(status=Status.PENDING).count() == 1

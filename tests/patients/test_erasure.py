@@ -14,10 +14,10 @@ from clinic.audit import Actor
 from clinic.models import AuditEntry
 from messaging.models import ScheduledMessage
 from patients import erasure
-from patients.models import ErasureRequest, HistoryItem, Patient
+from patients.models import ConsentDocument, ConsentRecord, ErasureRequest, HistoryItem, Patient
 from patients.tasks import review_retention
 from scheduling.models import Appointment, AppointmentChange
-from tests.factories import HistoryItemFactory, PatientFactory
+from tests.factories import ConsentRecordFactory, HistoryItemFactory, PatientFactory
 from tests.messaging.factories import ScheduledMessageFactory
 from tests.scheduling.factories import AppointmentFactory
 from tests.treatments.factories import ConsultationFactory, SignedSessionFactory, TreatmentPlanFactory
@@ -236,7 +236,15 @@ def test_retention_date_follows_the_latest_clinical_record_in_any_app():
 def test_retention_job_lists_expired_records_once_and_purges_only_after_confirmation(
     manager_client, manager, private_media, django_capture_on_commit_callbacks
 ):
-    old = SignedSessionFactory(performed_at=datetime.datetime(2020, 6, 1, 10, tzinfo=datetime.UTC))
+    ConsentDocument.objects.update(effective_from=datetime.date(2019, 1, 1))  # the texts of the time
+    # The course was in 2020: its signed records (consent, consultation, session) were made then
+    # and are locked since, so they are made at that time rather than changed afterwards.
+    with time_machine.travel(datetime.datetime(2020, 5, 1, 9, tzinfo=datetime.UTC), tick=False):
+        old = SignedSessionFactory(
+            performed_at=datetime.datetime(2020, 6, 1, 10, tzinfo=datetime.UTC),
+            plan__consultation__consulted_on=datetime.date(2020, 5, 1),
+        )
+        ConsentRecordFactory(patient=old.patient, procedure="photography")
     patient = old.patient
     Patient.objects.filter(pk=patient.pk).update(date_of_birth=ADULT)
     photo = photo_upload(session=old, upload=png(), kind=Photo.Kind.BEFORE, view="front", actor=Actor(user=old.doctor))
@@ -245,7 +253,6 @@ def test_retention_job_lists_expired_records_once_and_purges_only_after_confirma
     AppointmentFactory(patient=patient, plan=old.plan, starts_at=datetime.datetime(2020, 6, 1, 10, tzinfo=datetime.UTC))
     Photo.objects.filter(pk=photo.pk).update(uploaded_at=datetime.datetime(2020, 6, 1, tzinfo=datetime.UTC))
     TreatmentPlan.objects.filter(patient=patient).update(updated_at=datetime.datetime(2020, 6, 1, tzinfo=datetime.UTC))
-    Consultation.objects.filter(patient=patient).update(consulted_on=datetime.date(2020, 5, 1))
     recent = ConsultationFactory(consulted_on=datetime.date(2029, 1, 1))
 
     assert review_retention() == 1
@@ -269,6 +276,7 @@ def test_retention_job_lists_expired_records_once_and_purges_only_after_confirma
     assert not TreatmentSession.objects.filter(pk=old.pk).exists()
     assert not TreatmentPlan.objects.filter(pk=old.plan.pk).exists()
     assert not Consultation.objects.filter(patient_id=patient.pk).exists()
+    assert not ConsentRecord.objects.filter(patient_id=patient.pk).exists()  # signed, locked, purged
     assert not file.exists()
     assert Appointment.objects.get(starts_at=datetime.datetime(2020, 6, 1, 10, tzinfo=datetime.UTC)).patient.is_erased
     pending.refresh_from_db()
@@ -310,3 +318,21 @@ def test_the_placeholder_page_says_it_was_erased_and_offers_no_changes(manager_c
     assert "stays archived" in response.content.decode()
     placeholder.refresh_from_db()
     assert placeholder.is_archived
+
+
+def test_without_a_confirmed_purge_signed_records_stay_locked(manager):
+    from django.db import ProgrammingError, transaction
+
+    session = SignedSessionFactory()
+    ErasureRequest.objects.create(
+        patient=session.patient,
+        patient_number=session.patient.pk,
+        source=ErasureRequest.Source.RETENTION,
+        outcome=ErasureRequest.Outcome.PENDING,
+        retain_until=datetime.date(2020, 1, 1),
+    )  # fmt: skip  - listed by the job, not yet confirmed by a manager
+    with pytest.raises(ProgrammingError, match="locked"), transaction.atomic():
+        TreatmentSession.objects.filter(pk=session.pk).delete()
+    with pytest.raises(ProgrammingError, match="never deleted"), transaction.atomic():
+        ConsentRecord.objects.filter(patient=session.patient).delete()
+    assert TreatmentSession.objects.filter(pk=session.pk).exists()

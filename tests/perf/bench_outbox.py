@@ -184,11 +184,12 @@ def booking_latency(count: int) -> bool:
         celery_app.amqp._producer_pool = None
 
     from tests.factories import UserFactory
+    from tests.treatments.factories import BatchFactory, IngredientFactory, ProductFactory
 
     # The benchmark database outlives a run: start the factories' names where no run has been.
     base = int(time.time())
-    UserFactory.reset_sequence(base)
-    RoomFactory.reset_sequence(base)
+    for factory_class in (UserFactory, RoomFactory, ProductFactory, IngredientFactory, BatchFactory):
+        factory_class.reset_sequence(base)
     mesotherapy = appointment_type("Mesotherapy session")
     booked_by = ReceptionistFactory()
     start_day = timezone.localdate() + timedelta(days=400 + int(time.time()) % 1000)  # a fresh stretch each run

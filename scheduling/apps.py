@@ -8,3 +8,8 @@ class SchedulingConfig(AppConfig):
     def ready(self) -> None:
         # Registers the builders of the appointment emails with the outbox.
         from scheduling import emails  # noqa: F401
+        from scheduling.services import plan_appointments_cancel
+        from treatments.hooks import on_plan_cancelled
+
+        # A cancelled plan's booked sessions are cancelled with it (see treatments.hooks).
+        on_plan_cancelled(plan_appointments_cancel)

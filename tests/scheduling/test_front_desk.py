@@ -25,6 +25,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 UTC = datetime.UTC
 Kind = ScheduledMessage.Kind
 Status = ScheduledMessage.Status
+# The course page with its proposal; one of them loads the second-factor device (django-otp).
+COURSE_PAGE_QUERIES = 27
 
 
 def at(hour: int, minute: int = 0, days: int = 0) -> datetime.datetime:
@@ -315,3 +317,24 @@ def test_cancel_from_the_appointment_page_queues_the_notice(receptionist_client,
     assert ScheduledMessage.objects.filter(
         kind=Kind.APPOINTMENT_CANCELLED, subject_ref=appointment.subject_ref, status=Status.PENDING
     ).exists()
+
+
+def test_the_patient_panel_counts_given_sessions(receptionist_client, plan, practitioner, patient):
+    SignedSessionFactory(plan=plan, number=1)
+    SignedSessionFactory(plan=plan, number=2)
+    _book_course(plan, practitioner, numbers=(3,))
+    page = receptionist_client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    assert "Book course sessions (2 given, 1 booked, 2 of 5 to book)" in page
+
+
+@pytest.mark.parametrize("count", [5, 150])
+def test_the_course_page_query_budget_does_not_grow(
+    receptionist_client, plan, practitioner, django_assert_max_num_queries, count
+):
+    for index in range(count):
+        start = at(9, days=7 + index // 20) + datetime.timedelta(minutes=15 * (index % 20))
+        AppointmentFactory(practitioner=practitioner, starts_at=start, ends_at=start + datetime.timedelta(minutes=10))
+    url = reverse("scheduling:course_book", args=[plan.pk])
+    with django_assert_max_num_queries(COURSE_PAGE_QUERIES):
+        response = receptionist_client.get(url, course_params(practitioner))
+    assert len(response.context["proposal"]) == 5

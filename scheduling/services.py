@@ -213,6 +213,13 @@ def _alternatives(appointment: Appointment) -> list[availability.Slot]:
     start = localtime(appointment.starts_at).time()
     lunch_start, lunch_end = availability.lunchtime()
     window = (lunch_start, lunch_end) if lunch_start <= start < lunch_end else (time(0, 0), time(23, 59))
+    # A move: the appointment as saved (its time before the move), so that the slot finder
+    # frees its time for the others but never offers it back as where to move it.
+    stored = (
+        Appointment.objects.only("pk", "starts_at", "practitioner_id").filter(pk=appointment.pk).first()
+        if appointment.pk
+        else None
+    )
     for practitioner in (appointment.practitioner, None):
         slots = availability.find_slots(
             appointment_type=appointment.appointment_type,
@@ -222,7 +229,7 @@ def _alternatives(appointment: Appointment) -> list[availability.Slot]:
             window_end=window[1],
             practitioner=practitioner,
             patient=appointment.patient,
-            exclude_appointment=appointment if appointment.pk else None,
+            exclude_appointment=stored,
             limit=ALTERNATIVES_LIMIT,
         )
         if slots:

@@ -338,3 +338,19 @@ def test_the_course_page_query_budget_does_not_grow(
     with django_assert_max_num_queries(COURSE_PAGE_QUERIES):
         response = receptionist_client.get(url, course_params(practitioner))
     assert len(response.context["proposal"]) == 5
+
+
+def test_a_refused_move_never_offers_the_current_time_back(doctor_client, practitioner, patient):
+    appointment = AppointmentFactory(
+        practitioner=practitioner, patient=patient, room=practitioner.default_room, starts_at=at(12, 15)
+    )
+    AppointmentFactory(practitioner=practitioner, starts_at=at(13))  # the time asked for is taken
+    response = doctor_client.post(
+        reverse("scheduling:appointment_move", args=[appointment.pk]),
+        {"day": "2030-01-07", "at": "13:00", "practitioner": practitioner.pk},
+    )
+    offered = [slot.starts_at for slot in response.context["alternatives"]]
+    assert offered
+    assert at(12, 15) not in offered
+    appointment.refresh_from_db()
+    assert appointment.starts_at == at(12, 15)

@@ -20,6 +20,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+# Why a message is closed unsent when the patient unsubscribed (delivery and the unsubscribe
+# service write it; the staff pages recognise it).
+UNSUBSCRIBED = "Will not be sent: the patient unsubscribed from emails."
+
 
 class ScheduledMessage(models.Model):
     class Kind(models.TextChoices):
@@ -30,6 +34,8 @@ class ScheduledMessage(models.Model):
         COURSE_COMPLETED = "course_completed", "Course completed"
         MAINTENANCE_RECALL = "maintenance_recall", "Maintenance recall"
         NO_SHOW_FOLLOW_UP = "no_show_follow_up", "Missed appointment follow-up"
+        COURSE_CONFIRMATION = "course_confirmation", "Course booking confirmation"
+        APPOINTMENT_CANCELLED = "appointment_cancelled", "Cancellation notice"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -83,6 +89,14 @@ class ScheduledMessage(models.Model):
         for every installation (the site's address is part of it)."""
         site = hashlib.sha256(settings.SITE_URL.encode()).hexdigest()[:12]
         return f"<outbox.{self.pk}.{site}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>"
+
+    @property
+    def closed_as_unsubscribed(self) -> bool:
+        """It will not be sent because the patient unsubscribed: closed as such, or still
+        pending for a patient who has (delivery would close it)."""
+        if self.status == self.Status.CANCELLED:
+            return self.last_error == UNSUBSCRIBED
+        return self.status == self.Status.PENDING and self.patient.email_unsubscribed_at is not None
 
     @property
     def possibly_sent_twice(self) -> bool:

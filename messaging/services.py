@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from messaging.emails import EmailContent, builder_for, render_email
 from messaging.links import unsubscribe_url
-from messaging.models import ScheduledMessage
+from messaging.models import UNSUBSCRIBED, ScheduledMessage
 from messaging.smtp import is_permanent, server_reply
+from patients.services import patient_unsubscribe_emails
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,8 @@ APPOINTMENT_KINDS = {
     Kind.NEXT_SESSION_REMINDER,
     Kind.COURSE_COMPLETED,
     Kind.NO_SHOW_FOLLOW_UP,
+    Kind.COURSE_CONFIRMATION,
+    Kind.APPOINTMENT_CANCELLED,
 }
 TRANSIENT_ERRORS = (smtplib.SMTPException, OSError)
 # Workers listen on this PostgreSQL channel (messaging/listener.py) for messages to send now.
@@ -69,9 +72,32 @@ def message_schedule(
         message.attempts = 0
         message.last_error = ""
         message.save(update_fields=["due_at", "status", "enqueued_at", "attempts", "last_error", "updated_at"])
+    if message.status == Status.PENDING and patient.email_unsubscribed_at is not None:
+        # Kept, so that staff see what the patient was not told, but closed at once.
+        message.status = Status.CANCELLED
+        message.last_error = UNSUBSCRIBED
+        message.save(update_fields=["status", "last_error", "updated_at"])
     if send_now and message.status == Status.PENDING:
         outbox_notify()
     return message
+
+
+def messages_close_unsubscribed(*, patient) -> int:
+    """Close the pending messages of a patient who unsubscribed: cancelled, with the reason
+    staff see ("will not be sent: unsubscribed")."""
+    return ScheduledMessage.objects.filter(patient=patient, status=Status.PENDING).update(
+        status=Status.CANCELLED, last_error=UNSUBSCRIBED, updated_at=timezone.now()
+    )
+
+
+def patient_unsubscribe(*, patient) -> bool:
+    """The patient followed an unsubscribe link: no more emails (patients records it) and
+    their pending messages closed, in one transaction. False if they had already."""
+    with transaction.atomic():
+        done = patient_unsubscribe_emails(patient=patient)
+        if done:
+            messages_close_unsubscribed(patient=patient)
+    return done
 
 
 def messages_cancel(*, dedupe_keys: Iterable[str] = (), subject_ref: str = "", reason: str = "") -> int:
@@ -140,7 +166,7 @@ def _skip_reason(message: ScheduledMessage) -> str:
     if not patient.email:
         return "The patient has no email address."
     if patient.email_unsubscribed_at is not None:
-        return "The patient unsubscribed from emails."
+        return UNSUBSCRIBED
     if message.kind not in APPOINTMENT_KINDS and not patient.reminder_emails_consent:
         return "The patient has not consented to reminder emails."
     return ""

@@ -11,7 +11,6 @@ from messaging.forms import CommunicationsFilterForm
 from messaging.links import linked_object
 from messaging.models import ScheduledMessage
 from patients.models import Patient
-from patients.services import patient_unsubscribe_emails
 
 
 @require_http_methods(["GET"])
@@ -59,6 +58,6 @@ def unsubscribe(request, token: str):
     done = False
     already = patient.email_unsubscribed_at is not None
     if request.method == "POST":
-        done = patient_unsubscribe_emails(patient=patient)
+        done = services.patient_unsubscribe(patient=patient)
         already = not done
     return render(request, "messaging/unsubscribe.html", {"done": done, "already": already})

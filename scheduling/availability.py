@@ -49,6 +49,8 @@ class Unavailable:
     ROOM_NOT_IN_USE = "The room {room} is not in use."
     ROOM_BUSY = "The room {room} is already booked at this time."
     SKIPPED_BY_THE_CLOCKS = "{at:%H:%M} does not exist on {day:%d %b} (the clocks go forward)."
+    PLAN_CLOSED = "This treatment plan is {status}: its sessions can no longer be booked."
+    SESSION_SIGNED = "Session {number} was already given (its record is signed)."
 
     @staticmethod
     def because(reason: str) -> str:
@@ -288,7 +290,13 @@ def find_slots(
     limit: int = 20,
     now: datetime | None = None,
 ) -> list[Slot]:
-    """Free slots for ``appointment_type``, soonest first (lunchtime by default)."""
+    """Free slots for ``appointment_type``, soonest first (lunchtime by default), at most
+    ``limit`` of them.
+
+    ``exclude_appointment`` is the appointment being moved: its own time counts as free for
+    the others it would overlap, but its current start with its current practitioner is
+    never offered (moving it there changes nothing).
+    """
     default_start, default_end = lunchtime()
     window_start, window_end = window_start or default_start, window_end or default_end
     now = now or timezone.now()
@@ -306,6 +314,9 @@ def find_slots(
         practitioner_ids=None if practitioner is None else [practitioner.pk],
         room_ids=(practitioner.default_room_id,) if practitioner is not None and practitioner.default_room_id else (),
     )
+    current_place = (
+        (exclude_appointment.starts_at, exclude_appointment.practitioner_id) if exclude_appointment else None
+    )
     slots: list[Slot] = []
     for day in days(date_from, date_to):
         for starts_at in _candidate_starts(day, window_start, window_end):
@@ -319,6 +330,8 @@ def find_slots(
             if patient is not None and not availability.patient_is_free(starts_at, ends_at):
                 continue
             for candidate in practitioners:
+                if current_place == (starts_at, candidate.pk):
+                    continue
                 if availability.practitioner_problem(candidate, starts_at, ends_at, blocked_until):
                     continue
                 room = availability.free_room(rooms, starts_at, blocked_until, prefer=candidate.default_room)
@@ -329,12 +342,21 @@ def find_slots(
     return slots
 
 
+CHOICES_PER_SESSION = 5
+CHOICES_PER_DAY = 2
+
+
 @dataclass
 class ProposedSession:
+    """One session of a course proposal: the time wanted (that week's day at the chosen
+    hour), the free times to choose from that week (lunchtime first; ``slot`` is the first,
+    the one proposed) and, when the wanted time is not free, why."""
+
     number: int
     wanted_at: datetime | None
     slot: Slot | None
     conflict: str = ""
+    choices: list[Slot] = field(default_factory=list)
 
     @property
     def is_alternative(self) -> bool:
@@ -366,18 +388,75 @@ class _SessionPlacer:
     def slot(self, starts_at: datetime, room: Room) -> Slot:
         return Slot(self.practitioner, room, starts_at, starts_at + self.appointment_type.duration)
 
-    def nearest_alternative(self, wanted_at: datetime) -> Slot | None:
+    def _in_lunchtime(self, starts_at: datetime) -> bool:
+        lunch_start, lunch_end = lunchtime()
+        local_start, local_end = localtime(starts_at), localtime(starts_at + self.appointment_type.duration)
+        return (
+            local_start.date() == local_end.date()
+            and lunch_start <= local_start.time()
+            and local_end.time() <= lunch_end
+        )
+
+    def choices(self, wanted_at: datetime, wanted_free: bool) -> list[Slot]:
+        """A few free times of the wanted week (three days either side of the wanted day):
+        the wanted time when it is free, then lunchtime times, then the others; in each
+        group the nearest day first and on it the nearest clock time; at most
+        CHOICES_PER_DAY a day."""
         wanted_day = localtime(wanted_at).date()
-        best: Slot | None = None
+        candidates = []
         for offset in range(-ALTERNATIVE_SEARCH_DAYS, ALTERNATIVE_SEARCH_DAYS + 1):
             day = wanted_day + timedelta(days=offset)
-            for starts_at in _candidate_starts(day, time(0, 0), time(23, 45)):
-                if best is not None and abs(starts_at - wanted_at) >= abs(best.starts_at - wanted_at):
-                    continue
-                problem, room = self.problem(starts_at)
-                if not problem:
-                    best = self.slot(starts_at, room)
-        return best
+            candidates.extend(
+                starts_at
+                for starts_at in _candidate_starts(day, time(0, 0), time(23, 45))
+                if starts_at > self.now and starts_at != wanted_at
+            )
+        wanted_clock = localtime(wanted_at)
+
+        def preference(starts_at: datetime) -> tuple:
+            local = localtime(starts_at)
+            clock_gap = abs((local.hour * 60 + local.minute) - (wanted_clock.hour * 60 + wanted_clock.minute))
+            return (not self._in_lunchtime(starts_at), abs((local.date() - wanted_day).days), clock_gap, starts_at)
+
+        candidates.sort(key=preference)
+        if wanted_free:
+            candidates.insert(0, wanted_at)
+        chosen: list[Slot] = []
+        per_day: dict[date, int] = defaultdict(int)
+        for starts_at in candidates:
+            day = localtime(starts_at).date()
+            if per_day[day] >= CHOICES_PER_DAY:
+                continue
+            problem, room = self.problem(starts_at)
+            if problem:
+                continue
+            chosen.append(self.slot(starts_at, room))
+            per_day[day] += 1
+            if len(chosen) >= CHOICES_PER_SESSION:
+                break
+        return chosen
+
+
+def signed_session_numbers(plan) -> set[int]:
+    """The numbers of the plan's sessions given: their records are signed."""
+    from treatments.models import TreatmentSession
+
+    return set(plan.sessions.filter(status=TreatmentSession.Status.SIGNED).values_list("number", flat=True))
+
+
+def sessions_to_book(plan) -> list[int]:
+    """The numbers of the plan's sessions still to book: neither signed (given, whether or
+    not through an appointment) nor held by a live appointment."""
+    booked = plan.appointments.live().filter(plan_session_number__isnull=False)
+    taken = signed_session_numbers(plan) | set(booked.values_list("plan_session_number", flat=True))
+    return [number for number in range(1, plan.session_count + 1) if number not in taken]
+
+
+def plan_booking_refusal(plan) -> str:
+    """Why the plan's course cannot be booked now, or "": only a proposed or active plan's."""
+    if plan.is_open:
+        return ""
+    return Unavailable.PLAN_CLOSED.format(status=plan.get_status_display().lower())
 
 
 def course_proposal(
@@ -389,16 +468,18 @@ def course_proposal(
     at: time,
     now: datetime | None = None,
 ) -> list[ProposedSession]:
-    """The plan's sessions not booked yet, a week apart at the same local weekday and time.
+    """The plan's sessions still to book (sessions_to_book), a week apart at the same local
+    weekday and time, each with the free times of its week to choose from.
 
-    A week that is taken gets the nearest free time of the same practitioner (within three
-    days) and says why the wanted time was not possible.
+    A week whose wanted time is taken proposes a free lunchtime time of that week (the same
+    day first), and says why the wanted time was not possible.
     """
     from treatments.models import SESSION_INTERVAL
 
     now = now or timezone.now()
-    booked = set(plan.appointments.live().values_list("plan_session_number", flat=True))
-    numbers = [number for number in range(1, plan.session_count + 1) if number not in booked]
+    if plan_booking_refusal(plan):
+        return []
+    numbers = sessions_to_book(plan)
     if not numbers:
         return []
     rooms = active_rooms()
@@ -412,17 +493,17 @@ def course_proposal(
         day = first_day + SESSION_INTERVAL * index
         instants = local_instants(day, at)
         if not instants:
-            wanted_at, problem, room = None, Unavailable.SKIPPED_BY_THE_CLOCKS.format(at=at, day=day), None
+            wanted_at, problem = None, Unavailable.SKIPPED_BY_THE_CLOCKS.format(at=at, day=day)
         else:
             wanted_at = instants[0]
-            problem, room = placer.problem(wanted_at)
-        if not problem:
-            slot = placer.slot(wanted_at, room)
-        else:
-            slot = placer.nearest_alternative(wanted_at or instants_or_noon(day))
+            problem, _ = placer.problem(wanted_at)
+        choices = placer.choices(wanted_at or instants_or_noon(day), wanted_free=not problem)
+        slot = choices[0] if choices else None
         if slot is not None:
             availability.book(slot, slot.ends_at + appointment_type.buffer)
-        proposal.append(ProposedSession(number=number, wanted_at=wanted_at, slot=slot, conflict=problem))
+        proposal.append(
+            ProposedSession(number=number, wanted_at=wanted_at, slot=slot, conflict=problem, choices=choices)
+        )
     return proposal
 
 

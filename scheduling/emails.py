@@ -17,8 +17,9 @@ from messaging import keys
 from messaging.emails import EmailContent, register_builder
 from messaging.links import absolute_url, make_token
 from messaging.models import ScheduledMessage
-from scheduling.ics import appointment_ics
+from scheduling.ics import appointment_ics, appointments_ics
 from scheduling.models import Appointment, AppointmentChange
+from treatments.models import TreatmentPlan
 
 Kind = ScheduledMessage.Kind
 Status = Appointment.Status
@@ -142,3 +143,62 @@ def no_show_follow_up(message: ScheduledMessage) -> EmailContent:
     if appointment is None or appointment.status != Status.NO_SHOW:
         return EmailContent(skip="The appointment is no longer marked as missed.")
     return EmailContent(context={"appointment": appointment_context(appointment, links=False)})
+
+
+def _session_context(appointment: Appointment, **options) -> dict:
+    return {**appointment_context(appointment, **options), "session_number": appointment.plan_session_number}
+
+
+def _plan_of(message: ScheduledMessage) -> TreatmentPlan | None:
+    plan_id = keys.ref_id(message.subject_ref, TreatmentPlan.SUBJECT)
+    if plan_id is None:
+        return None
+    return TreatmentPlan.objects.filter(pk=plan_id, patient_id=message.patient_id).first()
+
+
+@register_builder(Kind.COURSE_CONFIRMATION)
+def course_confirmation(message: ScheduledMessage) -> EmailContent:
+    """One email for a course booked at once: every session still booked, one calendar file
+    holding them all (instead of one confirmation per session)."""
+    plan = _plan_of(message)
+    if plan is None:
+        return EmailContent(skip="The treatment plan no longer exists.")
+    sessions = list(
+        plan.appointments.filter(status__in=Appointment.OPEN_STATUSES, starts_at__gt=timezone.now())
+        .select_related("practitioner__user", "appointment_type")
+        .prefetch_related("changes")
+        .order_by("starts_at")
+    )
+    if not sessions:
+        return EmailContent(skip="No session of the course is booked any more.")
+    return EmailContent(
+        context={"sessions": [_session_context(a) for a in sessions], "session_count": plan.session_count},
+        attachments=[(f"course-{plan.pk}.ics", appointments_ics(sessions), "text/calendar")],
+    )
+
+
+@register_builder(Kind.APPOINTMENT_CANCELLED)
+def appointment_cancelled(message: ScheduledMessage) -> EmailContent:
+    """The patient is told what was cancelled: one appointment, or the sessions a cancelled
+    plan took with it (those cancelled when the plan was)."""
+    plan = _plan_of(message)
+    if plan is not None:
+        if plan.cancelled_at is None:
+            return EmailContent(skip="The treatment plan is not cancelled.")
+        cancelled = plan.appointments.filter(status=Status.CANCELLED, cancelled_at__gte=plan.cancelled_at)
+    else:
+        appointment = _appointment_of(message)
+        if appointment is None:
+            return EmailContent(skip="The appointment no longer exists.")
+        if appointment.status != Status.CANCELLED:
+            return EmailContent(skip="The appointment is no longer cancelled.")
+        cancelled = Appointment.objects.filter(pk=appointment.pk)
+    appointments = list(cancelled.select_related("practitioner__user", "appointment_type").order_by("starts_at"))
+    if not appointments:
+        return EmailContent(skip="No appointment was cancelled.")
+    return EmailContent(
+        context={
+            "appointments": [_session_context(a, links=False) for a in appointments],
+            "course": plan is not None,
+        }
+    )

@@ -12,6 +12,8 @@ from scheduling.availability import lunchtime
 from scheduling.models import AppointmentType, Practitioner, Room
 
 MAX_SEARCH_DAYS = 62
+SLOTS_PER_PAGE = 20
+MAX_SLOTS_SHOWN = 400
 
 
 class TimeInput(forms.TimeInput):
@@ -68,6 +70,11 @@ class SlotSearchForm(CrispyForm):
     date_from = forms.DateField(label="From", widget=DateInput())
     date_to = forms.DateField(label="To", widget=DateInput())
     window = forms.ChoiceField(label="Time of day", choices=[(key, label) for key, (label, _) in WINDOWS.items()])
+    # How many slots to show: "show more" asks for the next page's worth on top.
+    shown = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_SLOTS_SHOWN, widget=forms.HiddenInput,
+        error_messages={"max_value": f"At most {MAX_SLOTS_SHOWN} slots are shown at once: search fewer days."},
+    )  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -101,6 +108,32 @@ class SlotSearchForm(CrispyForm):
     @property
     def window_times(self) -> tuple[time, time]:
         return self.WINDOWS[self.cleaned_data["window"]][1]
+
+    @property
+    def slots_wanted(self) -> int:
+        return self.cleaned_data.get("shown") or SLOTS_PER_PAGE
+
+
+class SlotChoiceForm(CrispyForm):
+    """A slot picked in the finder before the patient is known: the slot comes in hidden
+    fields, the patient is searched for by ``q``."""
+
+    practitioner = practitioner_field(required=True)
+    appointment_type = type_field()
+    room = forms.ModelChoiceField(queryset=Room.objects.filter(is_active=True), required=False)
+    start = forms.CharField()
+    q = forms.CharField(
+        label="Patient", max_length=100, required=False,
+        help_text="Part of the name, a phone number, an email address or the date of birth.",
+    )  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("practitioner", "appointment_type", "room", "start"):
+            self.fields[name].widget = forms.HiddenInput()
+
+    def clean_start(self) -> datetime:
+        return parse_instant(self.cleaned_data["start"])
 
 
 class BookForm(CrispyForm):

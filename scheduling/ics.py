@@ -58,15 +58,24 @@ def _event(appointment: Appointment, *, summary: str, description: str) -> Event
 
 def appointment_ics(appointment: Appointment) -> bytes:
     """The patient's copy: what, with whom, where; nothing clinical."""
+    return appointments_ics([appointment])
+
+
+def appointments_ics(appointments: Iterable[Appointment]) -> bytes:
+    """The patient's copy of several appointments (a course's sessions) in one file, each
+    event with the same UID as its own file, so that either updates the other."""
     calendar = _calendar(settings.CLINIC_NAME)
     calendar.add("method", "PUBLISH")
-    calendar.add_component(
-        _event(
-            appointment,
-            summary=f"{appointment.appointment_type.name} at {settings.CLINIC_NAME}",
-            description=(f"With {appointment.practitioner.name}. To change or cancel, call {settings.CLINIC_PHONE}."),
+    for appointment in appointments:
+        calendar.add_component(
+            _event(
+                appointment,
+                summary=f"{appointment.appointment_type.name} at {settings.CLINIC_NAME}",
+                description=(
+                    f"With {appointment.practitioner.name}. To change or cancel, call {settings.CLINIC_PHONE}."
+                ),
+            )
         )
-    )
     return calendar.to_ical()
 
 

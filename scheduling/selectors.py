@@ -181,16 +181,32 @@ def plan_appointments(plan) -> list[Appointment]:
 
 
 def plans_to_book(patient) -> list:
-    """The patient's open treatment plans with sessions not booked yet."""
-    from django.db.models import Count
+    """The patient's open treatment plans with sessions still to book, each with ``given``
+    (sessions signed), ``booked`` (held by a live appointment) and ``to_book`` (the others,
+    as availability.sessions_to_book counts them), in three queries whatever the plans."""
+    from treatments.models import TreatmentPlan, TreatmentSession
 
-    from treatments.models import TreatmentPlan
-
-    plans = (
-        TreatmentPlan.objects.open()
-        .filter(patient=patient)
-        .annotate(booked=Count("appointments", filter=~Q(appointments__status=Appointment.Status.CANCELLED)))
-        .only("id", "session_count", "patient_id")
-        .order_by("id")
-    )
-    return [plan for plan in plans if plan.booked < plan.session_count]
+    plans = list(TreatmentPlan.objects.open().filter(patient=patient).only("id", "session_count", "patient_id"))
+    if not plans:
+        return []
+    ids = [plan.pk for plan in plans]
+    signed: dict[int, set[int]] = defaultdict(set)
+    for plan_id, number in TreatmentSession.objects.filter(
+        plan_id__in=ids, status=TreatmentSession.Status.SIGNED
+    ).values_list("plan_id", "number"):
+        signed[plan_id].add(number)
+    booked: dict[int, set[int]] = defaultdict(set)
+    for plan_id, number in (
+        Appointment.objects.live()
+        .filter(plan_id__in=ids, plan_session_number__isnull=False)
+        .values_list("plan_id", "plan_session_number")
+    ):
+        booked[plan_id].add(number)
+    to_book = []
+    for plan in sorted(plans, key=lambda plan: plan.pk):
+        plan.given = len(signed[plan.pk])
+        plan.booked = len(booked[plan.pk] - signed[plan.pk])
+        plan.to_book = plan.session_count - len(signed[plan.pk] | booked[plan.pk])
+        if plan.to_book > 0:
+            to_book.append(plan)
+    return to_book

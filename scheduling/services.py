@@ -87,6 +87,27 @@ def schedule_reminder(appointment: Appointment, *, now: datetime) -> None:
     )
 
 
+def course_confirmation_key(plan, first: Appointment) -> str:
+    """One confirmation per booking of a course, keyed by its first session's start."""
+    return keys.message_key(plan.subject_ref, Kind.COURSE_CONFIRMATION, starts_at=first.starts_at)
+
+
+def cancellation_key(ref: str) -> str:
+    """The one cancellation notice about an appointment, or about a cancelled plan's sessions."""
+    return keys.message_key(ref, Kind.APPOINTMENT_CANCELLED)
+
+
+def _schedule_cancellation_notice(*, patient, ref: str) -> None:
+    message_schedule(
+        kind=Kind.APPOINTMENT_CANCELLED,
+        patient=patient,
+        due_at=timezone.now(),
+        dedupe_key=cancellation_key(ref),
+        subject_ref=ref,
+        send_now=True,
+    )
+
+
 def _schedule_confirmation(appointment: Appointment, *, now: datetime, moved: bool = False) -> None:
     message_schedule(
         kind=Kind.BOOKING_CONFIRMATION,
@@ -193,6 +214,13 @@ def _alternatives(appointment: Appointment) -> list[availability.Slot]:
     start = localtime(appointment.starts_at).time()
     lunch_start, lunch_end = availability.lunchtime()
     window = (lunch_start, lunch_end) if lunch_start <= start < lunch_end else (time(0, 0), time(23, 59))
+    # A move: the appointment as saved (its time before the move), so that the slot finder
+    # frees its time for the others but never offers it back as where to move it.
+    stored = (
+        Appointment.objects.only("pk", "starts_at", "practitioner_id").filter(pk=appointment.pk).first()
+        if appointment.pk
+        else None
+    )
     for practitioner in (appointment.practitioner, None):
         slots = availability.find_slots(
             appointment_type=appointment.appointment_type,
@@ -202,7 +230,7 @@ def _alternatives(appointment: Appointment) -> list[availability.Slot]:
             window_end=window[1],
             practitioner=practitioner,
             patient=appointment.patient,
-            exclude_appointment=appointment if appointment.pk else None,
+            exclude_appointment=stored,
             limit=ALTERNATIVES_LIMIT,
         )
         if slots:
@@ -303,8 +331,11 @@ def appointment_book(
     notes: str = "",
     plan=None,
     plan_session_number: int | None = None,
+    confirm: bool = True,
 ) -> Appointment:
-    """Book an appointment. ``room`` None takes a free room (the practitioner's own first)."""
+    """Book an appointment. ``room`` None takes a free room (the practitioner's own first).
+    ``confirm`` False leaves the confirmation email to the caller (a course sends one for
+    all its sessions); the reminder is scheduled either way."""
     now = timezone.now()
     with transaction.atomic():
         ends_at = ends_at if ends_at is not None else starts_at + appointment_type.duration
@@ -327,7 +358,8 @@ def appointment_book(
             appointment, room=room, now=now, action=AppointmentChange.Action.BOOKED, by=appointment.booked_by,
             to_status=Status.BOOKED, new_starts_at=starts_at, new_practitioner=practitioner,
         )  # fmt: skip
-        _schedule_confirmation(appointment, now=now)
+        if confirm:
+            _schedule_confirmation(appointment, now=now)
         schedule_reminder(appointment, now=now)
     return appointment
 
@@ -376,8 +408,13 @@ def appointment_move(
     return current
 
 
-def appointment_cancel(*, appointment: Appointment, reason: str, cancelled_by) -> Appointment:
-    """Cancel and free the slot; the appointment's pending emails are cancelled with it."""
+def appointment_cancel(
+    *, appointment: Appointment, reason: str, cancelled_by, notify: bool | None = None
+) -> Appointment:
+    """Cancel and free the slot; the appointment's pending emails are cancelled with it.
+
+    ``notify``: send the patient a cancellation notice. By default, when staff cancel (a
+    patient who cancelled from the email link has the page that says so)."""
     reason = reason.strip()
     if not reason:
         raise ValidationError("Give the reason for the cancellation.")
@@ -397,7 +434,26 @@ def appointment_cancel(*, appointment: Appointment, reason: str, cancelled_by) -
             from_status=old_status, to_status=current.status, reason=current.cancel_reason,
         )  # fmt: skip
         messages_cancel(subject_ref=current.subject_ref, reason="The appointment was cancelled.")
+        if notify if notify is not None else _user_or_none(cancelled_by) is not None:
+            _schedule_cancellation_notice(patient=current.patient, ref=current.subject_ref)
     return current
+
+
+PLAN_CANCELLED_REASON = "The treatment plan was cancelled."
+
+
+def plan_appointments_cancel(*, plan, actor) -> list[Appointment]:
+    """The plan was cancelled (treatments.hooks): its upcoming open appointments are cancelled
+    with it, and the patient is told in one notice listing them all."""
+    upcoming = plan.appointments.filter(status__in=Appointment.OPEN_STATUSES, starts_at__gt=timezone.now())
+    by = getattr(actor, "user", None)
+    cancelled = [
+        appointment_cancel(appointment=appointment, reason=PLAN_CANCELLED_REASON, cancelled_by=by, notify=False)
+        for appointment in upcoming.order_by("starts_at")
+    ]
+    if cancelled:
+        _schedule_cancellation_notice(patient=plan.patient, ref=plan.subject_ref)
+    return cancelled
 
 
 def _change_status(appointment: Appointment, *, to: str, allowed_from: Sequence[str], by) -> Appointment:
@@ -463,18 +519,6 @@ def appointment_mark_no_show(*, appointment: Appointment, marked_by) -> Appointm
     return current
 
 
-def course_refusal(plan: TreatmentPlan) -> str | None:
-    """Why no session of this plan can be booked, or None when they can: a course is booked
-    for an open plan (proposed, booked ahead of its start, or under way), never for a
-    cancelled or completed one."""
-    if plan.is_open:
-        return None
-    return (
-        f"This treatment plan is {plan.get_status_display().lower()}: its sessions can no longer be booked. "
-        "Book single appointments instead, or ask the doctor for a new plan."
-    )
-
-
 def course_book(
     *,
     plan,
@@ -483,10 +527,14 @@ def course_book(
     sessions: Sequence[tuple[int, datetime, Room | None]],
     booked_by,
 ) -> list[Appointment]:
-    """Book the sessions ``(number, start, room)`` of a plan: all of them or none.
+    """Book the sessions ``(number, start, room)`` of a plan: all of them or none, then send
+    the patient one confirmation listing every session (each keeps its own reminder).
 
-    Every session is tried, so that the error lists every conflict, not only the first.
+    Only a proposed or active plan's course is booked, and only sessions still to book
+    (availability.sessions_to_book: not signed, not held by a live appointment). Every
+    session is tried, so that the error lists every conflict, not only the first.
     """
+
     if not sessions:
         raise ValidationError("There is no session to book.")
     numbers = [number for number, _, _ in sessions]
@@ -494,18 +542,30 @@ def course_book(
         raise ValidationError("The session numbers do not match the plan.")
     booked: list[Appointment] = []
     errors: list[str] = []
+    now = timezone.now()
     with transaction.atomic():
-        # The plan row is locked so that a plan cancelled or completed at this moment is
-        # either seen as such here or changed after these bookings, never half of each.
-        current = TreatmentPlan.objects.select_for_update().only("status").get(pk=plan.pk)
-        if refusal := course_refusal(current):
+        # Queue behind a cancellation of the plan or another booking of its course.
+        plan = TreatmentPlan.objects.select_for_update().select_related("patient").get(pk=plan.pk)
+        refusal = availability.plan_booking_refusal(plan)
+        if refusal:
             raise ValidationError(refusal)
+        to_book = set(availability.sessions_to_book(plan))
+        signed = availability.signed_session_numbers(plan)
+        for number in sorted(set(numbers) - to_book):
+            errors.append(
+                Unavailable.SESSION_SIGNED.format(number=number)
+                if number in signed
+                else f"Session {number} is already booked."
+            )
+        if errors:
+            raise ValidationError(errors)
         for number, starts_at, room in sorted(sessions, key=lambda item: item[1]):
             try:
                 booked.append(
                     appointment_book(
                         patient=plan.patient, practitioner=practitioner, appointment_type=appointment_type,
                         starts_at=starts_at, room=room, booked_by=booked_by, plan=plan, plan_session_number=number,
+                        confirm=False,
                     )
                 )  # fmt: skip
             except ValidationError as error:
@@ -514,6 +574,15 @@ def course_book(
                 errors.extend(f"Session {number} ({when}): {message}" for message in reasons)
         if errors:
             transaction.set_rollback(True)
+        else:
+            message_schedule(
+                kind=Kind.COURSE_CONFIRMATION,
+                patient=plan.patient,
+                due_at=now,
+                dedupe_key=course_confirmation_key(plan, booked[0]),
+                subject_ref=plan.subject_ref,
+                send_now=True,
+            )
     if errors:
         raise ValidationError(errors)
     return booked

@@ -10,6 +10,7 @@ urlpatterns = [
     path("week/<int:pk>/", views.calendar_week, name="week"),
     path("find/", views.slot_finder, name="find"),
     path("book/", views.book, name="book"),
+    path("book/patient/", views.book_choose_patient, name="book_choose_patient"),
     path("appointments/<int:pk>/", views.appointment_detail, name="appointment_detail"),
     path("appointments/<int:pk>/move/", views.appointment_move, name="appointment_move"),
     path("appointments/<int:pk>/cancel/", views.appointment_cancel, name="appointment_cancel"),

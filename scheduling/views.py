@@ -3,7 +3,9 @@ form, call a service, render or redirect. Objects are loaded through scheduling.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -16,12 +18,14 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from clinic.audit import audit_search
 from clinic.forms import add_service_errors, service_error_text
 from clinic.localtime import day_bounds
 from clinic.permissions import BOOK_APPOINTMENT, CHANGE_APPOINTMENT, VIEW_APPOINTMENT
 from clinic.redirects import redirect_to_next
 from messaging.links import linked_object, read_link
 from patients.access import get_patient_for, require_perm
+from patients.selectors import patient_search
 from scheduling import availability, selectors, services
 from scheduling.access import (
     can_manage_feed,
@@ -32,10 +36,23 @@ from scheduling.access import (
     get_practitioner_for,
 )
 from scheduling.emails import CANCEL_ACTION, CONFIRM_ACTION, cancel_deadline, link_is_current
-from scheduling.forms import BookForm, CancelForm, CourseForm, DayForm, MoveForm, SlotSearchForm, parse_instant
+from scheduling.forms import (
+    MAX_SLOTS_SHOWN,
+    SLOTS_PER_PAGE,
+    BookForm,
+    CancelForm,
+    CourseForm,
+    DayForm,
+    MoveForm,
+    SlotChoiceForm,
+    SlotSearchForm,
+    parse_instant,
+)
 from scheduling.ics import appointment_ics, practitioner_feed
 from scheduling.models import Appointment, AppointmentType, Practitioner, Room
 from scheduling.services import SlotTaken
+
+CHOOSE_PATIENT_MATCHES = 20
 
 
 def _day_from(request) -> date:
@@ -115,6 +132,32 @@ def today(request):
 # Finding and booking --------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SlotPage:
+    """What the finder shows of a search: the slots, whether there are more, and the days
+    they cover (the whole search when all were shown, up to the last slot's day if not)."""
+
+    slots: list[availability.Slot]
+    more: bool
+    searched_from: date
+    searched_to: date
+    more_query: str = ""
+
+    @property
+    def covered_to(self) -> date:
+        return self.slots[-1].local_start.date() if self.more and self.slots else self.searched_to
+
+
+def _slot_page(query: dict, *, wanted: int, date_from: date, date_to: date, **search) -> SlotPage:
+    # One more than shown says whether there are more, at no extra query.
+    found = availability.find_slots(date_from=date_from, date_to=date_to, limit=wanted + 1, **search)
+    more = len(found) > wanted
+    more_query = ""
+    if more and wanted < MAX_SLOTS_SHOWN:
+        more_query = urlencode({**query, "shown": min(wanted + SLOTS_PER_PAGE, MAX_SLOTS_SHOWN)})
+    return SlotPage(found[:wanted], more, date_from, date_to, more_query)
+
+
 @require_GET
 @login_required
 def slot_finder(request):
@@ -126,15 +169,17 @@ def slot_finder(request):
     form = SlotSearchForm(
         request.GET if searched else None, initial=SlotSearchForm.initial_for(getattr(patient, "pk", None))
     )
-    slots: list[availability.Slot] = []
+    page: SlotPage | None = None
     appointment_type = None
     if searched and form.is_valid():
         data = form.cleaned_data
         appointment_type = data["appointment_type"]
         window_start, window_end = form.window_times
-        slots = availability.find_slots(
-            appointment_type=appointment_type, date_from=data["date_from"], date_to=data["date_to"],
-            window_start=window_start, window_end=window_end, practitioner=data["practitioner"], patient=patient,
+        query = {key: value for key, value in request.GET.items() if key != "shown"}
+        page = _slot_page(
+            query, wanted=form.slots_wanted, appointment_type=appointment_type, date_from=data["date_from"],
+            date_to=data["date_to"], window_start=window_start, window_end=window_end,
+            practitioner=data["practitioner"], patient=patient,
         )  # fmt: skip
     elif not searched:
         # Straight from the patient's page: the next free lunchtime slots, no extra click.
@@ -142,19 +187,58 @@ def slot_finder(request):
         appointment_type = AppointmentType.objects.filter(pk=initial["appointment_type"]).first()
         if appointment_type is not None:
             lunch_start, lunch_end = availability.lunchtime()
-            slots = availability.find_slots(
-                appointment_type=appointment_type, date_from=initial["date_from"], date_to=initial["date_to"],
-                window_start=lunch_start, window_end=lunch_end, patient=patient,
+            query = {key: "" if value is None else value for key, value in initial.items()}
+            page = _slot_page(
+                query, wanted=SLOTS_PER_PAGE, appointment_type=appointment_type, date_from=initial["date_from"],
+                date_to=initial["date_to"], window_start=lunch_start, window_end=lunch_end, patient=patient,
             )  # fmt: skip
+    can_book = request.user.has_perm(BOOK_APPOINTMENT)
     return render(
         request,
         "scheduling/slot_finder.html",
         {
             "form": form,
             "patient": patient,
-            "slots": slots,
+            "page": page,
+            "slots": page.slots if page else [],
             "appointment_type": appointment_type,
-            "book_patient": patient if request.user.has_perm(BOOK_APPOINTMENT) else None,
+            "can_book": can_book,
+            "book_patient": patient if can_book else None,
+        },
+    )
+
+
+@require_GET
+@login_required
+def book_choose_patient(request):
+    """The step between a slot picked without a patient and the booking: find the patient."""
+    require_perm(request.user, BOOK_APPOINTMENT)
+    form = SlotChoiceForm(request.GET)
+    if not form.is_valid() or form.has_error("q"):
+        return render(request, "scheduling/book_choose_patient.html", {"form": form, "patients": []}, status=400)
+    data = form.cleaned_data
+    query = data["q"].strip()
+    patients = []
+    if query:
+        audit_search(request, query=query)
+        patients = list(patient_search(query)[:CHOOSE_PATIENT_MATCHES])
+    slot = {
+        "practitioner": data["practitioner"].pk,
+        "appointment_type": data["appointment_type"].pk,
+        "room": data["room"].pk if data["room"] else "",
+        "start": data["start"].isoformat(),
+    }
+    return render(
+        request,
+        "scheduling/book_choose_patient.html",
+        {
+            "form": form,
+            "query": query,
+            "patients": patients,
+            "slot_query": urlencode(slot),
+            "practitioner": data["practitioner"],
+            "appointment_type": data["appointment_type"],
+            "starts_at": data["start"],
         },
     )
 
@@ -313,14 +397,16 @@ def appointment_ics_download(request, pk: int):
 
 
 def _posted_sessions(request, plan) -> list[tuple[int, object, object]]:
+    """The time chosen for each session: ``session_<number>`` is "<room id>@<start>" (a
+    choice of its row), or a start alone (any free room)."""
     rooms = {room.pk: room for room in Room.objects.filter(is_active=True)}
     sessions = []
     for number in range(1, plan.session_count + 1):
         raw = request.POST.get(f"session_{number}")
         if not raw:
             continue
-        starts_at = parse_instant(raw)
-        room_id = request.POST.get(f"room_{number}", "")
+        room_id, _, start = raw.rpartition("@")
+        starts_at = parse_instant(start)
         sessions.append((number, starts_at, rooms.get(int(room_id)) if room_id.isdigit() else None))
     return sessions
 
@@ -329,6 +415,20 @@ def _posted_sessions(request, plan) -> list[tuple[int, object, object]]:
 @login_required
 def course_book(request, plan_pk: int):
     plan = get_plan_for_booking(request.user, plan_pk)
+    refusal = availability.plan_booking_refusal(plan)
+    booked_sessions = list(plan.appointments.live().select_related("practitioner__user").order_by("starts_at"))
+    context = {
+        "plan": plan,
+        "refusal": refusal,
+        "booked_sessions": booked_sessions,
+        "signed_numbers": sorted(availability.signed_session_numbers(plan)),
+        "show_clinical": can_see_clinical(request.user),
+    }
+    if refusal:
+        # A cancelled or completed plan's page says why and offers nothing to book.
+        status = 400 if request.method == "POST" else 200
+        return render(request, "scheduling/course_book.html", context, status=status)
+    to_book = availability.sessions_to_book(plan)
     default_practitioner = Practitioner.objects.filter(user_id=plan.doctor_id, is_active=True).first()
     course_type = AppointmentType.objects.filter(is_active=True, is_course_session=True).first()
     initial = {
@@ -341,8 +441,7 @@ def course_book(request, plan_pk: int):
     form = CourseForm(data, initial=initial)
     proposal: list[availability.ProposedSession] = []
     errors: list[str] = []
-    closed = services.course_refusal(plan)
-    if data is not None and not closed and form.is_valid():
+    if data is not None and form.is_valid():
         cleaned = form.cleaned_data
         if request.method == "POST":
             try:
@@ -353,28 +452,27 @@ def course_book(request, plan_pk: int):
             except ValidationError as error:
                 errors = list(error.messages)
             else:
-                messages.success(request, f"{len(booked)} sessions booked for {plan.patient}.")
+                numbers = ", ".join(str(appointment.plan_session_number) for appointment in booked)
+                messages.success(
+                    request,
+                    f"{len(booked)} session{'s' if len(booked) != 1 else ''} ({numbers} of {plan.session_count}) "
+                    f"booked for {plan.patient}; one confirmation email lists them all.",
+                )
                 return redirect("patients:detail", pk=plan.patient_id)
         proposal = availability.course_proposal(
             plan=plan, practitioner=cleaned["practitioner"], appointment_type=cleaned["appointment_type"],
             first_day=cleaned["first_day"], at=cleaned["at"],
         )  # fmt: skip
-    booked_sessions = list(plan.appointments.live().select_related("practitioner__user").order_by("starts_at"))
-    return render(
-        request,
-        "scheduling/course_book.html",
+    context.update(
         {
-            "plan": plan,
             "form": form,
+            "to_book": to_book,
             "proposal": proposal,
             "errors": errors,
-            "booked_sessions": booked_sessions,
             "can_book_all": bool(proposal) and all(p.slot is not None for p in proposal),
-            "show_clinical": can_see_clinical(request.user),
-            "closed": closed,
-        },
-        status=409 if closed and request.method == "POST" else 200,
+        }
     )
+    return render(request, "scheduling/course_book.html", context)
 
 
 # Calendar feeds -------------------------------------------------------------------------

@@ -180,6 +180,10 @@ class World:
             "start": NOW.replace(hour=15).isoformat(),
         }
 
+    def slot_query(self) -> dict:
+        """A slot picked in the finder before the patient is chosen, and a search for them."""
+        return {**self.booking_query(), "patient": "", "q": self.patient.last_name}
+
 
 def no_args(world: World) -> list:
     return []
@@ -357,6 +361,7 @@ PAGES: dict[str, Page] = {
     "scheduling:week": Page(STAFF, lambda w: [w.practitioner.pk]),
     "scheduling:find": Page(STAFF),
     "scheduling:book": Page(BOOKING, query=World.booking_query, post=FORM),
+    "scheduling:book_choose_patient": Page(BOOKING, query=World.slot_query),
     "scheduling:appointment_detail": Page(STAFF, appointment),
     "scheduling:appointment_move": Page(BOOKING, appointment, post=FORM),
     "scheduling:appointment_cancel": Page(POST_ONLY, appointment, post=BOOKING_ACTION),

@@ -25,6 +25,7 @@ from messaging import keys
 from messaging.models import ScheduledMessage
 from messaging.services import message_schedule, messages_cancel
 from patients.models import Patient
+from treatments import hooks
 from treatments.models import (
     MAX_MAINTENANCE_MONTHS,
     MAX_SESSION_MINUTES,
@@ -325,6 +326,8 @@ def plan_cancel(*, plan: TreatmentPlan, reason: str, actor: Actor) -> TreatmentP
     plan.full_clean()
     plan.save()
     messages_cancel(dedupe_keys=_plan_message_keys(plan), subject_ref=plan.subject_ref, reason="Plan cancelled.")
+    # Its booked sessions are cancelled with it (scheduling's action, see treatments.hooks).
+    hooks.plan_cancelled(plan=plan, actor=actor)
     audit_record(actor=actor, action=Action.UPDATE, patient=plan.patient, obj=plan)
     return plan
 

@@ -4,15 +4,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinic', '0009_sync_role_permissions_patient_import'),
+        ("clinic", "0009_sync_role_permissions_patient_import"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditentry',
-            name='action',
-            field=models.CharField(choices=[('view', 'Viewed'), ('create', 'Created'), ('update', 'Updated'), ('withdraw', 'Withdrew'), ('sign', 'Signed'), ('addendum', 'Added an addendum'), ('override', 'Overrode a safety check'), ('print', 'Printed'), ('download', 'Downloaded'), ('delete', 'Deleted'), ('search', 'Searched'), ('login', 'Signed in'), ('login_failed', 'Failed to sign in'), ('logout', 'Signed out'), ('invite', 'Invited a staff member'), ('set_password', 'Set own password from an invitation'), ('change_roles', 'Changed roles'), ('deactivate', 'Deactivated an account'), ('reactivate', 'Reactivated an account'), ('lockout', 'Locked out after failed logins'), ('unlock', 'Unlocked an account'), ('reset_2fa', 'Reset two-factor authentication')], max_length=20),
+            model_name="auditentry",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("view", "Viewed"),
+                    ("create", "Created"),
+                    ("update", "Updated"),
+                    ("withdraw", "Withdrew"),
+                    ("sign", "Signed"),
+                    ("addendum", "Added an addendum"),
+                    ("override", "Overrode a safety check"),
+                    ("print", "Printed"),
+                    ("download", "Downloaded"),
+                    ("delete", "Deleted"),
+                    ("search", "Searched"),
+                    ("login", "Signed in"),
+                    ("login_failed", "Failed to sign in"),
+                    ("logout", "Signed out"),
+                    ("invite", "Invited a staff member"),
+                    ("set_password", "Set own password from an invitation"),
+                    ("change_roles", "Changed roles"),
+                    ("deactivate", "Deactivated an account"),
+                    ("reactivate", "Reactivated an account"),
+                    ("lockout", "Locked out after failed logins"),
+                    ("unlock", "Unlocked an account"),
+                    ("reset_2fa", "Reset two-factor authentication"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

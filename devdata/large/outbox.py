@@ -11,7 +11,7 @@ from django.utils.timezone import localtime
 from clinic.localtime import clock_reaches
 from devdata.large.tables import Table
 from messaging import keys
-from messaging.models import ScheduledMessage
+from messaging.models import UNSUBSCRIBED, ScheduledMessage
 from scheduling.models import Appointment
 from scheduling.services import next_session_due_at
 from treatments.models import TreatmentPlan, TreatmentSession
@@ -47,7 +47,7 @@ class OutboxStep:
         elif not email:
             status, error, sent_at, attempts = MessageStatus.CANCELLED, "The patient has no email address.", None, 1
         elif patient in self.patient_unsubscribed:
-            status, error, sent_at, attempts = MessageStatus.CANCELLED, "The patient unsubscribed from emails.", None, 1
+            status, error, sent_at, attempts = MessageStatus.CANCELLED, UNSUBSCRIBED, None, 1
         elif kind == Kind.MAINTENANCE_RECALL and not self.patient_consents.get(patient):
             error = "The patient has not consented to reminder emails."
             status, sent_at, attempts = MessageStatus.CANCELLED, None, 1

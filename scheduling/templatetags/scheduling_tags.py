@@ -54,12 +54,15 @@ def plan_appointments(context, plan):
     if not user.has_perm(VIEW_APPOINTMENT):
         return {"visible": False}
     appointments = selectors.plan_appointments(plan)
+    # Sessions given (signed: the page's sessions, prefetched) or booked count as taken.
+    taken = {session.number for session in plan.sessions.all() if session.is_signed}
+    taken |= {appointment.plan_session_number for appointment in appointments}
     return {
         "visible": True,
         "plan": plan,
         "appointments": appointments,
         "can_book": user.has_perm(BOOK_APPOINTMENT)
         and plan.is_open
-        and len(appointments) < plan.session_count
+        and len(taken - {None}) < plan.session_count
         and not context["patient"].is_archived,
     }

@@ -50,8 +50,8 @@ def test_receptionist_books_a_lunchtime_slot_and_a_course_then_moves_a_session(l
     page.get_by_label("First session on").fill(first_day.isoformat())
     page.locator("#id_at").fill("12:30")
     page.get_by_role("button", name="Propose sessions").click()
-    page.get_by_role("button", name="Book all 5 sessions").click()
-    expect(page.get_by_text("5 sessions booked for Hélène Lefèvre.")).to_be_visible()
+    page.get_by_role("button", name="Book sessions 1, 2, 3, 4, 5 of 5").click()
+    expect(page.get_by_text("5 sessions (1, 2, 3, 4, 5 of 5) booked for Hélène Lefèvre")).to_be_visible()
     sessions = list(plan.appointments.order_by("plan_session_number"))
     assert [s.plan_session_number for s in sessions] == [1, 2, 3, 4, 5]
     assert {timezone.localtime(s.starts_at).strftime("%a %H:%M") for s in sessions} == {"Mon 12:30"}

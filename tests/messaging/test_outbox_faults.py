@@ -76,7 +76,8 @@ def test_a_booking_and_a_course_never_touch_a_hung_broker(frozen_broker, listene
         booked_by=booked_by,
     )
     assert len(course) == 6
-    assert ScheduledMessage.objects.filter(kind="booking_confirmation", status=Status.PENDING).count() == 7
+    assert ScheduledMessage.objects.filter(kind="booking_confirmation", status=Status.PENDING).count() == 1
+    assert ScheduledMessage.objects.filter(kind="course_confirmation", status=Status.PENDING).count() == 1
     assert _notifications(listener_connection) == 1  # one nudge for the whole course
     assert frozen_broker.connections == []  # nothing in the request went near the broker
 

@@ -192,7 +192,10 @@ def test_cancel_frees_the_slot_and_cancels_pending_messages(patient, practitione
         services.appointment_cancel, appointment=appointment, reason=" ", cancelled_by=practitioner.user
     )
     services.appointment_cancel(appointment=appointment, reason="Patient is ill", cancelled_by=practitioner.user)
-    assert set(ScheduledMessage.objects.values_list("status", flat=True)) == {ScheduledMessage.Status.CANCELLED}
+    booking_rows = ScheduledMessage.objects.exclude(kind=ScheduledMessage.Kind.APPOINTMENT_CANCELLED)
+    assert set(booking_rows.values_list("status", flat=True)) == {ScheduledMessage.Status.CANCELLED}
+    notice = ScheduledMessage.objects.get(kind=ScheduledMessage.Kind.APPOINTMENT_CANCELLED)
+    assert notice.status == ScheduledMessage.Status.PENDING
     assert "already cancelled" in refusal(
         services.appointment_cancel, appointment=appointment, reason="again", cancelled_by=practitioner.user
     )

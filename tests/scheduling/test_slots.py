@@ -159,7 +159,7 @@ def test_due_times_across_the_change(practitioner, appointment_day, completed_da
 
 
 @pytest.mark.usefixtures("frozen_now")
-def test_course_proposal_keeps_weekday_and_time_and_offers_the_nearest_alternative(practitioner):
+def test_course_proposal_keeps_weekday_and_time_and_offers_lunchtime_alternatives(practitioner):
     plan = ActivePlanFactory(doctor=practitioner.user, session_count=5, patient=PatientFactory())
     mesotherapy = appointment_type("Mesotherapy session")
     taken = datetime.datetime(2030, 1, 21, 12, 30, tzinfo=UTC)  # week 3
@@ -171,7 +171,15 @@ def test_course_proposal_keeps_weekday_and_time_and_offers_the_nearest_alternati
     assert [p.conflict for p in proposal if p.conflict] == ["Ada Okafor already has an appointment at this time."]
     third = proposal[2]
     assert third.is_alternative
-    assert abs(third.slot.starts_at - taken) <= datetime.timedelta(hours=1)
+    # Monday's lunchtime is full: the same clock time the next day, not 11:30 or 14:00.
+    assert third.slot.starts_at == taken + datetime.timedelta(days=1)
+    lunch_start, lunch_end = availability.lunchtime()
+    assert len(third.choices) == availability.CHOICES_PER_SESSION
+    assert all(
+        lunch_start <= localtime(c.starts_at).time() and localtime(c.ends_at).time() <= lunch_end for c in third.choices
+    )
+    assert all(abs(c.starts_at - taken) < datetime.timedelta(days=4) for c in third.choices)
+    assert proposal[0].choices[0] == proposal[0].slot  # a free wanted time is the first choice
     first = datetime.datetime(2030, 1, 7, 12, 30, tzinfo=UTC)
     assert all(p.slot.starts_at == first + datetime.timedelta(weeks=i) for i, p in enumerate(proposal) if i != 2)
 

@@ -246,7 +246,7 @@ def test_course_booking_page_proposes_and_books_all(receptionist_client, plan, p
     page = receptionist_client.get(url, params)
     body = page.content.decode()
     assert "Ada Okafor already has an appointment at this time." in body
-    assert "Nearest free time proposed instead." in body
+    assert "Free times of that week instead." in body
     data = {**params, **{f"session_{p.number}": p.slot.iso_start for p in page.context["proposal"]}}
     response = receptionist_client.post(url, data)
     assert response.status_code == 302

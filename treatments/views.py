@@ -609,30 +609,35 @@ def session_addendum(request, patient_pk: int, pk: int):
     )  # fmt: skip
 
 
+def _session_form_post(request, patient, session, form, save, *, done: str, template: str):
+    """One of a session page's small forms (a rating, a photo): when the form is valid and the
+    service accepts it, back to the session with ``done``; otherwise the form again, saying why."""
+    if form.is_valid():
+        try:
+            save()
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, done)
+            return redirect("treatments:session_detail", patient.pk, session.pk)
+    context = {"patient": patient, "session": session, "plan": session.plan, "form": form}
+    return render(request, template, context, status=400)
+
+
 @require_POST
 @login_required
 def session_rating(request, patient_pk: int, pk: int):
     patient = get_patient_for(request.user, patient_pk, perm=RECORD_CLINICAL)
     session = get_session_for(request.user, patient, pk, perm=RECORD_CLINICAL)
     form = RatingForm(request.POST)
-    if form.is_valid():
-        try:
-            services.outcome_rating_record(
-                session=session,
-                rater=form.cleaned_data["rater"],
-                scores=form.scores(),
-                actor=Actor.from_request(request),
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, "The rating was recorded.")
-            return redirect("treatments:session_detail", patient.pk, session.pk)
-    return render(
-        request,
-        "treatments/rating_form.html",
-        {"patient": patient, "session": session, "plan": session.plan, "form": form},
-        status=400,
+
+    def save():
+        services.outcome_rating_record(
+            session=session, rater=form.cleaned_data["rater"], scores=form.scores(), actor=Actor.from_request(request)
+        )
+
+    return _session_form_post(
+        request, patient, session, form, save, done="The rating was recorded.", template="treatments/rating_form.html"
     )
 
 
@@ -645,25 +650,24 @@ def photo_upload(request, patient_pk: int, pk: int):
     patient = get_patient_for(request.user, patient_pk, perm=RECORD_CLINICAL)
     session = get_session_for(request.user, patient, pk, perm=RECORD_CLINICAL)
     form = PhotoUploadForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            photos.photo_upload(
-                session=session,
-                upload=form.cleaned_data["image"],
-                kind=form.cleaned_data["kind"],
-                view=form.cleaned_data["view"],
-                actor=Actor.from_request(request),
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, "The photo was uploaded; its metadata (camera, time, location) was removed.")
-            return redirect("treatments:session_detail", patient.pk, session.pk)
-    return render(
+
+    def save():
+        photos.photo_upload(
+            session=session,
+            upload=form.cleaned_data["image"],
+            kind=form.cleaned_data["kind"],
+            view=form.cleaned_data["view"],
+            actor=Actor.from_request(request),
+        )
+
+    return _session_form_post(
         request,
-        "treatments/photo_form.html",
-        {"patient": patient, "session": session, "plan": session.plan, "form": form},
-        status=400,
+        patient,
+        session,
+        form,
+        save,
+        done="The photo was uploaded; its metadata (camera, time, location) was removed.",
+        template="treatments/photo_form.html",
     )
 
 

@@ -81,6 +81,8 @@ def test_the_same_id_handled_twice_sends_one_email(start_worker, smtp_sink):
     marker = ScheduledMessageFactory()
     deliver_message.apply_async(args=[marker.pk])
     wait_for(lambda: len(smtp_sink.handler.messages) == 2, what="the marker message")
+    # The mail server has the marker a moment before its row says so: wait for the row.
+    wait_for(lambda: ScheduledMessage.objects.filter(status=Status.SENT).count() == 2, what="both rows sent")
     assert sorted(smtp_sink.handler.message_ids()) == sorted(
         ScheduledMessage.objects.values_list("provider_message_id", flat=True)
     )
@@ -163,9 +165,12 @@ def test_the_worker_sends_a_booking_confirmation_with_no_dispatch_and_no_broker_
 ):
     start_worker()
     appointment = _book(PatientFactory(), days_ahead=3)  # its confirmation is due now
-    wait_for(lambda: len(smtp_sink.handler.messages) == 1, what="the confirmation (via LISTEN/NOTIFY)")
     confirmation = ScheduledMessage.objects.get(subject_ref=appointment.subject_ref, kind="booking_confirmation")
-    assert confirmation.status == Status.SENT
+    # The mail server has it a moment before the row says so: wait for the row.
+    wait_for(
+        lambda: ScheduledMessage.objects.get(pk=confirmation.pk).status == Status.SENT,
+        what="the confirmation (via LISTEN/NOTIFY)",
+    )
     assert smtp_sink.handler.message_ids() == [confirmation.message_id]
     assert frozen_broker.connections == []  # the test process (the web side) never called the broker
 

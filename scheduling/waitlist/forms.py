@@ -9,7 +9,7 @@ from clinic.forms import CrispyForm, DateInput
 from patients.models import Patient
 from scheduling.availability import lunchtime
 from scheduling.forms import TimeInput, practitioner_field, type_field
-from scheduling.models import WorkingHours
+from scheduling.models import AppointmentType, WorkingHours
 
 MAX_WAIT_DAYS = 183
 DEFAULT_WAIT_DAYS = 28
@@ -39,8 +39,11 @@ class WaitlistAddForm(CrispyForm):
     def initial_for(cls, patient_id: int | None) -> dict:
         today = timezone.localdate()
         start, end = lunchtime()
+        bookable = AppointmentType.objects.filter(is_active=True)
+        default_type = bookable.filter(name="Consultation").first() or bookable.first()
         return {
             "patient": patient_id,
+            "appointment_type": default_type.pk if default_type else None,
             "date_from": today,
             "date_to": today + timedelta(days=DEFAULT_WAIT_DAYS),
             "window_start": start,

@@ -16,6 +16,7 @@ from scheduling.models import Appointment, WaitlistEntry, WaitlistOffer
 from scheduling.waitlist import selectors
 from scheduling.waitlist import services as waitlist
 from scheduling.waitlist.emails import CLAIM_ACTION
+from tests.clinic.test_settings import _django_check
 from tests.factories import PatientFactory
 from tests.scheduling.conftest import MONDAY, NOW
 from tests.scheduling.factories import AppointmentFactory, WaitlistEntryFactory, appointment_type
@@ -349,3 +350,17 @@ def test_refills_count_the_claims_of_a_period(practitioner, frozen_now):
     assert selectors.waitlist_refills(date_from=MONDAY, date_to=MONDAY + datetime.timedelta(days=1)) == 2
     last_week = (MONDAY - datetime.timedelta(days=7), MONDAY - datetime.timedelta(days=1))
     assert selectors.waitlist_refills(date_from=last_week[0], date_to=last_week[1]) == 0
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"WAITLIST_OFFER_WAVE_SIZE": "0"}, "WAITLIST_OFFER_WAVE_SIZE"),
+        ({"WAITLIST_CLAIM_CUTOFF_MINUTES": "180"}, "WAITLIST_CLAIM_CUTOFF_MINUTES"),
+        ({"WAITLIST_OFFER_WAVES": "three"}, "WAITLIST_OFFER_WAVES must be a whole number"),
+    ],
+)
+def test_bad_waitlist_settings_stop_the_start_with_the_variable_named(env, named):
+    result = _django_check({"DEBUG": "true", **env})
+    assert result.returncode != 0
+    assert named in result.stderr

@@ -65,6 +65,7 @@ def test_receptionist_adds_a_patient_with_lunchtime_by_default(receptionist_clie
     url = reverse("scheduling:waitlist_add")
     form = receptionist_client.get(url, {"patient": patient.pk}).context["form"]
     assert (form["window_start"].value(), form["window_end"].value()) == (datetime.time(12), datetime.time(14))
+    assert form["appointment_type"].value() == appointment_type().pk
     response = receptionist_client.post(
         url,
         {

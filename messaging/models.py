@@ -36,6 +36,7 @@ class ScheduledMessage(models.Model):
         NO_SHOW_FOLLOW_UP = "no_show_follow_up", "Missed appointment follow-up"
         COURSE_CONFIRMATION = "course_confirmation", "Course booking confirmation"
         APPOINTMENT_CANCELLED = "appointment_cancelled", "Cancellation notice"
+        WAITLIST_OFFER = "waitlist_offer", "Waiting list offer"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

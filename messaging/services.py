@@ -35,6 +35,7 @@ APPOINTMENT_KINDS = {
     Kind.NO_SHOW_FOLLOW_UP,
     Kind.COURSE_CONFIRMATION,
     Kind.APPOINTMENT_CANCELLED,
+    Kind.WAITLIST_OFFER,  # asked for by the patient, on the waiting list
 }
 TRANSIENT_ERRORS = (smtplib.SMTPException, OSError)
 # Workers listen on this PostgreSQL channel (messaging/listener.py) for messages to send now.

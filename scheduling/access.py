@@ -53,3 +53,10 @@ def get_plan_for_booking(user, pk: int):
 
 def can_see_clinical(user) -> bool:
     return user.has_perm(VIEW_CLINICAL)
+
+
+def get_waitlist_entry_for(user, pk: int, *, perm: str = VIEW_APPOINTMENT):
+    from scheduling.models import WaitlistEntry
+
+    require_record_perm(user, perm, object_type="waiting list entry", object_id=pk, patient_id=None)
+    return get_object_or_404(WaitlistEntry.objects.select_related("patient", "appointment_type"), pk=pk)

@@ -10,6 +10,7 @@ class SchedulingConfig(AppConfig):
         # patient's appointments in the calendar's history (patients/erasure.py).
         from scheduling import emails, erasure  # noqa: F401
         from scheduling.services import plan_appointments_cancel
+        from scheduling.waitlist import emails as waitlist_emails  # noqa: F401
         from treatments.hooks import on_plan_cancelled
 
         # A cancelled plan's booked sessions are cancelled with it (see treatments.hooks).

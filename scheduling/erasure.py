@@ -7,13 +7,16 @@ from __future__ import annotations
 from django.utils import timezone
 
 from patients.erasure import PatientData, register_patient_data
-from scheduling.models import Appointment, AppointmentChange
+from scheduling.models import Appointment, AppointmentChange, WaitlistEntry, WaitlistOffer
 
 ERASED_REASON = "The patient's record was erased."
 
 
 def erase(patient, placeholder) -> None:
     now = timezone.now()
+    # The waiting list is about the future only: an erased patient leaves it, offers and all.
+    WaitlistOffer.objects.filter(patient=patient).delete()
+    WaitlistEntry.objects.filter(patient=patient).delete()
     upcoming = Appointment.objects.filter(patient=patient, status__in=Appointment.OPEN_STATUSES, starts_at__gte=now)
     AppointmentChange.objects.bulk_create(
         AppointmentChange(

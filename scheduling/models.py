@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
-from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
+from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeBoundary, RangeOperators
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -358,3 +358,137 @@ class AppointmentChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} at {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+# The waiting list -------------------------------------------------------------------------
+
+
+class WaitlistEntryQuerySet(models.QuerySet):
+    def waiting(self) -> WaitlistEntryQuerySet:
+        return self.filter(status=WaitlistEntry.Status.WAITING)
+
+
+class WaitlistEntry(models.Model):
+    """A patient who would take an earlier slot: of a type, with one practitioner or any, on
+    a day between ``date_from`` and ``date_to`` (on ``weekdays``, empty for any), starting and
+    ending inside a local time window (lunchtime by default)."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        BOOKED = "booked", "Booked from an offer"
+        REMOVED = "removed", "Taken off the list"
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="waitlist_entries")
+    appointment_type = models.ForeignKey(AppointmentType, on_delete=models.PROTECT, related_name="+")
+    practitioner = models.ForeignKey(
+        Practitioner, on_delete=models.PROTECT, null=True, blank=True, related_name="+", help_text="Empty: any."
+    )
+    date_from = models.DateField()
+    date_to = models.DateField()
+    window_start = models.TimeField(help_text="Local time in the clinic's time zone.")
+    window_end = models.TimeField(help_text="Local time in the clinic's time zone.")
+    weekdays = ArrayField(
+        models.PositiveSmallIntegerField(choices=WorkingHours.Weekday.choices), blank=True, default=list
+    )
+    notes = models.CharField(max_length=200, blank=True, help_text="Administrative notes only.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The booking that closed the entry (status BOOKED).
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.PROTECT, null=True, blank=True, related_name="waitlist_entries"
+    )
+
+    objects = WaitlistEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "waiting list entries"
+        indexes = [
+            models.Index(fields=["date_to"], condition=Q(status="waiting"), name="waitlist_waiting_until"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(date_to__gte=F("date_from")),
+                name="waitlist_dates_in_order",
+                violation_error_message="The last day must not be before the first.",
+            ),
+            models.CheckConstraint(
+                condition=Q(window_end__gt=F("window_start")),
+                name="waitlist_window_in_order",
+                violation_error_message="The time window must end after it starts.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="booked") | Q(appointment__isnull=False),
+                name="waitlist_booked_has_appointment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient} waiting for {self.appointment_type.name}"
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.status == self.Status.WAITING
+
+    def weekday_names(self) -> list[str]:
+        return [WorkingHours.Weekday(day).label for day in sorted(self.weekdays)]
+
+
+class WaitlistOffer(models.Model):
+    """A freed slot offered to one waiting patient, by one email with a "take this slot" link.
+    A patient is offered a slot (practitioner and start) once, whatever frees it again."""
+
+    SUBJECT = "waitlist_offer"  # its outbox row is about "waitlist_offer:<id>" (messaging.keys)
+
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.PROTECT, related_name="offers")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    practitioner = models.ForeignKey(Practitioner, on_delete=models.PROTECT, related_name="+")
+    appointment_type = models.ForeignKey(AppointmentType, on_delete=models.PROTECT, related_name="+")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    # The appointment whose cancellation, move or no-show freed the slot.
+    freed_by = models.ForeignKey(Appointment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    wave = models.PositiveSmallIntegerField(help_text="1 for the first patients offered the slot, 2 for the next...")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    message = models.ForeignKey(
+        "messaging.ScheduledMessage", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "wave", "id"]
+        indexes = [
+            models.Index(fields=["practitioner", "starts_at"], name="waitlist_offer_slot"),
+            models.Index(fields=["claimed_at"], condition=Q(claimed_at__isnull=False), name="waitlist_offer_claimed"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "practitioner", "starts_at"],
+                name="waitlist_offer_once_per_slot",
+                violation_error_message="This patient was already offered this slot.",
+            ),
+            models.CheckConstraint(
+                condition=Q(claimed_at__isnull=True) | Q(appointment__isnull=False),
+                name="waitlist_offer_claimed_has_appointment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Offer of {timezone.localtime(self.starts_at):%d %b %H:%M} to {self.patient}"
+
+    @property
+    def subject_ref(self) -> str:
+        return keys.subject_ref(self.SUBJECT, self.pk)
+
+    @property
+    def is_claimed(self) -> bool:
+        return self.claimed_at is not None

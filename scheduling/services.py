@@ -29,6 +29,7 @@ from messaging.services import message_schedule, messages_cancel
 from scheduling import availability
 from scheduling.availability import Clash, Unavailable
 from scheduling.models import Appointment, AppointmentChange, AppointmentType, Practitioner, Room
+from scheduling.waitlist.services import waitlist_offer_freed_slot
 from treatments.models import TreatmentPlan
 
 Status = Appointment.Status
@@ -389,6 +390,7 @@ def appointment_move(
         if not current.is_open:
             raise ValidationError(f"A {current.get_status_display().lower()} appointment cannot be moved.")
         old_start, old_practitioner, old_status = current.starts_at, current.practitioner, current.status
+        old_blocked_until = current.blocked_until
         duration = current.ends_at - current.starts_at
         current.starts_at = starts_at
         current.ends_at = starts_at + duration
@@ -405,6 +407,9 @@ def appointment_move(
         if current.starts_at != old_start:
             schedule_reminder(current, now=now)
             _schedule_confirmation(current, now=now, moved=True)
+        waitlist_offer_freed_slot(
+            appointment=current, practitioner=old_practitioner, starts_at=old_start, blocked_until=old_blocked_until
+        )
     return current
 
 
@@ -436,6 +441,10 @@ def appointment_cancel(
         messages_cancel(subject_ref=current.subject_ref, reason="The appointment was cancelled.")
         if notify if notify is not None else _user_or_none(cancelled_by) is not None:
             _schedule_cancellation_notice(patient=current.patient, ref=current.subject_ref)
+        waitlist_offer_freed_slot(
+            appointment=current, practitioner=current.practitioner, starts_at=current.starts_at,
+            blocked_until=current.blocked_until,
+        )  # fmt: skip
     return current
 
 
@@ -516,6 +525,12 @@ def appointment_mark_no_show(*, appointment: Appointment, marked_by) -> Appointm
             subject_ref=current.subject_ref,
             send_now=True,
         )
+        # A no-show is marked once the appointment has begun, so its time is never far enough
+        # ahead to offer; the waiting list's rule says so, in one place.
+        waitlist_offer_freed_slot(
+            appointment=current, practitioner=current.practitioner, starts_at=current.starts_at,
+            blocked_until=current.blocked_until,
+        )  # fmt: skip
     return current
 
 

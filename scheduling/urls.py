@@ -1,6 +1,7 @@
 from django.urls import path
 
 from scheduling import views
+from scheduling.waitlist import views as waitlist_views
 
 app_name = "scheduling"
 
@@ -24,4 +25,8 @@ urlpatterns = [
     path("feed/<str:token>.ics", views.feed, name="feed"),
     path("email/confirm/<str:token>/", views.public_confirm, name="public_confirm"),
     path("email/cancel/<str:token>/", views.public_cancel, name="public_cancel"),
+    path("waitlist/", waitlist_views.waitlist, name="waitlist"),
+    path("waitlist/add/", waitlist_views.waitlist_add, name="waitlist_add"),
+    path("waitlist/<int:pk>/remove/", waitlist_views.waitlist_remove, name="waitlist_remove"),
+    path("email/waitlist/<str:token>/", waitlist_views.waitlist_claim, name="waitlist_claim"),
 ]

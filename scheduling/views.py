@@ -425,8 +425,10 @@ def course_book(request, plan_pk: int):
         "show_clinical": can_see_clinical(request.user),
     }
     if refusal:
-        # A cancelled or completed plan's page says why and offers nothing to book.
-        status = 400 if request.method == "POST" else 200
+        # A cancelled or completed plan's page says why and offers nothing to book; a booking
+        # posted anyway conflicts with the plan's state.
+        context["proposal"] = []
+        status = 409 if request.method == "POST" else 200
         return render(request, "scheduling/course_book.html", context, status=status)
     to_book = availability.sessions_to_book(plan)
     default_practitioner = Practitioner.objects.filter(user_id=plan.doctor_id, is_active=True).first()

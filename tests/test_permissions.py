@@ -33,6 +33,8 @@ from messaging.links import make_token
 from messaging.models import ScheduledMessage
 from patients.models import ErasureRequest, HistoryItem, PatientImport
 from scheduling.emails import CANCEL_ACTION, CONFIRM_ACTION
+from scheduling.models import WaitlistOffer
+from scheduling.waitlist.emails import CLAIM_ACTION
 from tests.factories import (
     ConsentRecordFactory,
     HistoryItemFactory,
@@ -42,7 +44,13 @@ from tests.factories import (
 )
 from tests.messaging.factories import ScheduledMessageFactory
 from tests.scheduling.conftest import NOW
-from tests.scheduling.factories import AppointmentFactory, PractitionerFactory, RoomFactory, appointment_type
+from tests.scheduling.factories import (
+    AppointmentFactory,
+    PractitionerFactory,
+    RoomFactory,
+    WaitlistEntryFactory,
+    appointment_type,
+)
 from tests.treatments.factories import (
     ActivePlanFactory,
     ConsultationFactory,
@@ -171,6 +179,19 @@ class World:
     @cached_property
     def failed_message(self):
         return ScheduledMessageFactory(patient=self.patient, status=ScheduledMessage.Status.FAILED)
+
+    @cached_property
+    def waitlist_entry(self):
+        return WaitlistEntryFactory(patient=self.patient, date_from=NOW.date(), date_to=NOW.date())
+
+    @cached_property
+    def waitlist_offer(self):
+        starts_at = NOW.replace(hour=15)
+        return WaitlistOffer.objects.create(
+            entry=self.waitlist_entry, patient=self.patient, practitioner=self.practitioner,
+            appointment_type=appointment_type("Consultation"), starts_at=starts_at,
+            ends_at=starts_at + appointment_type("Consultation").duration, wave=1, expires_at=starts_at,
+        )  # fmt: skip
 
     def booking_query(self) -> dict:
         return {
@@ -413,6 +434,14 @@ PAGES: dict[str, Page] = {
     "fhirapi:token_revoke": Page(POST_ONLY, api_token, post=(LOGIN, FORBIDDEN, FORBIDDEN, ALLOWED)),
     # Doctors and managers answer a patient's subject access request.
     "fhirapi:patient_export": Page(POST_ONLY, patient, post=(LOGIN, ALLOWED, FORBIDDEN, ALLOWED)),
+    # The waiting list: the desk sees it, doctors and receptionists add and remove; the offer's
+    # "take this slot" link is public (the signed token is the key).
+    "scheduling:waitlist": Page(STAFF),
+    "scheduling:waitlist_add": Page(BOOKING, query=lambda w: {"patient": w.patient.pk}, post=FORM),
+    "scheduling:waitlist_remove": Page(POST_ONLY, lambda w: [w.waitlist_entry.pk], post=BOOKING_ACTION),
+    "scheduling:waitlist_claim": Page(
+        EVERYONE, lambda w: [make_token(CLAIM_ACTION, w.waitlist_offer.pk)], post=PUBLIC_ACTION
+    ),
 }
 
 

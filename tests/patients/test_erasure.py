@@ -336,3 +336,14 @@ def test_without_a_confirmed_purge_signed_records_stay_locked(manager):
     with pytest.raises(ProgrammingError, match="never deleted"), transaction.atomic():
         ConsentRecord.objects.filter(patient=session.patient).delete()
     assert TreatmentSession.objects.filter(pk=session.pk).exists()
+
+
+def test_erasing_a_patient_on_the_waiting_list_takes_them_off_it(manager_client):
+    from scheduling.models import WaitlistEntry
+    from tests.scheduling.factories import WaitlistEntryFactory
+
+    entry = WaitlistEntryFactory()
+    response = manager_client.post(reverse("patients:erase", args=[entry.patient.pk]), ERASE_FORM)
+    assert response.status_code == 302
+    assert not Patient.objects.filter(pk=entry.patient.pk).exists()
+    assert not WaitlistEntry.objects.filter(pk=entry.pk).exists()

@@ -13,6 +13,7 @@ from scheduling.models import (
     Practitioner,
     Room,
     TimeOff,
+    WaitlistEntry,
     WorkingHours,
 )
 from tests.factories import DoctorFactory, PatientFactory
@@ -82,3 +83,18 @@ class ClinicClosureFactory(factory.django.DjangoModelFactory):
         model = ClinicClosure
 
     reason = "Bank holiday"
+
+
+class WaitlistEntryFactory(factory.django.DjangoModelFactory):
+    """A patient waiting for a lunchtime consultation with anyone, over the two weeks from
+    Monday 7 January 2030 (the scheduling tests' frozen day)."""
+
+    class Meta:
+        model = WaitlistEntry
+
+    patient = factory.SubFactory(PatientFactory)
+    appointment_type = factory.LazyFunction(appointment_type)
+    date_from = datetime.date(2030, 1, 7)
+    date_to = datetime.date(2030, 1, 21)
+    window_start = datetime.time(12, 0)
+    window_end = datetime.time(14, 0)

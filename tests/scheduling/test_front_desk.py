@@ -221,7 +221,7 @@ def test_a_closed_plans_course_cannot_be_booked(receptionist_client, practitione
     assert "Propose sessions" not in body
     data = {**course_params(practitioner), "session_1": at(12, days=7).isoformat()}
     response = receptionist_client.post(url, data)
-    assert response.status_code == 400
+    assert response.status_code == 409
     with pytest.raises(ValidationError, match=f"This treatment plan is {status}"):
         services.course_book(
             plan=plan, practitioner=practitioner, appointment_type=appointment_type("Mesotherapy session"),

@@ -44,6 +44,11 @@ VIEW_BATCH = "treatments.view_batch"
 ADD_BATCH = "treatments.add_batch"
 CHANGE_BATCH = "treatments.change_batch"
 OVERRIDE_SAFETY = "treatments.add_safetyoverride"
+# The maintenance recall worklist (the desk calls or emails patients due for maintenance).
+VIEW_RECALLS = "treatments.view_maintenancerecall"
+CHANGE_RECALL = "treatments.change_maintenancerecall"
+# Marking done a concern a patient raised after a session.
+CLOSE_FOLLOW_UP_TASK = "treatments.change_followuptask"
 
 # Scheduling: appointments, and setting the clinic up (Administration) -------------------
 VIEW_APPOINTMENT = "scheduling.view_appointment"
@@ -67,3 +72,6 @@ CHANGE_CLINIC_CLOSURE = "scheduling.change_clinicclosure"
 VIEW_APPOINTMENT_TYPE = "scheduling.view_appointmenttype"
 ADD_APPOINTMENT_TYPE = "scheduling.add_appointmenttype"
 CHANGE_APPOINTMENT_TYPE = "scheduling.change_appointmenttype"
+
+# Reports for managers ----------------------------------------------------------------------
+VIEW_REPORTS = "reports.view_reports"

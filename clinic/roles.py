@@ -38,6 +38,9 @@ _BOOKING_DESK = (
     perm.VIEW_APPOINTMENT_TYPE,
 )
 
+# The maintenance recall worklist: who is due, the phone call, the status and notes.
+_RECALL_DESK = (perm.VIEW_RECALLS, perm.CHANGE_RECALL)
+
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     DOCTOR: frozenset(
         {
@@ -51,6 +54,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             perm.VIEW_BATCH,
             perm.OVERRIDE_SAFETY,
             *_BOOKING_DESK,
+            *_RECALL_DESK,
+            perm.CLOSE_FOLLOW_UP_TASK,
         }
     ),
     RECEPTIONIST: frozenset(
@@ -59,6 +64,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             perm.ARCHIVE_PATIENT,
             perm.VIEW_MESSAGES,
             *_BOOKING_DESK,
+            *_RECALL_DESK,
         }
     ),
     # Managers run the clinic: staff accounts, consent texts, the audit trail, the outbox, the
@@ -106,6 +112,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             perm.VIEW_APPOINTMENT_TYPE,
             perm.ADD_APPOINTMENT_TYPE,
             perm.CHANGE_APPOINTMENT_TYPE,
+            # The recall worklist, read-only, and the clinic's figures.
+            perm.VIEW_RECALLS,
+            perm.VIEW_REPORTS,
         }
     ),
 }

@@ -136,6 +136,7 @@ INSTALLED_APPS = [
     "patients",
     "treatments",
     "scheduling",
+    "reports",
     "devdata",
     # Last, as its documentation asks: it watches the login signals of everything above.
     "axes",

@@ -16,5 +16,6 @@ urlpatterns = [
     path("", include("messaging.urls")),
     path("treatments/", include("treatments.urls")),
     path("scheduling/", include("scheduling.urls")),
+    path("reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
 ]

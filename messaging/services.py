@@ -32,6 +32,8 @@ APPOINTMENT_KINDS = {
     Kind.NEXT_SESSION_REMINDER,
     Kind.COURSE_COMPLETED,
     Kind.NO_SHOW_FOLLOW_UP,
+    # A question about the skin the day after a session: care, not marketing.
+    Kind.NEXT_DAY_CHECK,
 }
 TRANSIENT_ERRORS = (smtplib.SMTPException, OSError)
 # Workers listen on this PostgreSQL channel (messaging/listener.py) for messages to send now.

@@ -23,4 +23,5 @@ urlpatterns = [
     path("feed/<str:token>.ics", views.feed, name="feed"),
     path("email/confirm/<str:token>/", views.public_confirm, name="public_confirm"),
     path("email/cancel/<str:token>/", views.public_cancel, name="public_cancel"),
+    path("email/maintenance/<str:token>/", views.public_recall_book, name="public_recall_book"),
 ]

@@ -29,19 +29,21 @@ from PIL import Image
 from clinic.audit import Actor
 from messaging.links import make_token
 from messaging.models import ScheduledMessage
-from scheduling.emails import CANCEL_ACTION, CONFIRM_ACTION
+from scheduling.emails import CANCEL_ACTION, CONFIRM_ACTION, RECALL_BOOK_ACTION
 from tests.factories import ConsentRecordFactory, HistoryItemFactory, PatientFactory, SkinProfileFactory
 from tests.messaging.factories import ScheduledMessageFactory
 from tests.scheduling.conftest import NOW
 from tests.scheduling.factories import AppointmentFactory, PractitionerFactory, RoomFactory, appointment_type
 from tests.treatments.factories import (
     ActivePlanFactory,
+    CompletedPlanFactory,
     ConsultationFactory,
     SignedSessionFactory,
     TreatmentPlanFactory,
     TreatmentSessionFactory,
 )
-from treatments.models import Photo
+from treatments.emails import FOLLOW_UP_ACTION
+from treatments.models import FollowUpTask, Photo, SessionFollowUp
 from treatments.photos import photo_upload
 
 pytestmark = pytest.mark.django_db
@@ -121,6 +123,21 @@ class World:
             view="front",
             actor=Actor(user=self.doctor),
         )
+
+    @cached_property
+    def completed_plan(self):
+        return CompletedPlanFactory(doctor=self.doctor, consultation__doctor=self.doctor)
+
+    @cached_property
+    def signed_session(self):
+        return SignedSessionFactory(plan=self.plan, number=3, doctor=self.doctor)
+
+    @cached_property
+    def follow_up_task(self):
+        follow_up = SessionFollowUp.objects.create(
+            session=self.signed_session, patient=self.patient, answer="concern", concern="Bruise"
+        )
+        return FollowUpTask.objects.create(follow_up=follow_up, patient=self.patient, doctor=self.doctor)
 
     @cached_property
     def practitioner(self):
@@ -257,6 +274,14 @@ PAGES: dict[str, Page] = {
     "treatments:session_rating": Page(POST_ONLY, draft_session, post=CLINICAL_ACTION),
     "treatments:photo_upload": Page(POST_ONLY, draft_session, post=CLINICAL_ACTION),
     "treatments:photo_file": Page(CLINICAL, lambda w: [w.patient.pk, w.photo.pk]),
+    # The maintenance recall worklist: the desk changes it, managers read it, doctors propose.
+    "treatments:recall_list": Page(STAFF),
+    "treatments:recall_update": Page(POST_ONLY, lambda w: [w.completed_plan.pk], post=BOOKING_ACTION),
+    "treatments:recall_propose": Page(POST_ONLY, lambda w: [w.completed_plan.pk], post=CLINICAL_ACTION),
+    "treatments:follow_up_task_done": Page(POST_ONLY, lambda w: [w.follow_up_task.pk], post=CLINICAL_ACTION),
+    "treatments:public_follow_up": Page(
+        EVERYONE, lambda w: [make_token(FOLLOW_UP_ACTION, w.signed_session.pk)], post=PUBLIC_ACTION
+    ),
     # Scheduling: calendars for all staff, booking for doctors and receptionists
     "scheduling:day": Page(STAFF),
     "scheduling:today": Page(STAFF),
@@ -283,6 +308,12 @@ PAGES: dict[str, Page] = {
     "scheduling:public_cancel": Page(
         EVERYONE, lambda w: [make_token(CANCEL_ACTION, w.appointment.pk)], post=PUBLIC_ACTION
     ),
+    "scheduling:public_recall_book": Page(
+        EVERYONE, lambda w: [make_token(RECALL_BOOK_ACTION, w.completed_plan.pk)], post=PUBLIC_ACTION
+    ),
+    # Reports: managers only
+    "reports:index": Page(MANAGER_ONLY),
+    "reports:csv": Page(MANAGER_ONLY, lambda w: ["no-shows"]),
 }
 
 

@@ -506,7 +506,7 @@ def public_recall_book(request, token: str):
     if refusal or appointment_type is None:
         context["refusal"] = refusal or "Online booking is not open at the moment. Please call us."
         return render(request, "scheduling/public_recall_book.html", context)
-    form = RecallSlotForm(request.POST or None, window_days=RECALL_WINDOW_DAYS)
+    form = RecallSlotForm(request.POST if request.method == "POST" else None, window_days=RECALL_WINDOW_DAYS)
     status = 200
     if request.method == "POST":
         if form.is_valid():

@@ -827,7 +827,7 @@ def public_follow_up(request, token: str):
     if error_page is not None:
         return error_page
     existing = SessionFollowUp.objects.filter(session=session).first()
-    form = FollowUpAnswerForm(request.POST or None)
+    form = FollowUpAnswerForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST" and existing is None:
         if form.is_valid():

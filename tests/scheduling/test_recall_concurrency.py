@@ -74,5 +74,6 @@ def test_one_patient_clicking_twice_books_once():
     ]
     booked, refused = race(attempts)
     assert len(booked) == 1
-    assert len(refused) == 1 and isinstance(refused[0], services.RecallAlreadyBooked)
+    assert len(refused) == 1
+    assert isinstance(refused[0], services.RecallAlreadyBooked)
     assert Appointment.objects.filter(patient=plan.patient).count() == 1

@@ -130,7 +130,9 @@ def test_a_second_answer_is_refused_and_the_first_stands(client):
     response = client.post(_url(session), {"answer": "all_fine"})
     assert response.status_code == 409
     body = response.content.decode()
-    assert "You already told us" in body and "that answer stands" in body and "please call us" in body
+    assert "You already told us" in body
+    assert "that answer stands" in body
+    assert "please call us" in body
     follow_up = SessionFollowUp.objects.get(session=session)
     assert (follow_up.answer, follow_up.concern) == ("concern", "Swelling")
     assert FollowUpTask.objects.count() == 1
@@ -206,10 +208,12 @@ def test_the_doctor_sees_the_concern_at_home_and_on_the_patient_page_and_marks_i
     task = FollowUpTask.objects.get()
     client.force_login(doctor)
     home = client.get(reverse("home")).content.decode()
-    assert "Concerns after a session" in home and session.patient.last_name in home
+    assert "Concerns after a session" in home
+    assert session.patient.last_name in home
     assert "getting bigger" not in home  # the words are on the patient's page (audited), not the home page
     patient_page = client.get(reverse("patients:detail", args=[session.patient.pk])).content.decode()
-    assert "A bruise that is getting bigger" in patient_page and "Mark done" in patient_page
+    assert "A bruise that is getting bigger" in patient_page
+    assert "Mark done" in patient_page
     # Another doctor sees that there is one, not whose.
     client.force_login(other_doctor)
     assert "1 open concern of other doctors" in client.get(reverse("home")).content.decode()
@@ -218,7 +222,8 @@ def test_the_doctor_sees_the_concern_at_home_and_on_the_patient_page_and_marks_i
     response = client.post(reverse("treatments:follow_up_task_done", args=[task.pk]))
     assert response.status_code == 302
     task.refresh_from_db()
-    assert task.is_done and task.done_by == doctor
+    assert task.is_done
+    assert task.done_by == doctor
     assert "No open concern" in client.get(reverse("home")).content.decode()
     again = client.post(reverse("treatments:follow_up_task_done", args=[task.pk]), follow=True)
     assert "already done" in again.content.decode()

@@ -43,13 +43,17 @@ def test_the_worklist_lists_the_window_and_says_how_to_reach_each_patient(recept
     response = _list(receptionist_client, date_from=TODAY, date_to=TODAY + datetime.timedelta(days=10))
     assert response.status_code == 200
     body = response.content.decode()
-    assert "Emailable" in body and "Phoneonly" in body and "Later" not in body
+    assert "Emailable" in body
+    assert "Phoneonly" in body
+    assert "Later" not in body
     assert "2 patients due" in body
     rows = body.split("<tr>")
     emailed_row = next(row for row in rows if "Emailable" in row)
     phoned_row = next(row for row in rows if "Phoneonly" in row)
-    assert "Email</span>" in emailed_row and emailed.patient.email in emailed_row
-    assert "Phone call</span>" in phoned_row and phoned.patient.email not in phoned_row
+    assert "Email</span>" in emailed_row
+    assert emailed.patient.email in emailed_row
+    assert "Phone call</span>" in phoned_row
+    assert phoned.patient.email not in phoned_row
 
 
 def test_an_unsubscribed_patient_is_for_a_phone_call(receptionist_client):
@@ -63,9 +67,11 @@ def test_the_worklist_filters_by_status(receptionist_client, receptionist):
     _due(TODAY, last_name="Stilldue")
     services.recall_update(plan=declined, status="declined", notes="", actor=Actor(user=receptionist))
     due_only = _list(receptionist_client, date_from=TODAY, date_to=TODAY, status="due").content.decode()
-    assert "Stilldue" in due_only and "Refuserperson" not in due_only
+    assert "Stilldue" in due_only
+    assert "Refuserperson" not in due_only
     declined_only = _list(receptionist_client, date_from=TODAY, date_to=TODAY, status="declined").content.decode()
-    assert "Refuserperson" in declined_only and "Stilldue" not in declined_only
+    assert "Refuserperson" in declined_only
+    assert "Stilldue" not in declined_only
 
 
 @pytest.mark.parametrize(
@@ -97,7 +103,8 @@ def test_the_desk_records_a_call_and_the_change_is_audited(receptionist_client, 
         reverse("treatments:recall_update", args=[plan.pk]),
         {"status": "contacted", "notes": "Called, will think about it", "next": "/treatments/recalls/?status=due"},
     )
-    assert response.status_code == 302 and response.url == "/treatments/recalls/?status=due"
+    assert response.status_code == 302
+    assert response.url == "/treatments/recalls/?status=due"
     recall = MaintenanceRecall.objects.get(plan=plan)
     assert (recall.status, recall.notes, recall.updated_by) == (
         "contacted",
@@ -132,8 +139,10 @@ def test_only_a_completed_course_has_a_recall(receptionist_client):
 def test_a_manager_reads_the_worklist_without_forms(manager_client):
     _due(TODAY, last_name="Readonly")
     body = _list(manager_client, date_from=TODAY, date_to=TODAY).content.decode()
-    assert "Readonly" in body and "<strong>Due</strong>" in body
-    assert "recall-form" not in body and "Propose the next course" not in body
+    assert "Readonly" in body
+    assert "<strong>Due</strong>" in body
+    assert "recall-form" not in body
+    assert "Propose the next course" not in body
 
 
 def test_the_doctor_proposes_the_next_course_as_a_copy(doctor_client, doctor):
@@ -145,12 +154,14 @@ def test_the_doctor_proposes_the_next_course_as_a_copy(doctor_client, doctor):
     )  # fmt: skip
     response = doctor_client.post(reverse("treatments:recall_propose", args=[plan.pk]))
     next_plan = TreatmentPlan.objects.exclude(pk=plan.pk).get()
-    assert response.status_code == 302 and response.url == next_plan.get_absolute_url()
+    assert response.status_code == 302
+    assert response.url == next_plan.get_absolute_url()
     assert next_plan.status == TreatmentPlan.Status.PROPOSED
     assert (next_plan.session_count, next_plan.maintenance_interval_months, next_plan.technique) == (4, 9, "meso_pen")
     assert next_plan.areas == ["forehead", "neck"]
     assert sorted(next_plan.plan_products.values_list("product_id", flat=True)) == sorted(p.pk for p in products)
-    assert next_plan.consultation == plan.consultation and next_plan.doctor == doctor
+    assert next_plan.consultation == plan.consultation
+    assert next_plan.doctor == doctor
     # A second click does not make a second plan.
     doctor_client.post(reverse("treatments:recall_propose", args=[plan.pk]))
     assert TreatmentPlan.objects.count() == 2

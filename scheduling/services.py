@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.timezone import localtime
 from psycopg2 import errorcodes
 
+from clinic.audit import Actor
 from clinic.localtime import clock_reaches
 from messaging import keys
 from messaging.models import ScheduledMessage
@@ -29,6 +30,8 @@ from messaging.services import message_schedule, messages_cancel
 from scheduling import availability
 from scheduling.availability import Clash, Unavailable
 from scheduling.models import Appointment, AppointmentChange, AppointmentType, Practitioner, Room
+from treatments.models import MaintenanceRecall, TreatmentPlan
+from treatments.services import recall_mark_booked
 
 Status = Appointment.Status
 Kind = ScheduledMessage.Kind
@@ -518,8 +521,6 @@ class RecallAlreadyBooked(ValidationError):
 
 def recall_booking_refusal(plan) -> str:
     """Why the recall link of ``plan`` cannot book (empty when it can)."""
-    from treatments.models import MaintenanceRecall
-
     recall = MaintenanceRecall.objects.filter(plan=plan).first()
     if recall is not None and recall.status == MaintenanceRecall.Status.NOT_SUITABLE:
         return "Please call us to talk about your next course before booking it."
@@ -535,10 +536,6 @@ def recall_book(
     The plan's row is locked first, so a double click books once (the second is told it is
     booked already); the exclusion constraints decide between two patients taking the same
     slot (the loser gets SlotTaken with fresh slots)."""
-    from clinic.audit import Actor
-    from treatments.models import MaintenanceRecall, TreatmentPlan
-    from treatments.services import recall_mark_booked
-
     with transaction.atomic():
         plan = TreatmentPlan.objects.select_for_update().select_related("patient").get(pk=plan.pk)
         if plan.status != TreatmentPlan.Status.COMPLETED:

@@ -1,7 +1,9 @@
 """Benchmark (not a test): each manager report on a large generated clinic, median and p95
 against the 200 ms target, for the default period (the last 91 days) and for a whole year.
 
-    DATABASE_URL=postgres://127.0.0.1:5432/clinic_large .venv/bin/python tests/perf/bench_reports.py [--runs 20]
+    make bench-reports     # or: .venv/bin/python tests/perf/bench_reports.py [--runs 20]
+
+Database: BENCH_DATABASE_URL, else DATABASE_URL, else postgres://127.0.0.1:5432/clinic_large.
 
 The database must hold a generated clinic (``manage.py migrate && manage.py seed_large
 --patients 100000 --practitioners 20 --years 1``). Reports only read: nothing is written.
@@ -21,7 +23,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DATABASE_URL", "postgres://127.0.0.1:5432/clinic_large")
+# The benchmarks' database (BENCH_DATABASE_URL, as bench_clinic.py), else DATABASE_URL, else clinic_large.
+os.environ["DATABASE_URL"] = os.environ.get(
+    "BENCH_DATABASE_URL", os.environ.get("DATABASE_URL", "postgres://127.0.0.1:5432/clinic_large")
+)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 
 TARGET_MS = 200

@@ -7,73 +7,188 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0004_consent_patient_signature'),
-        ('treatments', '0005_session_addendum'),
+        ("patients", "0004_consent_patient_signature"),
+        ("treatments", "0005_session_addendum"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='MaintenanceRecall',
+            name="MaintenanceRecall",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('due', 'Due'), ('contacted', 'Contacted'), ('booked', 'Booked'), ('declined', 'Declined'), ('not_suitable', 'Not suitable')], default='due', max_length=15)),
-                ('notes', models.TextField(blank=True, help_text='Administrative notes only: calls made, answers given.')),
-                ('status_changed_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('next_plan', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='treatments.treatmentplan')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='maintenance_recalls', to='patients.patient')),
-                ('plan', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='recall', to='treatments.treatmentplan')),
-                ('updated_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("due", "Due"),
+                            ("contacted", "Contacted"),
+                            ("booked", "Booked"),
+                            ("declined", "Declined"),
+                            ("not_suitable", "Not suitable"),
+                        ],
+                        default="due",
+                        max_length=15,
+                    ),
+                ),
+                (
+                    "notes",
+                    models.TextField(blank=True, help_text="Administrative notes only: calls made, answers given."),
+                ),
+                ("status_changed_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "next_plan",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="treatments.treatmentplan",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="maintenance_recalls",
+                        to="patients.patient",
+                    ),
+                ),
+                (
+                    "plan",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="recall",
+                        to="treatments.treatmentplan",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'maintenance recall',
-                'ordering': ['plan__maintenance_due_on', 'id'],
+                "verbose_name": "maintenance recall",
+                "ordering": ["plan__maintenance_due_on", "id"],
             },
         ),
         migrations.CreateModel(
-            name='SessionFollowUp',
+            name="SessionFollowUp",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('answer', models.CharField(choices=[('all_fine', 'All fine'), ('concern', 'I have a concern')], max_length=10)),
-                ('concern', models.TextField(blank=True)),
-                ('answered_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='session_follow_ups', to='patients.patient')),
-                ('session', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='follow_up', to='treatments.treatmentsession')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "answer",
+                    models.CharField(
+                        choices=[("all_fine", "All fine"), ("concern", "I have a concern")], max_length=10
+                    ),
+                ),
+                ("concern", models.TextField(blank=True)),
+                ("answered_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="session_follow_ups",
+                        to="patients.patient",
+                    ),
+                ),
+                (
+                    "session",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="follow_up",
+                        to="treatments.treatmentsession",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'session follow-up',
-                'ordering': ['-answered_at'],
+                "verbose_name": "session follow-up",
+                "ordering": ["-answered_at"],
             },
         ),
         migrations.CreateModel(
-            name='FollowUpTask',
+            name="FollowUpTask",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('done_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('doctor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='follow_up_tasks', to=settings.AUTH_USER_MODEL)),
-                ('done_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='follow_up_tasks', to='patients.patient')),
-                ('follow_up', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='task', to='treatments.sessionfollowup')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("done_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "doctor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="follow_up_tasks",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "done_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="follow_up_tasks",
+                        to="patients.patient",
+                    ),
+                ),
+                (
+                    "follow_up",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="task",
+                        to="treatments.sessionfollowup",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'follow-up task',
-                'ordering': ['created_at', 'id'],
+                "verbose_name": "follow-up task",
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='sessionfollowup',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('answer', 'all_fine'), ('concern', '')), models.Q(('answer', 'concern'), models.Q(('concern', ''), _negated=True)), _connector='OR'), name='followup_concern_has_text'),
+            model_name="sessionfollowup",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("answer", "all_fine"), ("concern", "")),
+                    models.Q(("answer", "concern"), models.Q(("concern", ""), _negated=True)),
+                    _connector="OR",
+                ),
+                name="followup_concern_has_text",
+            ),
         ),
         migrations.AddIndex(
-            model_name='followuptask',
-            index=models.Index(condition=models.Q(('done_at__isnull', True)), fields=['doctor'], name='followuptask_open'),
+            model_name="followuptask",
+            index=models.Index(
+                condition=models.Q(("done_at__isnull", True)), fields=["doctor"], name="followuptask_open"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='followuptask',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('done_at__isnull', True), ('done_by__isnull', True)), models.Q(('done_at__isnull', False), ('done_by__isnull', False)), _connector='OR'), name='followuptask_done_has_author'),
+            model_name="followuptask",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("done_at__isnull", True), ("done_by__isnull", True)),
+                    models.Q(("done_at__isnull", False), ("done_by__isnull", False)),
+                    _connector="OR",
+                ),
+                name="followuptask_done_has_author",
+            ),
         ),
     ]

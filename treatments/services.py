@@ -56,6 +56,7 @@ AFTERCARE_AT = time(18, 0)
 RECALL_AT = time(10, 0)
 # The morning after a session: bruising is expected to have faded by then.
 NEXT_DAY_CHECK_AT = time(9, 0)
+NEXT_DAY_CHECK_LATEST = timedelta(hours=12)
 # A session is recorded during or after it; a few minutes of clock drift are tolerated.
 FUTURE_TOLERANCE = timedelta(minutes=15)
 
@@ -511,13 +512,15 @@ def session_sign(*, session: TreatmentSession, actor: Actor) -> TreatmentSession
         dedupe_key=keys.message_key(session.subject_ref, Kind.AFTERCARE),
         subject_ref=session.subject_ref,
     )
-    message_schedule(
-        kind=Kind.NEXT_DAY_CHECK,
-        patient=session.patient,
-        due_at=max(clock_reaches(on + timedelta(days=1), NEXT_DAY_CHECK_AT), now),
-        dedupe_key=keys.message_key(session.subject_ref, Kind.NEXT_DAY_CHECK),
-        subject_ref=session.subject_ref,
-    )
+    check_at = clock_reaches(on + timedelta(days=1), NEXT_DAY_CHECK_AT)
+    if now - check_at < NEXT_DAY_CHECK_LATEST:  # a record signed days later asks no "this morning" question
+        message_schedule(
+            kind=Kind.NEXT_DAY_CHECK,
+            patient=session.patient,
+            due_at=max(check_at, now),
+            dedupe_key=keys.message_key(session.subject_ref, Kind.NEXT_DAY_CHECK),
+            subject_ref=session.subject_ref,
+        )
     signed = list(plan.sessions.filter(status=TreatmentSession.Status.SIGNED).values_list("performed_at", flat=True))
     if len(signed) >= plan.session_count:
         # Maintenance counts from the last session given, whatever order the records were signed in.

@@ -61,6 +61,22 @@ def test_signing_schedules_the_check_for_nine_the_next_morning(doctor):
     assert message.status == ScheduledMessage.Status.PENDING
 
 
+def test_a_session_signed_days_later_gets_no_check(doctor, frozen):
+    plan = ActivePlanFactory(doctor=doctor, consultation__doctor=doctor)
+    SkinProfileFactory(patient=plan.patient)
+    actor = Actor(user=doctor)
+    session = services.session_record(
+        plan=plan,
+        fields={"performed_at": timezone.now(), "technique": "meso_pen", "areas": ["forehead"]},
+        usages=[],
+        actor=actor,
+    )
+    frozen.move_to(SESSION_TIME + datetime.timedelta(days=3))
+    services.session_sign(session=session, actor=actor)
+    assert not ScheduledMessage.objects.filter(kind=ScheduledMessage.Kind.NEXT_DAY_CHECK).exists()
+    assert ScheduledMessage.objects.filter(kind=ScheduledMessage.Kind.AFTERCARE).exists()
+
+
 def test_the_email_carries_a_link_that_answers(doctor, frozen):
     session = _sign_session(doctor)
     frozen.move_to(datetime.datetime(2030, 7, 3, 8, 30, tzinfo=datetime.UTC))  # 09:30 in London

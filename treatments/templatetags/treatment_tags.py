@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import template
+from django.db.models import F
 from django.utils.html import format_html, format_html_join
 
 from clinic.permissions import CLOSE_FOLLOW_UP_TASK, RECORD_CLINICAL, VIEW_CLINICAL, VIEW_RECALLS
@@ -33,7 +34,7 @@ def treatment_panel(context, patient):
         "tasks": list(
             FollowUpTask.objects.filter(patient=patient)
             .select_related("follow_up__session", "done_by")
-            .order_by("done_at", "-created_at")[:5]
+            .order_by(F("done_at").desc(nulls_first=True), "-created_at")[:5]
         ),
         "can_close_tasks": user.has_perm(CLOSE_FOLLOW_UP_TASK),
         "next": request.get_full_path(),

@@ -8,6 +8,7 @@ weekdays, hours, weeks and the lunchtime window are read on the local clock
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, time
 
@@ -38,11 +39,18 @@ class Period:
         return (self.date_to - self.date_from).days + 1
 
 
-def _rows(sql: str, params: dict) -> list[tuple]:
-    # Without JIT: the planner's guesses for a series of days are large enough to switch it on,
-    # and compiling costs more (some 80 ms) than these aggregates take to run.
+@contextmanager
+def without_jit():
+    """Run the reports inside with PostgreSQL's JIT compiler off (for this transaction only):
+    the planner's guesses for a series of days are large enough to switch it on, and compiling
+    costs more (some 80 ms) than these aggregates take to run. One statement per page."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")
+        yield
+
+
+def _rows(sql: str, params: dict) -> list[tuple]:
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 

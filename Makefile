@@ -1,4 +1,4 @@
-.PHONY: run test lint format check bench
+.PHONY: run test lint format check bench bench-reports
 
 # The settings fail closed (production) unless DEBUG is true: these are development commands.
 export DEBUG ?= true
@@ -21,3 +21,6 @@ format:
 
 bench:  ## generate a large clinic if needed, time calendars/search/booking/load, append to docs/benchmarks.md
 	.venv/bin/python tests/perf/bench_clinic.py
+
+bench-reports:  ## time each manager report on the large clinic (median against 200 ms)
+	.venv/bin/python tests/perf/bench_reports.py

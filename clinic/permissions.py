@@ -46,6 +46,11 @@ VIEW_BATCH = "treatments.view_batch"
 ADD_BATCH = "treatments.add_batch"
 CHANGE_BATCH = "treatments.change_batch"
 OVERRIDE_SAFETY = "treatments.add_safetyoverride"
+# The maintenance recall worklist (the desk calls or emails patients due for maintenance).
+VIEW_RECALLS = "treatments.view_maintenancerecall"
+CHANGE_RECALL = "treatments.change_maintenancerecall"
+# Marking done a concern a patient raised after a session.
+CLOSE_FOLLOW_UP_TASK = "treatments.change_followuptask"
 
 # Scheduling: appointments, and setting the clinic up (Administration) -------------------
 VIEW_APPOINTMENT = "scheduling.view_appointment"
@@ -75,3 +80,5 @@ VIEW_API_TOKEN = "fhirapi.view_apitoken"  # noqa: S105 - a permission name
 ADD_API_TOKEN = "fhirapi.add_apitoken"  # noqa: S105 - a permission name
 REVOKE_API_TOKEN = "fhirapi.revoke_apitoken"  # noqa: S105 - a permission name
 EXPORT_PATIENT_RECORD = "fhirapi.export_patient_record"
+# Reports for managers ----------------------------------------------------------------------
+VIEW_REPORTS = "reports.view_reports"

@@ -38,6 +38,9 @@ _BOOKING_DESK = (
     perm.VIEW_APPOINTMENT_TYPE,
 )
 
+# The maintenance recall worklist: who is due, the phone call, the status and notes.
+_RECALL_DESK = (perm.VIEW_RECALLS, perm.CHANGE_RECALL)
+
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     DOCTOR: frozenset(
         {
@@ -52,6 +55,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             perm.OVERRIDE_SAFETY,
             perm.EXPORT_PATIENT_RECORD,
             *_BOOKING_DESK,
+            *_RECALL_DESK,
+            perm.CLOSE_FOLLOW_UP_TASK,
         }
     ),
     RECEPTIONIST: frozenset(
@@ -61,6 +66,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             perm.IMPORT_PATIENTS,
             perm.VIEW_MESSAGES,
             *_BOOKING_DESK,
+            *_RECALL_DESK,
         }
     ),
     # Managers run the clinic: staff accounts, consent texts, the audit trail, the outbox, the
@@ -114,6 +120,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             perm.VIEW_API_TOKEN,
             perm.ADD_API_TOKEN,
             perm.REVOKE_API_TOKEN,
+            # The recall worklist, read-only, and the clinic's figures.
+            perm.VIEW_RECALLS,
+            perm.VIEW_REPORTS,
         }
     ),
 }

@@ -153,6 +153,7 @@ INSTALLED_APPS = [
     "treatments",
     "scheduling",
     "fhirapi",
+    "reports",
     "devdata",
     # Last, as its documentation asks: it watches the login signals of everything above.
     "axes",

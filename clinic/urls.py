@@ -17,5 +17,6 @@ urlpatterns = [
     path("treatments/", include("treatments.urls")),
     path("scheduling/", include("scheduling.urls")),
     path("", include("fhirapi.urls")),
+    path("reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -37,6 +37,7 @@ class ScheduledMessage(models.Model):
         COURSE_CONFIRMATION = "course_confirmation", "Course booking confirmation"
         APPOINTMENT_CANCELLED = "appointment_cancelled", "Cancellation notice"
         WAITLIST_OFFER = "waitlist_offer", "Waiting list offer"
+        NEXT_DAY_CHECK = "next_day_check", "Next-day skin check"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -104,6 +104,8 @@ class Patient(models.Model):
             models.Index(fields=["email"], name="patient_email"),
             models.Index(fields=["date_of_birth"], name="patient_dob"),
             models.Index(fields=["last_name", "first_name", "id"], name="patient_name_order"),
+            # New patients per week (reports) read a period of registrations, not the whole table.
+            models.Index(fields=["created_at"], name="patient_created_at"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(date_of_birth__gte=date(1900, 1, 1)), name="patient_dob_after_1900"),

@@ -19,6 +19,7 @@ from messaging.links import absolute_url, make_token
 from messaging.models import ScheduledMessage
 from scheduling.ics import appointment_ics, appointments_ics
 from scheduling.models import Appointment, AppointmentChange
+from treatments import emails as treatment_emails  # registered first: this module replaces its recall builder
 from treatments.models import TreatmentPlan
 
 Kind = ScheduledMessage.Kind
@@ -202,3 +203,23 @@ def appointment_cancelled(message: ScheduledMessage) -> EmailContent:
             "course": plan is not None,
         }
     )
+
+
+# The maintenance recall (treatments' builder) with the link to book a lunchtime slot ----------
+
+RECALL_BOOK_ACTION = "maintenance_recall_book"
+
+
+def recall_book_url(plan_id: int) -> str:
+    return absolute_url(reverse("scheduling:public_recall_book", args=[make_token(RECALL_BOOK_ACTION, plan_id)]))
+
+
+@register_builder(Kind.MAINTENANCE_RECALL)
+def build_maintenance_recall(message: ScheduledMessage) -> EmailContent:
+    """Treatments decides whether the recall still makes sense; scheduling adds the link that
+    books the first session of the next course (scheduling books, treatments does not)."""
+    content = treatment_emails.build_maintenance_recall(message)
+    plan_id = keys.ref_id(message.subject_ref, TreatmentPlan.SUBJECT)
+    if not content.skip and plan_id is not None:
+        content.context["book_url"] = recall_book_url(plan_id)
+    return content

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from django import forms
 from django.utils import timezone
+from django.utils.timezone import localtime
 
 from clinic.forms import CrispyForm, DateInput
 from clinic.localtime import AmbiguousLocalTime, NonexistentLocalTime, local_datetime
@@ -210,3 +211,31 @@ class CourseForm(CrispyForm):
 
 class DayForm(forms.Form):
     date = forms.DateField(required=False)
+
+
+class RecallSlotForm(forms.Form):
+    """The slot a patient picked on the recall booking page: "<practitioner id>|<ISO start>",
+    accepted only if it is one of the lunchtime slots the page may offer."""
+
+    slot = forms.CharField(max_length=80, error_messages={"required": "Choose one of the times listed."})
+
+    def __init__(self, *args, window_days: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.window_days = window_days
+
+    def clean_slot(self) -> tuple[Practitioner, datetime]:
+        practitioner_id, _, start = self.cleaned_data["slot"].partition("|")
+        if not practitioner_id.isdigit():
+            raise forms.ValidationError("Choose one of the times listed.")
+        practitioner = Practitioner.objects.active().select_related("user").filter(pk=int(practitioner_id)).first()
+        if practitioner is None:
+            raise forms.ValidationError("This practitioner no longer takes appointments: choose another time.")
+        starts_at = parse_instant(start)
+        local = localtime(starts_at)
+        lunch_start, lunch_end = lunchtime()
+        today = timezone.localdate()
+        if not (lunch_start <= local.time() < lunch_end) or not (
+            today <= local.date() <= today + timedelta(days=self.window_days)
+        ):
+            raise forms.ValidationError("Choose one of the lunchtime times listed.")
+        return practitioner, starts_at

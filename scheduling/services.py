@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.timezone import localtime
 from psycopg2 import errorcodes
 
+from clinic.audit import Actor
 from clinic.localtime import clock_reaches
 from messaging import keys
 from messaging.models import ScheduledMessage
@@ -30,7 +31,8 @@ from scheduling import availability
 from scheduling.availability import Clash, Unavailable
 from scheduling.models import Appointment, AppointmentChange, AppointmentType, Practitioner, Room
 from scheduling.waitlist.services import waitlist_offer_freed_slot
-from treatments.models import TreatmentPlan
+from treatments.models import MaintenanceRecall, TreatmentPlan
+from treatments.services import recall_mark_booked
 
 Status = Appointment.Status
 Kind = ScheduledMessage.Kind
@@ -609,3 +611,45 @@ def practitioner_regenerate_feed_token(*, practitioner: Practitioner) -> Practit
     practitioner.feed_token = new_feed_token()
     practitioner.save(update_fields=["feed_token"])
     return practitioner
+
+
+# Maintenance recall: the patient books from the email ------------------------------------
+
+
+class RecallAlreadyBooked(ValidationError):
+    """The recall of this course is booked already (from the link, or by the desk)."""
+
+
+def recall_booking_refusal(plan) -> str:
+    """Why the recall link of ``plan`` cannot book (empty when it can)."""
+    recall = MaintenanceRecall.objects.filter(plan=plan).first()
+    if recall is not None and recall.status == MaintenanceRecall.Status.NOT_SUITABLE:
+        return "Please call us to talk about your next course before booking it."
+    return ""
+
+
+def recall_book(
+    *, plan, practitioner: Practitioner, appointment_type: AppointmentType, starts_at: datetime
+) -> Appointment:
+    """Book the first session of the next course for the patient of the completed ``plan``,
+    from the recall email (no staff user), and mark the recall booked, in one transaction.
+
+    The plan's row is locked first, so a double click books once (the second is told it is
+    booked already); the exclusion constraints decide between two patients taking the same
+    slot (the loser gets SlotTaken with fresh slots)."""
+    with transaction.atomic():
+        plan = TreatmentPlan.objects.select_for_update().select_related("patient").get(pk=plan.pk)
+        if plan.status != TreatmentPlan.Status.COMPLETED:
+            raise ValidationError("This course can no longer be booked from the email. Please call us.")
+        if MaintenanceRecall.objects.filter(plan=plan, status=MaintenanceRecall.Status.BOOKED).exists():
+            raise RecallAlreadyBooked("Your next session is already booked.")
+        refusal = recall_booking_refusal(plan)
+        if refusal:
+            raise ValidationError(refusal)
+        appointment = appointment_book(
+            patient=plan.patient, practitioner=practitioner, appointment_type=appointment_type,
+            starts_at=starts_at, booked_by=None,
+            notes="Booked by the patient from the maintenance recall email: first session of the next course.",
+        )  # fmt: skip
+        recall_mark_booked(plan=plan, actor=Actor(user=None))
+    return appointment

@@ -29,4 +29,5 @@ urlpatterns = [
     path("waitlist/add/", waitlist_views.waitlist_add, name="waitlist_add"),
     path("waitlist/<int:pk>/remove/", waitlist_views.waitlist_remove, name="waitlist_remove"),
     path("email/waitlist/<str:token>/", waitlist_views.waitlist_claim, name="waitlist_claim"),
+    path("email/maintenance/<str:token>/", views.public_recall_book, name="public_recall_book"),
 ]

@@ -35,7 +35,7 @@ from scheduling.access import (
     get_plan_for_booking,
     get_practitioner_for,
 )
-from scheduling.emails import CANCEL_ACTION, CONFIRM_ACTION, cancel_deadline, link_is_current
+from scheduling.emails import CANCEL_ACTION, CONFIRM_ACTION, RECALL_BOOK_ACTION, cancel_deadline, link_is_current
 from scheduling.forms import (
     MAX_SLOTS_SHOWN,
     SLOTS_PER_PAGE,
@@ -44,13 +44,15 @@ from scheduling.forms import (
     CourseForm,
     DayForm,
     MoveForm,
+    RecallSlotForm,
     SlotChoiceForm,
     SlotSearchForm,
     parse_instant,
 )
 from scheduling.ics import appointment_ics, practitioner_feed
 from scheduling.models import Appointment, AppointmentType, Practitioner, Room
-from scheduling.services import SlotTaken
+from scheduling.services import RecallAlreadyBooked, SlotTaken
+from treatments.models import MaintenanceRecall, TreatmentPlan
 
 CHOOSE_PATIENT_MATCHES = 20
 
@@ -562,3 +564,72 @@ def public_cancel(request, token: str):
             "cutoff_hours": settings.APPOINTMENT_CANCEL_CUTOFF_HOURS,
         },
     )
+
+
+# The maintenance recall email: the patient picks a lunchtime slot --------------------------
+
+RECALL_WINDOW_DAYS = 28
+RECALL_SLOTS_SHOWN = 12
+
+
+def _recall_slots(plan, appointment_type) -> list[availability.Slot]:
+    today = timezone.localdate()
+    return availability.find_slots(
+        appointment_type=appointment_type,
+        date_from=today,
+        date_to=today + timedelta(days=RECALL_WINDOW_DAYS),
+        patient=plan.patient,
+        limit=RECALL_SLOTS_SHOWN,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def public_recall_book(request, token: str):
+    """The recall email's link: free lunchtime slots for the first session of the next course.
+    GET only lists them (mail scanners open links); POST books the chosen one, and when it was
+    just taken shows that with fresh slots."""
+    plan, error_page = linked_object(
+        request, token, action=RECALL_BOOK_ACTION,
+        queryset=TreatmentPlan.objects.select_related("patient").filter(status=TreatmentPlan.Status.COMPLETED),
+        missing="We cannot find this course any more.",
+    )  # fmt: skip
+    if error_page is not None:
+        return error_page
+    context = {"plan": plan, "window_days": RECALL_WINDOW_DAYS}
+    appointment_type = AppointmentType.objects.filter(is_active=True, is_course_session=True).order_by("name").first()
+    refusal = services.recall_booking_refusal(plan)
+    upcoming = list(
+        Appointment.objects.filter(
+            patient=plan.patient, starts_at__gte=timezone.now(), status__in=Appointment.OPEN_STATUSES
+        ).select_related("practitioner__user", "appointment_type")[:3]
+    )
+    if MaintenanceRecall.objects.filter(plan=plan, status=MaintenanceRecall.Status.BOOKED).exists():
+        return render(request, "scheduling/public_recall_book.html", {**context, "already": True, "upcoming": upcoming})
+    if refusal or appointment_type is None:
+        context["refusal"] = refusal or "Online booking is not open at the moment. Please call us."
+        return render(request, "scheduling/public_recall_book.html", context)
+    form = RecallSlotForm(request.POST if request.method == "POST" else None, window_days=RECALL_WINDOW_DAYS)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            practitioner, starts_at = form.cleaned_data["slot"]
+            try:
+                appointment = services.recall_book(
+                    plan=plan, practitioner=practitioner, appointment_type=appointment_type, starts_at=starts_at
+                )
+            except RecallAlreadyBooked:
+                return render(
+                    request, "scheduling/public_recall_book.html", {**context, "already": True, "upcoming": upcoming}
+                )
+            except SlotTaken:
+                context["taken"] = True
+                status = 409
+            except ValidationError as error:
+                form.add_error(None, error.messages)
+                status = 400
+            else:
+                return render(request, "scheduling/public_recall_book.html", {**context, "booked": appointment})
+        else:
+            status = 400
+    context.update(form=form, slots=_recall_slots(plan, appointment_type))
+    return render(request, "scheduling/public_recall_book.html", context, status=status)

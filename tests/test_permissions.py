@@ -32,7 +32,7 @@ from fhirapi.services import api_token_create
 from messaging.links import make_token
 from messaging.models import ScheduledMessage
 from patients.models import ErasureRequest, HistoryItem, PatientImport
-from scheduling.emails import CANCEL_ACTION, CONFIRM_ACTION
+from scheduling.emails import CANCEL_ACTION, CONFIRM_ACTION, RECALL_BOOK_ACTION
 from scheduling.models import WaitlistOffer
 from scheduling.waitlist.emails import CLAIM_ACTION
 from tests.factories import (
@@ -53,12 +53,14 @@ from tests.scheduling.factories import (
 )
 from tests.treatments.factories import (
     ActivePlanFactory,
+    CompletedPlanFactory,
     ConsultationFactory,
     SignedSessionFactory,
     TreatmentPlanFactory,
     TreatmentSessionFactory,
 )
-from treatments.models import OutcomeRating, Photo
+from treatments.emails import FOLLOW_UP_ACTION
+from treatments.models import FollowUpTask, OutcomeRating, Photo, SessionFollowUp
 from treatments.photos import photo_upload
 
 pytestmark = pytest.mark.django_db
@@ -142,6 +144,21 @@ class World:
     @cached_property
     def staff_member(self):
         return ReceptionistFactory(username="front_desk_two")
+
+    @cached_property
+    def completed_plan(self):
+        return CompletedPlanFactory(doctor=self.doctor, consultation__doctor=self.doctor)
+
+    @cached_property
+    def signed_session(self):
+        return SignedSessionFactory(plan=self.plan, number=3, doctor=self.doctor)
+
+    @cached_property
+    def follow_up_task(self):
+        follow_up = SessionFollowUp.objects.create(
+            session=self.signed_session, patient=self.patient, answer="concern", concern="Bruise"
+        )
+        return FollowUpTask.objects.create(follow_up=follow_up, patient=self.patient, doctor=self.doctor)
 
     @cached_property
     def practitioner(self):
@@ -231,7 +248,7 @@ def history_lineage(category: str, code: str) -> Callable[[World], list]:
 
 
 def signed_session(world: World) -> list:
-    return [f"session-{SignedSessionFactory(plan=world.plan, number=3, doctor=world.doctor).pk}"]
+    return [f"session-{world.signed_session.pk}"]
 
 
 def outcome_rating(world: World) -> list:
@@ -376,6 +393,14 @@ PAGES: dict[str, Page] = {
     "treatments:session_rating": Page(POST_ONLY, draft_session, post=CLINICAL_ACTION),
     "treatments:photo_upload": Page(POST_ONLY, draft_session, post=CLINICAL_ACTION),
     "treatments:photo_file": Page(CLINICAL, lambda w: [w.patient.pk, w.photo.pk]),
+    # The maintenance recall worklist: the desk changes it, managers read it, doctors propose.
+    "treatments:recall_list": Page(STAFF),
+    "treatments:recall_update": Page(POST_ONLY, lambda w: [w.completed_plan.pk], post=BOOKING_ACTION),
+    "treatments:recall_propose": Page(POST_ONLY, lambda w: [w.completed_plan.pk], post=CLINICAL_ACTION),
+    "treatments:follow_up_task_done": Page(POST_ONLY, lambda w: [w.follow_up_task.pk], post=CLINICAL_ACTION),
+    "treatments:public_follow_up": Page(
+        EVERYONE, lambda w: [make_token(FOLLOW_UP_ACTION, w.signed_session.pk)], post=PUBLIC_ACTION
+    ),
     # Scheduling: calendars for all staff, booking for doctors and receptionists
     "scheduling:day": Page(STAFF),
     "scheduling:today": Page(STAFF),
@@ -442,6 +467,12 @@ PAGES: dict[str, Page] = {
     "scheduling:waitlist_claim": Page(
         EVERYONE, lambda w: [make_token(CLAIM_ACTION, w.waitlist_offer.pk)], post=PUBLIC_ACTION
     ),
+    "scheduling:public_recall_book": Page(
+        EVERYONE, lambda w: [make_token(RECALL_BOOK_ACTION, w.completed_plan.pk)], post=PUBLIC_ACTION
+    ),
+    # Reports: managers only
+    "reports:index": Page(MANAGER_ONLY),
+    "reports:csv": Page(MANAGER_ONLY, lambda w: ["no-shows"]),
 }
 
 

@@ -1,12 +1,18 @@
 """Builders of the patient emails that treatments causes: aftercare after a signed session,
-course completed, and the maintenance recall. Each loads what its message is about and
+the next-day skin check, course completed, and the maintenance recall. Each loads what its message is about and
 skips when the message no longer makes sense. A message about no particular record (no
-subject_ref of this app) is sent with the general wording of its templates."""
+subject_ref of this app) is sent with the general wording of its templates.
+
+The maintenance recall's link to book a lunchtime slot is added by scheduling (which books),
+around the builder here (scheduling/emails.py)."""
 
 from __future__ import annotations
 
+from django.urls import reverse
+
 from messaging import keys
 from messaging.emails import EmailContent, register_builder
+from messaging.links import absolute_url, make_token
 from messaging.models import ScheduledMessage
 from treatments.models import TreatmentPlan, TreatmentSession
 
@@ -35,6 +41,26 @@ def build_aftercare(message: ScheduledMessage) -> EmailContent:
             "session_day": session.performed_at,
         }
     )
+
+
+FOLLOW_UP_ACTION = "session_follow_up"
+
+
+def follow_up_url(session: TreatmentSession) -> str:
+    return absolute_url(reverse("treatments:public_follow_up", args=[make_token(FOLLOW_UP_ACTION, session.pk)]))
+
+
+@register_builder(ScheduledMessage.Kind.NEXT_DAY_CHECK)
+def build_next_day_check(message: ScheduledMessage) -> EmailContent:
+    session_id = keys.ref_id(message.subject_ref, TreatmentSession.SUBJECT)
+    session = TreatmentSession.objects.filter(pk=session_id, patient_id=message.patient_id).first()
+    if session is None:
+        return EmailContent(skip="The session record no longer exists.")
+    if not session.is_signed:
+        return EmailContent(skip="The session record is not signed.")
+    if hasattr(session, "follow_up"):
+        return EmailContent(skip="The patient has already told us how the skin is.")
+    return EmailContent(context={"session_day": session.performed_at, "follow_up_url": follow_up_url(session)})
 
 
 @register_builder(ScheduledMessage.Kind.COURSE_COMPLETED)

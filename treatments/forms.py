@@ -21,9 +21,11 @@ from treatments.models import (
     MIN_SESSIONS,
     Consultation,
     FacialArea,
+    MaintenanceRecall,
     OutcomeRating,
     Photo,
     Product,
+    SessionFollowUp,
     TreatmentPlan,
     TreatmentSession,
 )
@@ -329,3 +331,66 @@ class PhotoUploadForm(CrispyForm):
     kind = forms.ChoiceField(choices=Photo.Kind.choices, label="Before or after")
     view = forms.CharField(max_length=60, required=False, label="View", help_text="e.g. front, left profile.")
     image = forms.FileField(label="Photo (JPEG or PNG)")
+
+
+# Maintenance recall and the next-day follow-up ------------------------------------------
+
+RECALL_WINDOW_MAX_DAYS = 366
+
+
+class RecallFilterForm(CrispyForm):
+    date_from = forms.DateField(label="Due from", widget=DateInput())
+    date_to = forms.DateField(label="Due to", widget=DateInput())
+    status = forms.ChoiceField(
+        label="Status", choices=[("", "Any status"), *MaintenanceRecall.Status.choices], required=False
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end:
+            if end < start:
+                self.add_error("date_to", "The end date must be on or after the start date.")
+            elif (end - start).days > RECALL_WINDOW_MAX_DAYS:
+                self.add_error("date_to", f"Choose a window of at most {RECALL_WINDOW_MAX_DAYS} days.")
+        return cleaned
+
+
+class RecallUpdateForm(CrispyForm):
+    status = forms.ChoiceField(label="Status", choices=MaintenanceRecall.Status.choices)
+    notes = forms.CharField(
+        label="Notes", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Administrative notes only: calls made, answers given.",
+    )  # fmt: skip
+
+
+def refuse_control_characters(text: str) -> str:
+    """Free text from the public: line breaks and tabs are fine, other control characters are not."""
+    if any((ord(char) < 32 and char not in "\n\r\t") or ord(char) == 127 for char in text):
+        raise forms.ValidationError("Remove the special (control) characters from the text.")
+    return text
+
+
+class FollowUpAnswerForm(forms.Form):
+    answer = forms.ChoiceField(
+        label="How is your skin?",
+        choices=SessionFollowUp.Answer.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose one of the answers."},
+    )
+    concern = forms.CharField(
+        label="What worries you?",
+        required=False,
+        max_length=SessionFollowUp.MAX_CONCERN_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=f"Up to {SessionFollowUp.MAX_CONCERN_LENGTH} characters. Your doctor will read it.",
+    )
+
+    def clean_concern(self) -> str:
+        return refuse_control_characters(self.cleaned_data["concern"]).strip()
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("answer") == SessionFollowUp.Answer.CONCERN and not cleaned.get("concern"):
+            self.add_error("concern", "Tell us what worries you.")
+        return cleaned

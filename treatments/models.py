@@ -656,3 +656,110 @@ class Photo(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} photo, session {self.session.number}"
+
+
+# Maintenance recall and the next-day follow-up ------------------------------------------
+
+
+class MaintenanceRecall(models.Model):
+    """The desk's worklist row for the maintenance of one completed course: where the call or
+    email stands and what was said. A completed plan without a row is simply "due"; the row
+    is made the first time someone changes its status or notes."""
+
+    class Status(models.TextChoices):
+        DUE = "due", "Due"
+        CONTACTED = "contacted", "Contacted"
+        BOOKED = "booked", "Booked"
+        DECLINED = "declined", "Declined"
+        NOT_SUITABLE = "not_suitable", "Not suitable"
+
+    plan = models.OneToOneField(TreatmentPlan, on_delete=models.PROTECT, related_name="recall")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="maintenance_recalls")
+    status = models.CharField(max_length=15, choices=Status.choices, default=Status.DUE)
+    notes = models.TextField(blank=True, help_text="Administrative notes only: calls made, answers given.")
+    # The proposed course made from this one ("Propose the next course").
+    next_plan = models.ForeignKey(
+        TreatmentPlan, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    status_changed_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
+
+    class Meta:
+        ordering = ["plan__maintenance_due_on", "id"]
+        verbose_name = "maintenance recall"
+
+    def __str__(self) -> str:
+        return f"Maintenance recall of {self.patient} ({self.get_status_display()})"
+
+
+class SessionFollowUp(models.Model):
+    """The patient's answer to the next-day email after a session: all fine, or a concern in
+    their words. One answer per session: the first one stands."""
+
+    class Answer(models.TextChoices):
+        ALL_FINE = "all_fine", "All fine"
+        CONCERN = "concern", "I have a concern"
+
+    MAX_CONCERN_LENGTH = 1000
+
+    session = models.OneToOneField(TreatmentSession, on_delete=models.PROTECT, related_name="follow_up")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="session_follow_ups")
+    answer = models.CharField(max_length=10, choices=Answer.choices)
+    concern = models.TextField(blank=True)
+    answered_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-answered_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(answer="all_fine", concern="") | (Q(answer="concern") & ~Q(concern="")),
+                name="followup_concern_has_text",
+            ),
+        ]
+        verbose_name = "session follow-up"
+
+    def __str__(self) -> str:
+        return f"{self.get_answer_display()} after session {self.session_id}"
+
+
+class FollowUpTaskQuerySet(models.QuerySet):
+    def open(self) -> FollowUpTaskQuerySet:
+        return self.filter(done_at__isnull=True)
+
+
+class FollowUpTask(models.Model):
+    """A concern a patient raised after a session, for the doctor to deal with and mark done."""
+
+    follow_up = models.OneToOneField(SessionFollowUp, on_delete=models.PROTECT, related_name="task")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="follow_up_tasks")
+    # The doctor who gave the session: the task is on their home page first.
+    doctor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="follow_up_tasks")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    done_at = models.DateTimeField(null=True, blank=True, editable=False)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
+
+    objects = FollowUpTaskQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["doctor"], condition=Q(done_at__isnull=True), name="followuptask_open")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(done_at__isnull=True, done_by__isnull=True)
+                | Q(done_at__isnull=False, done_by__isnull=False),
+                name="followuptask_done_has_author",
+            ),
+        ]
+        verbose_name = "follow-up task"
+
+    def __str__(self) -> str:
+        return f"Follow-up concern of {self.patient}"
+
+    @property
+    def is_done(self) -> bool:
+        return self.done_at is not None

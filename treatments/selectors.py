@@ -6,13 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from clinic.localtime import day_bounds
 from patients.models import Patient
 from treatments.models import (
     Batch,
+    FollowUpTask,
+    MaintenanceRecall,
     OutcomeRating,
     Product,
     TreatmentPlan,
@@ -156,3 +158,38 @@ def outcomes_chart(plan: TreatmentPlan, sessions: list[TreatmentSession]) -> dic
         "top": CHART_PAD,
         "bottom": CHART_HEIGHT - CHART_PAD,
     }
+
+
+# Maintenance recall worklist ----------------------------------------------------------
+
+
+def recall_worklist(*, date_from, date_to, status: str = "") -> QuerySet[TreatmentPlan]:
+    """Completed courses whose maintenance falls due between ``date_from`` and ``date_to``,
+    with the desk's recall row (absent: still "due") and whether a newer course exists.
+    Soonest due first; the patient and the row come in the same query."""
+    newer = TreatmentPlan.objects.filter(patient_id=OuterRef("patient_id"), created_at__gt=OuterRef("created_at"))
+    plans = (
+        TreatmentPlan.objects.filter(
+            status=TreatmentPlan.Status.COMPLETED,
+            maintenance_due_on__gte=date_from,
+            maintenance_due_on__lte=date_to,
+        )
+        .select_related("patient", "recall", "recall__next_plan")
+        .annotate(has_newer_course=Exists(newer.exclude(status=TreatmentPlan.Status.CANCELLED)))
+        .order_by("maintenance_due_on", "id")
+    )
+    if status == MaintenanceRecall.Status.DUE:
+        plans = plans.filter(Q(recall__isnull=True) | Q(recall__status=status))
+    elif status:
+        plans = plans.filter(recall__status=status)
+    return plans
+
+
+def open_follow_up_tasks(*, doctor=None) -> QuerySet:
+    """Concerns patients raised after a session that no doctor has marked done yet."""
+    tasks = (
+        FollowUpTask.objects.open()
+        .select_related("patient", "doctor", "follow_up", "follow_up__session")
+        .order_by("created_at", "id")
+    )
+    return tasks if doctor is None else tasks.filter(doctor=doctor)

@@ -36,11 +36,14 @@ from treatments.models import (
     BatchUsage,
     Consultation,
     ConsultationAddendum,
+    FollowUpTask,
+    MaintenanceRecall,
     OutcomeRating,
     PlanProduct,
     Product,
     SafetyOverride,
     SessionAddendum,
+    SessionFollowUp,
     TreatmentPlan,
     TreatmentSession,
 )
@@ -53,6 +56,9 @@ Kind = ScheduledMessage.Kind
 # when the clock first reaches it (clinic.localtime.clock_reaches), never refused.
 AFTERCARE_AT = time(18, 0)
 RECALL_AT = time(10, 0)
+# The morning after a session: bruising is expected to have faded by then.
+NEXT_DAY_CHECK_AT = time(9, 0)
+NEXT_DAY_CHECK_LATEST = timedelta(hours=12)
 # A session is recorded during or after it; a few minutes of clock drift are tolerated.
 FUTURE_TOLERANCE = timedelta(minutes=15)
 
@@ -548,6 +554,15 @@ def session_sign(
         dedupe_key=keys.message_key(session.subject_ref, Kind.AFTERCARE),
         subject_ref=session.subject_ref,
     )
+    check_at = clock_reaches(on + timedelta(days=1), NEXT_DAY_CHECK_AT)
+    if now - check_at < NEXT_DAY_CHECK_LATEST:  # a record signed days later asks no "this morning" question
+        message_schedule(
+            kind=Kind.NEXT_DAY_CHECK,
+            patient=session.patient,
+            due_at=max(check_at, now),
+            dedupe_key=keys.message_key(session.subject_ref, Kind.NEXT_DAY_CHECK),
+            subject_ref=session.subject_ref,
+        )
     signed = list(plan.sessions.filter(status=TreatmentSession.Status.SIGNED).values_list("performed_at", flat=True))
     if len(signed) >= plan.session_count:
         # Maintenance counts from the last session given, whatever order the records were signed in.
@@ -609,3 +624,130 @@ def outcome_rating_record(
     rating.save()
     audit_record(actor=actor, action=Action.CREATE, patient=session.patient, obj=rating)
     return rating
+
+
+# Maintenance recall -------------------------------------------------------------------
+
+
+def _recall_row(plan: TreatmentPlan) -> MaintenanceRecall:
+    """The plan's recall row, locked; made (status due) on first use."""
+    if plan.status != TreatmentPlan.Status.COMPLETED:
+        raise ValidationError("Only a completed course is due for maintenance.")
+    recall, _ = MaintenanceRecall.objects.select_for_update().get_or_create(
+        plan=plan, defaults={"patient_id": plan.patient_id}
+    )
+    return recall
+
+
+@transaction.atomic
+def recall_update(*, plan: TreatmentPlan, status: str, notes: str, actor: Actor) -> MaintenanceRecall:
+    """Record where the recall of ``plan`` stands. A change of status is written to the audit
+    trail (who moved the patient to "declined", and when)."""
+    recall = _recall_row(plan)
+    if status not in MaintenanceRecall.Status.values:
+        raise ValidationError({"status": "Choose one of the statuses listed."})
+    changed = status != recall.status
+    recall.notes = notes.strip()
+    recall.updated_by = actor.user
+    if changed:
+        recall.status = status
+        recall.status_changed_at = timezone.now()
+    recall.full_clean()
+    recall.save()
+    if changed:
+        audit_record(actor=actor, action=Action.UPDATE, patient=plan.patient, obj=recall)
+    return recall
+
+
+def recall_mark_booked(*, plan: TreatmentPlan, actor: Actor) -> MaintenanceRecall:
+    """The patient booked the first session of the next course (scheduling calls this in the
+    booking's transaction)."""
+    recall = _recall_row(plan)
+    if recall.status != MaintenanceRecall.Status.BOOKED:
+        recall.status = MaintenanceRecall.Status.BOOKED
+        recall.status_changed_at = timezone.now()
+        recall.updated_by = actor.user
+        recall.save()
+        audit_record(actor=actor, action=Action.UPDATE, patient=plan.patient, obj=recall)
+    return recall
+
+
+@transaction.atomic
+def recall_propose_next_course(*, plan: TreatmentPlan, actor: Actor) -> TreatmentPlan:
+    """A proposed plan for the next course, a copy of the completed one (cocktail, technique,
+    areas, sessions, interval) for the doctor to review and start. Once is enough: a second
+    click returns the plan already proposed while it is still open."""
+    recall = _recall_row(plan)
+    if recall.next_plan is not None and recall.next_plan.is_open:
+        return recall.next_plan
+    if recall.status == MaintenanceRecall.Status.NOT_SUITABLE:
+        raise ValidationError("This patient was marked not suitable for maintenance.")
+    cocktail = [
+        CocktailItem(product=item.product, amount_per_session=item.amount_per_session)
+        for item in plan.plan_products.select_related("product")
+    ]
+    fields = {
+        "session_count": plan.session_count,
+        "maintenance_interval_months": plan.maintenance_interval_months,
+        "technique": plan.technique,
+        "numbing_cream": plan.numbing_cream,
+        "areas": list(plan.areas),
+        "starts_on": None,
+        "notes": f"Maintenance course after the course completed on {timezone.localtime(plan.completed_at):%d %b %Y}."
+        if plan.completed_at
+        else "Maintenance course.",
+    }
+    next_plan = plan_create(consultation=plan.consultation, fields=fields, cocktail=cocktail, actor=actor)
+    recall.next_plan = next_plan
+    recall.updated_by = actor.user
+    recall.save(update_fields=["next_plan", "updated_by", "updated_at"])
+    return next_plan
+
+
+# Next-day follow-up -------------------------------------------------------------------
+
+
+class AlreadyAnswered(ValidationError):
+    """The patient has answered the follow-up of this session already: the first answer stands."""
+
+    def __init__(self, follow_up: SessionFollowUp):
+        super().__init__("You have already answered for this session.")
+        self.follow_up = follow_up
+
+
+@transaction.atomic
+def follow_up_answer(*, session: TreatmentSession, answer: str, concern: str = "") -> SessionFollowUp:
+    """Record the patient's answer to the next-day email; a concern becomes a task for the
+    doctor who gave the session. The first answer stands: a second one (a double click, or a
+    change of mind) raises AlreadyAnswered, and the page asks the patient to call instead, so
+    a concern is never overwritten by "all fine"."""
+    session = TreatmentSession.objects.select_for_update().select_related("patient").get(pk=session.pk)
+    existing = SessionFollowUp.objects.filter(session=session).first()
+    if existing is not None:
+        raise AlreadyAnswered(existing)
+    if not session.is_signed:
+        raise ValidationError("This session record is not complete yet.")
+    concern = concern.strip() if answer == SessionFollowUp.Answer.CONCERN else ""
+    follow_up = SessionFollowUp(session=session, patient=session.patient, answer=answer, concern=concern)
+    if answer == SessionFollowUp.Answer.CONCERN and not concern:
+        raise ValidationError({"concern": "Tell us what worries you."})
+    follow_up.full_clean()
+    follow_up.save()
+    actor = Actor(user=None)
+    audit_record(actor=actor, action=Action.CREATE, patient=session.patient, obj=follow_up)
+    if answer == SessionFollowUp.Answer.CONCERN:
+        task = FollowUpTask.objects.create(follow_up=follow_up, patient=session.patient, doctor=session.doctor)
+        audit_record(actor=actor, action=Action.CREATE, patient=session.patient, obj=task)
+    return follow_up
+
+
+@transaction.atomic
+def follow_up_task_done(*, task: FollowUpTask, actor: Actor) -> FollowUpTask:
+    task = FollowUpTask.objects.select_for_update().get(pk=task.pk)
+    if task.is_done:
+        raise ValidationError("This task is already done.")
+    task.done_at = timezone.now()
+    task.done_by = actor.user
+    task.save(update_fields=["done_at", "done_by"])
+    audit_record(actor=actor, action=Action.UPDATE, patient=task.patient, obj=task)
+    return task

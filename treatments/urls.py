@@ -34,4 +34,9 @@ urlpatterns = [
     path(P + "sessions/<int:pk>/ratings/", views.session_rating, name="session_rating"),
     path(P + "sessions/<int:pk>/photos/", views.photo_upload, name="photo_upload"),
     path(P + "photos/<int:pk>/", views.photo_file, name="photo_file"),
+    path("recalls/", views.recall_list, name="recall_list"),
+    path("recalls/<int:plan_pk>/", views.recall_update, name="recall_update"),
+    path("recalls/<int:plan_pk>/propose/", views.recall_propose, name="recall_propose"),
+    path("follow-up-tasks/<int:pk>/done/", views.follow_up_task_done, name="follow_up_task_done"),
+    path("email/skin-check/<str:token>/", views.public_follow_up, name="public_follow_up"),
 ]

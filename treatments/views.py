@@ -3,11 +3,14 @@ Every record is loaded through treatments.access; every clinical read is audited
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -15,7 +18,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clinic.audit import Actor, audit_read
 from clinic.forms import add_service_errors, service_error_text
 from clinic.models import AuditEntry
-from clinic.permissions import CHANGE_PRODUCT, OVERRIDE_SAFETY, RECORD_CLINICAL, VIEW_CLINICAL, VIEW_PRODUCT
+from clinic.permissions import (
+    CHANGE_PRODUCT,
+    CHANGE_RECALL,
+    CLOSE_FOLLOW_UP_TASK,
+    OVERRIDE_SAFETY,
+    RECORD_CLINICAL,
+    VIEW_CLINICAL,
+    VIEW_PRODUCT,
+    VIEW_RECALLS,
+)
+from clinic.redirects import redirect_to_next
+from messaging.links import linked_object
 from patients.access import get_patient_for, require_perm
 from patients.models import ConsentDocument
 from patients.selectors import consent_record_in_force, patient_safety_summary
@@ -26,18 +40,33 @@ from treatments.access import (
     get_plan_for,
     get_session_for,
 )
+from treatments.emails import FOLLOW_UP_ACTION
 from treatments.forms import (
     AddendumForm,
     ConsultationForm,
+    FollowUpAnswerForm,
     PhotoUploadForm,
     PlanActivateForm,
     PlanCancelForm,
     PlanForm,
     RatingForm,
+    RecallFilterForm,
+    RecallUpdateForm,
     SessionForm,
     SessionSignForm,
 )
-from treatments.models import SESSION_INTERVAL, NumbingCream, Photo, Product, Technique, TreatmentPlan
+from treatments.models import (
+    SESSION_INTERVAL,
+    FollowUpTask,
+    MaintenanceRecall,
+    NumbingCream,
+    Photo,
+    Product,
+    SessionFollowUp,
+    Technique,
+    TreatmentPlan,
+    TreatmentSession,
+)
 from treatments.safety import default_numbing_cream, safety_check
 
 Action = AuditEntry.Action
@@ -732,3 +761,143 @@ def formulary(request):
             "can_manage": request.user.is_staff and request.user.has_perm(CHANGE_PRODUCT),
         },
     )
+
+
+# Maintenance recall worklist -----------------------------------------------------------
+
+RECALL_PAGE_SIZE = 50
+RECALL_DEFAULT_BEFORE, RECALL_DEFAULT_AFTER = timedelta(days=30), timedelta(days=60)
+
+
+def _recall_plan(request, plan_pk: int, perm: str) -> TreatmentPlan:
+    """A completed plan, for the recall pages: the desk sees only the recall facts of it."""
+    require_perm(request.user, perm)
+    return get_object_or_404(
+        TreatmentPlan.objects.select_related("patient", "consultation"),
+        pk=plan_pk,
+        status=TreatmentPlan.Status.COMPLETED,
+    )
+
+
+@require_GET
+@login_required
+def recall_list(request):
+    require_perm(request.user, VIEW_RECALLS)
+    today = timezone.localdate()
+    initial = {"date_from": today - RECALL_DEFAULT_BEFORE, "date_to": today + RECALL_DEFAULT_AFTER}
+    form = RecallFilterForm(request.GET or None, initial=initial)
+    window = initial | {"status": ""}
+    plans = TreatmentPlan.objects.none()
+    if not form.is_bound:
+        plans = selectors.recall_worklist(**window)
+    elif form.is_valid():
+        window = form.cleaned_data
+        plans = selectors.recall_worklist(**window)
+    page = Paginator(plans, RECALL_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "treatments/recall_list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "window": window,
+            "can_change": request.user.has_perm(CHANGE_RECALL),
+            "can_propose": request.user.has_perm(RECORD_CLINICAL),
+            "statuses": MaintenanceRecall.Status.choices,
+            "next": request.get_full_path(),
+        },
+    )
+
+
+@require_POST
+@login_required
+def recall_update(request, plan_pk: int):
+    plan = _recall_plan(request, plan_pk, CHANGE_RECALL)
+    form = RecallUpdateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"{plan.patient}: " + " ".join(e for errors in form.errors.values() for e in errors))
+    else:
+        try:
+            services.recall_update(
+                plan=plan, status=form.cleaned_data["status"], notes=form.cleaned_data["notes"],
+                actor=Actor.from_request(request),
+            )  # fmt: skip
+        except ValidationError as error:
+            messages.error(request, service_error_text(error))
+        else:
+            messages.success(request, f"The recall of {plan.patient} is saved.")
+    return redirect_to_next(request, reverse("treatments:recall_list"))
+
+
+@require_POST
+@login_required
+def recall_propose(request, plan_pk: int):
+    """Propose the next course: a copy of the completed plan, for the doctor to review and start."""
+    plan = _recall_plan(request, plan_pk, RECORD_CLINICAL)
+    try:
+        next_plan = services.recall_propose_next_course(plan=plan, actor=Actor.from_request(request))
+    except ValidationError as error:
+        messages.error(request, service_error_text(error))
+        return redirect_to_next(request, reverse("treatments:recall_list"))
+    messages.success(request, "The next course is proposed: review it and start it, then reception books it.")
+    return redirect(next_plan)
+
+
+# Next-day follow-up ---------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def public_follow_up(request, token: str):
+    """The patient's answer to the next-day email. GET shows the question (mail scanners that
+    open links change nothing); POST records the answer once."""
+    session, error_page = linked_object(
+        request, token, action=FOLLOW_UP_ACTION,
+        queryset=TreatmentSession.objects.select_related("patient").filter(status=TreatmentSession.Status.SIGNED),
+        missing="We cannot find this treatment session any more.",
+    )  # fmt: skip
+    if error_page is not None:
+        return error_page
+    existing = SessionFollowUp.objects.filter(session=session).first()
+    form = FollowUpAnswerForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST" and existing is None:
+        if form.is_valid():
+            try:
+                existing = services.follow_up_answer(
+                    session=session, answer=form.cleaned_data["answer"], concern=form.cleaned_data["concern"]
+                )
+            except services.AlreadyAnswered as already:
+                existing = already.follow_up
+                status = 409
+            except ValidationError as error:
+                add_service_errors(form, error)
+                status = 400
+            else:
+                return render(request, "treatments/public_follow_up.html", {"answered": existing, "thanks": True})
+        else:
+            status = 400
+    elif request.method == "POST":
+        status = 409  # answered before: the first answer stands
+    return render(
+        request,
+        "treatments/public_follow_up.html",
+        {"form": form, "answered": existing, "session": session, "refused": status == 409},
+        status=status,
+    )
+
+
+@require_POST
+@login_required
+def follow_up_task_done(request, pk: int):
+    require_perm(request.user, CLOSE_FOLLOW_UP_TASK)
+    task = get_object_or_404(FollowUpTask.objects.select_related("patient"), pk=pk)
+    try:
+        services.follow_up_task_done(task=task, actor=Actor.from_request(request))
+    except ValidationError as error:
+        messages.error(request, service_error_text(error))
+    else:
+        messages.success(request, f"The concern of {task.patient} is marked done.")
+    return redirect_to_next(request, reverse("home"))

@@ -113,6 +113,15 @@ class ActivePlanFactory(TreatmentPlanFactory):
     activated_at = factory.LazyFunction(timezone.now)
 
 
+class CompletedPlanFactory(TreatmentPlanFactory):
+    """A course given in full: maintenance falls due ``maintenance_interval_months`` later."""
+
+    status = TreatmentPlan.Status.COMPLETED
+    activated_at = factory.LazyFunction(timezone.now)
+    completed_at = factory.LazyFunction(timezone.now)
+    maintenance_due_on = factory.LazyFunction(timezone.localdate)
+
+
 class TreatmentSessionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = TreatmentSession

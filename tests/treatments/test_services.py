@@ -382,7 +382,7 @@ def test_aftercare_is_due_now_when_signed_after_six(actor):
     SkinProfileFactory(patient=plan.patient)
     session = services.session_record(plan=plan, fields=session_fields(), usages=[], actor=actor)
     services.session_sign(session=session, actor=actor)
-    assert ScheduledMessage.objects.get().due_at == timezone.now()
+    assert ScheduledMessage.objects.get(kind="aftercare").due_at == timezone.now()
 
 
 @time_machine.travel(datetime.datetime(2026, 3, 27, 12, 0, tzinfo=LONDON), tick=False)

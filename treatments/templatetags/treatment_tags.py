@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django import template
+from django.db.models import F
 from django.utils.html import format_html, format_html_join
 
-from clinic.permissions import RECORD_CLINICAL, VIEW_CLINICAL
-from treatments.models import FacialArea
+from clinic.permissions import CLOSE_FOLLOW_UP_TASK, RECORD_CLINICAL, VIEW_CLINICAL, VIEW_RECALLS
+from treatments.models import FacialArea, FollowUpTask
+from treatments.selectors import open_follow_up_tasks
 
 register = template.Library()
 
@@ -28,7 +30,33 @@ def treatment_panel(context, patient):
         "plans": plans,
         "consultations": consultations,
         "can_record": user.has_perm(RECORD_CLINICAL),
+        # Concerns raised after a session: the open ones, then the last few done.
+        "tasks": list(
+            FollowUpTask.objects.filter(patient=patient)
+            .select_related("follow_up__session", "done_by")
+            .order_by(F("done_at").desc(nulls_first=True), "-created_at")[:5]
+        ),
+        "can_close_tasks": user.has_perm(CLOSE_FOLLOW_UP_TASK),
+        "next": request.get_full_path(),
     }
+
+
+HOME_TASKS_LIMIT = 20
+
+
+@register.inclusion_tag("treatments/_home_tasks.html", takes_context=True)
+def home_follow_up_tasks(context):
+    """The doctor's home page: concerns patients raised after their sessions, not yet done
+    (the doctor's own first). Names and dates only; the patient's page shows the words."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None:
+        return {"show": False}
+    if not user.has_perm(CLOSE_FOLLOW_UP_TASK):
+        return {"show": False, "show_recalls": user.has_perm(VIEW_RECALLS)}
+    mine = list(open_follow_up_tasks(doctor=user)[:HOME_TASKS_LIMIT])
+    others = open_follow_up_tasks().exclude(doctor=user).count()
+    return {"show": True, "tasks": mine, "others": others, "show_recalls": user.has_perm(VIEW_RECALLS)}
 
 
 # Face diagram: each region is an SVG shape; the patient's right is on the viewer's left.

@@ -276,6 +276,10 @@ MESSAGE_RETRY_BACKOFF_SECONDS = env_int("MESSAGE_RETRY_BACKOFF_SECONDS", 60)
 MESSAGE_REQUEUE_AFTER_SECONDS = env_int("MESSAGE_REQUEUE_AFTER_SECONDS", 300)
 MESSAGE_SENDING_TIMEOUT_SECONDS = env_int("MESSAGE_SENDING_TIMEOUT_SECONDS", 600)
 MESSAGE_DISPATCH_INTERVAL_SECONDS = env_int("MESSAGE_DISPATCH_INTERVAL_SECONDS", 60)
+# /healthz (clinic/health.py) fails when a due outbox message has waited longer than this
+# (workers or beat not running), and gives the broker this long to answer a PING.
+HEALTH_OUTBOX_MAX_DELAY_SECONDS = env_int("HEALTH_OUTBOX_MAX_DELAY_SECONDS", 900)
+HEALTH_BROKER_TIMEOUT_SECONDS = env_int("HEALTH_BROKER_TIMEOUT_MS", 500) / 1000
 # Links in emails (confirm, cancel, unsubscribe) stop working after this many days.
 EMAIL_LINK_MAX_AGE_DAYS = env_int("EMAIL_LINK_MAX_AGE_DAYS", 60)
 
@@ -339,6 +343,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
+    # Load balancers probe the web processes over plain HTTP on the private network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

@@ -203,6 +203,7 @@ PAGES: dict[str, Page] = {
     "password_change": Page(STAFF, post=FORM),
     "password_change_done": Page(STAFF),
     "audit_list": Page(MANAGER_ONLY),
+    "healthz": Page(EVERYONE),  # for load balancers: no login, no data
     # Patients: the desk, then clinical data (doctors only)
     "patients:list": Page(STAFF),
     "patients:register": Page(STAFF, post=FORM),

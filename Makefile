@@ -1,4 +1,4 @@
-.PHONY: run test lint format check bench
+.PHONY: run test lint format check bench bench-scale
 
 run:  ## set up and run the app with demo data, worker and beat
 	bin/run
@@ -18,3 +18,6 @@ format:
 
 bench:  ## generate a large clinic if needed, time calendars/search/booking/load, append to docs/benchmarks.md
 	.venv/bin/python tests/perf/bench_clinic.py
+
+bench-scale:  ## the same, then again on a 300,000-patient, 60-practitioner clinic (built the first time, ~3 min)
+	.venv/bin/python tests/perf/bench_clinic.py --scale

@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.db import connection
 from django.db.models import Case, Q, QuerySet, When
 from django.utils import timezone
 
@@ -86,6 +87,14 @@ def one_edit_away(word: str) -> set[str]:
     return variants
 
 
+def _known_words(candidates: set[str]) -> set[str]:
+    """Which of ``candidates`` (hundreds) some patient's name contains. One array parameter, not
+    hundreds of IN placeholders: PostgreSQL plans it in a fraction of the time."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT word FROM {NameWord._meta.db_table} WHERE word = ANY(%s)", [sorted(candidates)])  # noqa: S608 - the table name is ours
+        return {word for (word,) in cursor.fetchall()}
+
+
 def _name_search(patients: QuerySet[Patient], name: str) -> QuerySet[Patient]:
     """Every typed word must begin or appear in a word of the name, or be one slip away from
     one (a word some patient bears: looked up in NameWord, then found through the index on
@@ -94,9 +103,7 @@ def _name_search(patients: QuerySet[Patient], name: str) -> QuerySet[Patient]:
     typed = name.split(" ")
     fuzzy = [word for word in typed if len(word) >= FUZZY_MIN_LENGTH]
     variants = {word: one_edit_away(word) for word in fuzzy}
-    known = set(
-        NameWord.objects.filter(word__in=set().union(*variants.values())).values_list("word", flat=True)
-    ) if variants else set()  # fmt: skip
+    known = _known_words(set().union(*variants.values())) if variants else set()
     condition = Q()
     rank = []
     for word in typed:

@@ -156,3 +156,15 @@ def test_one_edit_away_covers_the_usual_slips():
     variants = one_edit_away("bahr")
     assert {"bhar", "bah", "baahr", "bahx", "bahr"} <= variants
     assert "hbra" not in variants
+
+
+def test_deleting_a_patient_forgets_the_words_only_they_bore(gordillos):
+    from patients import services
+    from patients.models import NameWord
+
+    lone = PatientFactory(first_name="Zebedee", last_name="Quixwort")
+    PatientFactory(first_name="Ana", last_name="Quixwort")
+    services.patient_delete(patient=lone)
+    words = set(NameWord.objects.values_list("word", flat=True))
+    assert "zebedee" not in words
+    assert {"quixwort", "ana", "gordillo"} <= words

@@ -22,6 +22,7 @@ import argparse
 import math
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -473,8 +474,10 @@ class Bench:
         for surname in (common_surname(r"^[A-Za-z]{8,}$"), common_surname(r"^[A-Za-z]{4,5}$")):
             for slip, typo in misspellings(surname):
                 rows, total = first_page(typo)()
-                position = next((index for index, patient in enumerate(rows, 1) if patient.last_name == surname), None)
-                right = sum(patient.last_name == surname for patient in rows)
+                # A double-barrelled "Carreno-Gordillo" is a Gordillo too.
+                hits = [surname.lower() in re.split(r"[ .-]+", patient.last_name.lower()) for patient in rows]
+                position = next((index for index, hit in enumerate(hits, 1) if hit), None)
+                right = sum(hits)
                 floor_run, statements = replay(first_page(typo))
                 floor = self.floor(f"search floor ('{typo}'): the selector's SQL, {statements} SQL", floor_run,
                                    queries=statements)  # fmt: skip

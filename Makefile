@@ -1,4 +1,4 @@
-.PHONY: run test lint format check bench bench-reports
+.PHONY: run test lint format check bench bench-reports bench-scale
 
 # The settings fail closed (production) unless DEBUG is true: these are development commands.
 export DEBUG ?= true
@@ -24,3 +24,6 @@ bench:  ## generate a large clinic if needed, time calendars/search/booking/load
 
 bench-reports:  ## time each manager report on the large clinic (median against 200 ms)
 	.venv/bin/python tests/perf/bench_reports.py
+
+bench-scale:  ## the same, then again on a 300,000-patient, 60-practitioner clinic (built the first time, ~3 min)
+	.venv/bin/python tests/perf/bench_clinic.py --scale

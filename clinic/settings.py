@@ -331,6 +331,10 @@ MESSAGE_SENDING_TIMEOUT_SECONDS = env_int("MESSAGE_SENDING_TIMEOUT_SECONDS", 600
 # Messages a worker sends over one SMTP connection, as one task.
 MESSAGE_BATCH_SIZE = env_int("MESSAGE_BATCH_SIZE", 50)
 MESSAGE_DISPATCH_INTERVAL_SECONDS = env_int("MESSAGE_DISPATCH_INTERVAL_SECONDS", 60)
+# /healthz (clinic/health.py) fails when a due outbox message has waited longer than this
+# (workers or beat not running), and gives the broker this long to answer a PING.
+HEALTH_OUTBOX_MAX_DELAY_SECONDS = env_int("HEALTH_OUTBOX_MAX_DELAY_SECONDS", 900)
+HEALTH_BROKER_TIMEOUT_SECONDS = env_int("HEALTH_BROKER_TIMEOUT_MS", 500) / 1000
 # Links in emails (confirm, cancel, unsubscribe) stop working after this many days.
 EMAIL_LINK_MAX_AGE_DAYS = env_int("EMAIL_LINK_MAX_AGE_DAYS", 60)
 
@@ -428,6 +432,8 @@ PERMISSIONS_POLICY: dict[str, tuple[str, ...]] = dict.fromkeys(
 )  # fmt: skip
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
+    # Load balancers probe the web processes over plain HTTP on the private network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

@@ -8,4 +8,8 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         # Tells patients/erasure.py what to do with a patient's emails.
+        from clinic import health
         from messaging import erasure  # noqa: F401
+        from messaging.health import outbox
+
+        health.register(outbox)

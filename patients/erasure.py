@@ -170,6 +170,9 @@ def _erase_everything(patient: Patient, *, actor: Actor, object_type: str) -> No
         ) from None
     if not placeholder.appointments.exists():
         placeholder.delete()
+    from patients.services import name_words_prune  # services calls this module
+
+    name_words_prune()  # no word of the erased name stays in the search's word list
 
 
 def _erase_contact(patient: Patient, now) -> None:

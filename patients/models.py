@@ -25,6 +25,21 @@ def search_key_expression():
     return Lower(Unaccent(Concat("first_name", models.Value(" "), "last_name", output_field=models.TextField())))
 
 
+# The words of a search key ("maria del carreno-gordillo": maria, del, carreno, gordillo).
+SEARCH_WORD_SEPARATORS = "[ .-]+"
+
+
+def search_words_expression():
+    """The words of ``search_key`` as an array, indexed (GIN) so that the patients bearing any
+    of a few words are found at once; the same expression in the index and the queries."""
+    return models.Func(
+        "search_key",
+        models.Value(SEARCH_WORD_SEPARATORS),
+        function="regexp_split_to_array",
+        output_field=ArrayField(models.TextField()),
+    )
+
+
 class PatientQuerySet(models.QuerySet):
     def active(self) -> PatientQuerySet:
         return self.filter(archived_at__isnull=True)
@@ -99,6 +114,7 @@ class Patient(models.Model):
         ]
         indexes = [
             GinIndex(OpClass("search_key", name="gin_trgm_ops"), name="patient_search_key_trgm"),
+            GinIndex(search_words_expression(), name="patient_search_words"),
             GinIndex(OpClass("phone", name="gin_trgm_ops"), name="patient_phone_trgm"),
             models.Index(fields=["phone"], name="patient_phone"),
             models.Index(fields=["email"], name="patient_email"),
@@ -134,6 +150,17 @@ class Patient(models.Model):
     @property
     def age(self) -> int:
         return self.age_on(timezone.localdate())
+
+
+class NameWord(models.Model):
+    """Every word of every patient's search key, once: the list the search looks a misspelt
+    word up in (patients/selectors.py). Filled by PostgreSQL triggers on the patient table
+    (migration 0005_patient_search_words); a word nobody bears any more finds nobody."""
+
+    word = models.TextField(primary_key=True)
+
+    def __str__(self) -> str:
+        return self.word
 
 
 class VersionedRecord(models.Model):

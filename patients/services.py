@@ -12,7 +12,15 @@ from django.utils import timezone
 from clinic.audit import CONTACT_DETAILS, Actor, audit_record
 from clinic.models import AuditEntry
 from clinic.services import apply_fields
-from patients.models import ConsentDocument, ConsentRecord, HistoryItem, Patient, SkinProfile
+from patients.models import (
+    SEARCH_WORD_SEPARATORS,
+    ConsentDocument,
+    ConsentRecord,
+    HistoryItem,
+    NameWord,
+    Patient,
+    SkinProfile,
+)
 from patients.selectors import normalize_name
 from patients.signatures import signature_clean_png
 
@@ -121,6 +129,26 @@ def patient_delete(*, patient: Patient, actor: Actor) -> None:
     if patient_has_clinical_records(patient):
         raise ValidationError("This patient has clinical records: archive the record instead of deleting it.")
     patient_erase(patient=patient, actor=actor, note="Record made by mistake", mistake=True)
+
+
+def name_words_prune() -> int:
+    """Forget the words of the search's word list (NameWord) that no patient's name holds any
+    more (after a deletion or an erasure), so that no trace of a removed name stays behind.
+    Returns how many were forgotten."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            DELETE FROM {NameWord._meta.db_table} AS known
+            WHERE NOT EXISTS (
+                SELECT 1 FROM {Patient._meta.db_table} AS patient
+                WHERE regexp_split_to_array(patient.search_key, %s) @> ARRAY[known.word]
+            )
+            """,  # noqa: S608 - the table names are ours
+            [SEARCH_WORD_SEPARATORS],
+        )
+        return cursor.rowcount
 
 
 HISTORY_FIELDS = ("category", "code", "name", "details", "started_on", "ended_on", "status")

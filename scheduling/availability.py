@@ -4,7 +4,9 @@ and the one wording of why a time cannot be booked.
 Availability loads everything a time range needs in a fixed number of queries (working
 hours, time off, closures, appointments) and answers in memory, so the slot finder costs the
 same number of queries whatever the number of appointments. The booking and moving services
-ask it too (scheduling/services.py), and refuse with the same messages it gives.
+ask it too (scheduling/services.py), and refuse with the same messages it gives. The slot
+finder for any practitioner reads everyone's appointments a stretch of days at a time and stops
+once it has its slots: weeks of everyone's busy times are the biggest read there is.
 """
 
 from __future__ import annotations
@@ -102,6 +104,9 @@ class Availability:
     # these; the other rooms' appointments are loaded the first time one is asked about.
     practitioner_ids: Sequence[int] | None = None
     room_ids: Sequence[int] = ()
+    # Read the appointments starting before this instant only, for now (None: the whole
+    # range); read_until() reads on. Time off, closures and hours are small: read at once.
+    read_appointments_until: datetime | None = None
     hours: dict[int, dict[int, list[tuple[time, time]]]] = field(init=False)
     time_off: dict[int, list[tuple[datetime, datetime, str]]] = field(init=False)
     closures: list[tuple[datetime, datetime, str]] = field(init=False)
@@ -131,23 +136,45 @@ class Availability:
         self.room_busy = defaultdict(list)
         self.patient_busy = []
         self._all_rooms = self.practitioner_ids is None
-        wanted = Q()
+        self._wanted = Q()
         if self.practitioner_ids is not None:
-            wanted = Q(practitioner_id__in=self.practitioner_ids) | Q(room_id__in=self.room_ids)
+            self._wanted = Q(practitioner_id__in=self.practitioner_ids) | Q(room_id__in=self.room_ids)
             if self.patient_id is not None:
-                wanted |= Q(patient_id=self.patient_id)
-        for practitioner_id, room_id, patient_id, starts_at, ends_at, blocked_until in self._appointments(wanted):
+                self._wanted |= Q(patient_id=self.patient_id)
+        self._read_until = end
+        if self.read_appointments_until is not None:
+            self._read_until = min(max(self.read_appointments_until, start), end)
+        self._add(self._appointments(self._wanted, until=self._read_until))
+
+    def read_until(self, instant: datetime) -> None:
+        """Read the appointments starting before ``instant`` too (within the range)."""
+        until = min(instant, self.end + timedelta(days=1))
+        if until <= self._read_until:
+            return
+        self._add(self._appointments(self._wanted, until=until, after=self._read_until))
+        self._read_until = until
+
+    @property
+    def appointments_read_until(self) -> datetime:
+        return self._read_until
+
+    def _add(self, rows) -> None:
+        for practitioner_id, room_id, patient_id, starts_at, ends_at, blocked_until in rows:
             self.practitioner_busy[practitioner_id].append((starts_at, blocked_until))
             self.room_busy[room_id].append((starts_at, blocked_until))
             if patient_id == self.patient_id:
                 self.patient_busy.append((starts_at, ends_at))
 
-    def _appointments(self, condition: Q):
-        start, end = self.start - timedelta(days=1), self.end + timedelta(days=1)
+    def _appointments(self, condition: Q, *, until: datetime, after: datetime | None = None):
+        """The live appointments overlapping the range up to ``until``; with ``after``, only
+        those starting from then on (the ones starting earlier were read before)."""
+        appointments = Appointment.objects.live()
+        if after is None:
+            appointments = appointments.overlapping(self.start - timedelta(days=1), until)
+        else:
+            appointments = appointments.filter(starts_at__gte=after, starts_at__lt=until)
         return (
-            Appointment.objects.live()
-            .overlapping(start, end)
-            .filter(condition)
+            appointments.filter(condition)
             .exclude(pk=self.exclude_appointment_id)
             .values_list("practitioner_id", "room_id", "patient_id", "starts_at", "ends_at", "blocked_until")
         )
@@ -155,7 +182,7 @@ class Availability:
     def _load_all_rooms(self) -> None:
         self._all_rooms = True
         self.room_busy = defaultdict(list)
-        for _, room_id, _, starts_at, _, blocked_until in self._appointments(Q()):
+        for _, room_id, _, starts_at, _, blocked_until in self._appointments(Q(), until=self._read_until):
             self.room_busy[room_id].append((starts_at, blocked_until))
 
     def problems(
@@ -304,8 +331,12 @@ def find_slots(
     rooms = active_rooms()
     if not practitioners or not rooms or date_to < date_from:
         return []
-    first, _ = day_bounds(date_from)
+    first, first_day_end = day_bounds(date_from)
     _, last = day_bounds(date_to)
+    # One practitioner's appointments are few: read at once. Everyone's are read a stretch of
+    # days at a time (the first day, the next 3, the next 12, 48...) until the slots are found:
+    # three reads cover a fortnight, and a clinic with free time on the first day reads that day only.
+    stretch = timedelta(days=3)
     availability = Availability(
         start=first,
         end=last,
@@ -313,12 +344,18 @@ def find_slots(
         exclude_appointment_id=getattr(exclude_appointment, "pk", None),
         practitioner_ids=None if practitioner is None else [practitioner.pk],
         room_ids=(practitioner.default_room_id,) if practitioner is not None and practitioner.default_room_id else (),
+        # Availability widens by a day: a buffer or a time off may straddle midnight.
+        read_appointments_until=first_day_end + timedelta(days=1) if practitioner is None else None,
     )
     current_place = (
         (exclude_appointment.starts_at, exclude_appointment.practitioner_id) if exclude_appointment else None
     )
     slots: list[Slot] = []
     for day in days(date_from, date_to):
+        needed = day_bounds(day)[1] + timedelta(days=1)
+        if needed > availability.appointments_read_until:
+            availability.read_until(needed + stretch - timedelta(days=1))
+            stretch *= 4
         for starts_at in _candidate_starts(day, window_start, window_end):
             if starts_at <= now:
                 continue

@@ -164,8 +164,10 @@ def week_days(practitioner: Practitioner, monday: date) -> list[WeekDay]:
 
 
 def patient_upcoming(patient, *, limit: int = 10) -> list[Appointment]:
+    # Only what the patient's page shows (type, practitioner): every join of a calendar card
+    # costs PostgreSQL more to plan than the patient's few rows cost to read.
     return list(
-        Appointment.objects.for_calendar()
+        Appointment.objects.select_related("practitioner__user", "appointment_type")
         .filter(patient=patient)
         .filter(Q(starts_at__gte=timezone.now() - timedelta(hours=12)))
         .exclude(status=Appointment.Status.CANCELLED)

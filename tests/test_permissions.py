@@ -328,6 +328,7 @@ PAGES: dict[str, Page] = {
     "accounts:recovery_codes": Page((LOGIN, 404, 404, 404)),
     "accounts:recovery_codes_renew": Page(POST_ONLY, post=(LOGIN, ALLOWED, ALLOWED, ALLOWED)),
     "accounts:second_factor_remove": Page(POST_ONLY, post=(LOGIN, ALLOWED, ALLOWED, ALLOWED)),
+    "healthz": Page(EVERYONE),  # for load balancers: no login, no data
     # Patients: the desk, then clinical data (doctors only)
     "patients:list": Page(STAFF),
     "patients:register": Page(STAFF, post=FORM),

@@ -13,6 +13,7 @@ from clinic.localtime import day_bounds
 from patients.models import Patient
 from treatments.models import (
     Batch,
+    BatchUsage,
     FollowUpTask,
     MaintenanceRecall,
     OutcomeRating,
@@ -51,7 +52,8 @@ def plan_sessions(plan: TreatmentPlan) -> list[TreatmentSession]:
             "sessions",
             queryset=TreatmentSession.objects.select_related("doctor")
             .prefetch_related(
-                Prefetch("batch_usages__batch__product"),
+                # One query for the usages with their batch and product, not three.
+                Prefetch("batch_usages", queryset=BatchUsage.objects.select_related("batch__product")),
                 Prefetch("ratings", queryset=OutcomeRating.objects.order_by("rater")),
             )
             .order_by("number"),

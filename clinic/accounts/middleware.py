@@ -10,9 +10,10 @@ from django.utils.http import urlencode
 
 from clinic.accounts.selectors import has_second_factor
 
-# The pages a half-logged-in user may reach: the two steps themselves, and logging out.
+# The pages a half-logged-in user may reach: the two steps themselves, logging out, and the
+# load balancers' health check (no data).
 OPEN_BEFORE_SECOND_FACTOR = frozenset(
-    {"logout", "accounts:verify", "accounts:enrol", "accounts:recovery_codes", "admin:logout"}
+    {"logout", "accounts:verify", "accounts:enrol", "accounts:recovery_codes", "admin:logout", "healthz"}
 )
 
 

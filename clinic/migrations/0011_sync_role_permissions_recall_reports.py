@@ -111,7 +111,7 @@ class Migration(migrations.Migration):
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("clinic", "0010_audit_download_action"),
-        ("patients", "0009_patient_created_at_index"),
+        ("patients", "0010_patient_search_words"),
         ("messaging", "0005_waitlist_offer_kind"),
         ("treatments", "0009_maintenance_recall_and_follow_up"),
         ("scheduling", "0005_waitlist"),

@@ -64,17 +64,18 @@ def test_unrelated_query_finds_nothing(helene, others):
     assert list(patient_search("zzzzqqq")) == []
 
 
-def test_name_search_uses_the_trigram_index(helene, django_db_blocker):
+@pytest.mark.parametrize(("query", "index"), [("lef", "patient_search_key_trgm"), ("lefevbre", "patient_search_words")])
+def test_name_search_uses_the_indexes(helene, query, index):
     from django.db import connection
 
     PatientFactory.create_batch(30)
-    sql, params = patient_search("lefevre").query.sql_with_params()
+    sql, params = patient_search(query).query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute("SET enable_seqscan = off")
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
         cursor.execute("SET enable_seqscan = on")
-    assert "patient_search_key_trgm" in plan
+    assert index in plan
 
 
 def test_duplicates_by_name_and_birth_date_ignore_accents_and_case(helene):
@@ -93,3 +94,77 @@ def test_duplicates_by_phone_or_email(helene):
 
 def test_same_name_with_other_birth_date_is_not_a_duplicate(helene):
     assert possible_duplicates(first_name="Hélène", last_name="Lefèvre", date_of_birth=datetime.date(1990, 1, 1)) == []
+
+
+@pytest.fixture
+def gordillos():
+    """Patients whose names are one slip from one another, among many others."""
+    PatientFactory.create_batch(20)
+    return {
+        "gordillo": PatientFactory(first_name="Lalo", last_name="Gordillo"),
+        "gordon": PatientFactory(first_name="Ana", last_name="Gordon"),
+        "bahr": PatientFactory(first_name="Alfred", last_name="Bähr"),
+        "baum": PatientFactory(first_name="Adamo", last_name="Baum"),
+        "rahman": PatientFactory(first_name="Lea", last_name="Rahman"),
+        "gebhard": PatientFactory(first_name="Gebhard", last_name="Baxter"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "wanted"),
+    [
+        ("Gordlilo", "gordillo"),  # two letters swapped
+        ("Gordiilo", "gordillo"),  # one letter wrong
+        ("Gordilo", "gordillo"),  # one letter missing
+        ("Gorrdillo", "gordillo"),  # one letter too many
+        ("Bhar", "bahr"),  # swapped, in a short name
+        ("Baim", "baum"),  # a letter wrong, in a short name
+        ("Bum", "baum"),  # missing, in a short name
+        ("Rahmen", "rahman"),
+        ("lalo gordlilo", "gordillo"),  # first and last name, one misspelt
+    ],
+)
+def test_name_search_finds_a_misspelt_name_first(gordillos, query, wanted):
+    assert patient_search(query).first() == gordillos[wanted]
+
+
+def test_a_name_typed_right_comes_before_names_one_slip_away(gordillos):
+    # "bahr" is inside "gebhard", and "baum" is one letter from "bahr": both come after.
+    found = list(patient_search("bahr"))
+    assert found[0] == gordillos["bahr"]
+    assert gordillos["gebhard"] not in found[:1]
+    assert list(patient_search("gordon")) == [gordillos["gordon"]]
+
+
+def test_a_misspelt_name_finds_no_one_two_slips_away(gordillos):
+    assert list(patient_search("Gardlilo")) == []
+
+
+def test_words_of_names_are_kept_for_the_search_by_the_database(gordillos):
+    from patients.models import NameWord
+
+    patient = gordillos["gordon"]
+    patient.last_name = "Ortiz-Smythe"
+    patient.save()
+    assert {"ortiz", "smythe", "ana"} <= set(NameWord.objects.values_list("word", flat=True))
+    assert list(patient_search("Smtyhe")) == [patient]
+
+
+def test_one_edit_away_covers_the_usual_slips():
+    from patients.selectors import one_edit_away
+
+    variants = one_edit_away("bahr")
+    assert {"bhar", "bah", "baahr", "bahx", "bahr"} <= variants
+    assert "hbra" not in variants
+
+
+def test_deleting_a_patient_forgets_the_words_only_they_bore(gordillos):
+    from patients import services
+    from patients.models import NameWord
+
+    lone = PatientFactory(first_name="Zebedee", last_name="Quixwort")
+    PatientFactory(first_name="Ana", last_name="Quixwort")
+    services.patient_delete(patient=lone)
+    words = set(NameWord.objects.values_list("word", flat=True))
+    assert "zebedee" not in words
+    assert {"quixwort", "ana", "gordillo"} <= words

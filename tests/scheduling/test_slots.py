@@ -19,6 +19,7 @@ from tests.scheduling.factories import (
     AppointmentFactory,
     ClinicClosureFactory,
     PractitionerFactory,
+    RoomFactory,
     TimeOffFactory,
     appointment_type,
 )
@@ -247,3 +248,85 @@ def test_course_proposal_gives_the_booking_services_reasons_word_for_word(practi
                 booked_by=practitioner.user,
             )  # fmt: skip
         assert conflict in " ".join(refused.value.messages)
+
+
+def _busy_small_clinic(patient):
+    """Three practitioners and three rooms (two share a default room), their lunchtimes mostly taken for a week and a
+    half (a seeded shuffle: the same clinic every run), the patient busy now and then."""
+    import random
+
+    rooms = [RoomFactory(name="Shared A"), RoomFactory(name="Shared B"), RoomFactory(name="Small")]
+    practitioners = [
+        PractitionerFactory(default_room=rooms[0]),
+        PractitionerFactory(default_room=rooms[0]),
+        PractitionerFactory(default_room=rooms[1], hours=(datetime.time(11), datetime.time(13))),
+    ]
+    shuffle = random.Random(7)
+    review = appointment_type("Review")
+    for offset in range(11):
+        day = MONDAY + datetime.timedelta(days=offset)
+        for quarter in range(8):
+            starts = local_datetime(day, datetime.time(12 + quarter // 4, 15 * (quarter % 4)))
+            free_rooms = shuffle.sample(rooms, len(rooms))
+            patient_booked = False
+            for practitioner, room in zip(practitioners, free_rooms, strict=False):
+                if shuffle.random() < 0.8:
+                    with_patient = not patient_booked and shuffle.random() < 0.05
+                    patient_booked |= with_patient
+                    AppointmentFactory(
+                        practitioner=practitioner, room=room, appointment_type=review, starts_at=starts,
+                        patient=patient if with_patient else PatientFactory(),
+                    )  # fmt: skip
+    return practitioners
+
+
+def _exhaustive(practitioners, *, limit, **search):
+    """The slots found practitioner by practitioner (each reads every appointment of the
+    range at once), merged in the any-practitioner finder's order."""
+    order = {practitioner.pk: index for index, practitioner in enumerate(availability.active_practitioners())}
+    every = [
+        slot
+        for practitioner in practitioners
+        for slot in availability.find_slots(practitioner=practitioner, limit=10_000, **search)
+    ]
+    every.sort(key=lambda slot: (slot.starts_at, order[slot.practitioner.pk]))
+    return every[:limit]
+
+
+@pytest.mark.usefixtures("frozen_now")
+@pytest.mark.parametrize("limit", [3, 20, 60, 500])
+def test_any_practitioner_finder_reading_day_by_day_finds_what_an_exhaustive_search_finds(patient, limit):
+    practitioners = _busy_small_clinic(patient)
+    search = {
+        "appointment_type": appointment_type(),
+        "date_from": MONDAY,
+        "date_to": MONDAY + datetime.timedelta(days=15),
+        "patient": patient,
+    }
+    found = availability.find_slots(limit=limit, **search)
+    expected = _exhaustive(practitioners, limit=limit, **search)
+    assert len(found) == min(limit, len(expected))
+    assert [(s.starts_at, s.practitioner.pk, s.room.pk) for s in found] == [
+        (s.starts_at, s.practitioner.pk, s.room.pk) for s in expected
+    ]
+
+
+@pytest.mark.usefixtures("frozen_now")
+def test_any_practitioner_finder_stops_reading_once_it_has_its_slots(practitioner, other_practitioner):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    AppointmentFactory(practitioner=practitioner, starts_at=local_datetime(MONDAY, datetime.time(12)))
+    search = {"appointment_type": appointment_type(), "date_from": MONDAY, "date_to": MONDAY + datetime.timedelta(14)}
+
+    def appointment_reads(limit: int) -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as captured:
+            found = availability.find_slots(limit=limit, **search)
+        return len(found), sum('FROM "scheduling_appointment"' in query["sql"] for query in captured.captured_queries)
+
+    # Monday's lunchtime holds 12 slots (7 starts for two, 12:00 and 12:15 taken for one):
+    # 3 slots need Monday's appointments only; 40 Monday's and the next 3 days'.
+    assert appointment_reads(3) == (3, 1)
+    assert appointment_reads(40) == (40, 2)
+    # All of them: the first day, the next 3, the next 12 cover the fortnight: no more reads.
+    assert appointment_reads(1000) == (12 + 14 * 10, 3)

@@ -3,9 +3,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from clinic import views
+from scheduling import views as scheduling_views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    # The start page; the front desk lands on today's calendar grid there (scheduling.views.home).
+    path("", scheduling_views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),

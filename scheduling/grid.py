@@ -1,0 +1,443 @@
+"""The calendars as time grids: the day (a column per practitioner), a practitioner's week (a
+column per day) and the rooms of a day (a column per room).
+
+A grid's rows are 5 minutes of the clinic's wall clock; each column is a list of blocks, each
+an appointment, free time (cut into 15-minute cells that book there) or time that cannot be
+booked (outside working hours, time off, a closure, the past). The layout is computed here,
+once, as row numbers and prepared strings (times, links), so that the template is one loop of
+plain lookups: no include, no URL reversal and no date filter per block. The rows become CSS
+classes (static/css/scheduling_grid.css), never style attributes (the Content-Security-Policy).
+
+Reads: the day selector's one statement (scheduling.selectors.day_columns) plus working hours,
+time off and closures, one query each, whatever the number of appointments.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from clinic.localtime import NonexistentLocalTime, day_bounds, local_datetime
+from scheduling.models import Appointment, Room, WorkingHours
+from scheduling.selectors import CalendarEntry, day_columns
+
+ROW_MINUTES = 5
+ROWS_PER_DAY = 24 * 60 // ROW_MINUTES
+FREE_CELL_ROWS = 3  # a free cell is 15 minutes: where a click books
+# A day without working hours or appointments still shows these hours.
+DEFAULT_OPENING = (time(9, 0), time(18, 0))
+Span = tuple[int, int]  # [first row, end row) of the day, rows counted from local midnight
+
+
+def _row_of(at: time) -> int:
+    return (at.hour * 60 + at.minute) // ROW_MINUTES
+
+
+class DayClock:
+    """Local wall-clock rows of one day and the instants they are. A day without a change of
+    the clocks is a fixed offset (fast); on the two days a year with one, each instant is asked
+    of clinic.localtime, and a time the clocks skip has no instant."""
+
+    def __init__(self, day: date) -> None:
+        self.day = day
+        zone = timezone.get_default_timezone()
+        midnight = datetime.combine(day, time(0)).replace(tzinfo=zone)
+        late = datetime.combine(day, time(23, 59)).replace(tzinfo=zone)
+        self.steady = midnight.utcoffset() == late.utcoffset()
+        self.midnight = midnight.astimezone(UTC)
+
+    def row(self, instant: datetime, *, up: bool = False) -> int:
+        """The row of an instant: clamped to the day; rounded up for the end of something."""
+        local = timezone.localtime(instant)
+        if local.date() < self.day:
+            return 0
+        if local.date() > self.day:
+            return ROWS_PER_DAY
+        minutes = local.hour * 60 + local.minute
+        row, rest = divmod(minutes, ROW_MINUTES)
+        if up and (rest or local.second or local.microsecond):
+            row += 1
+        return row
+
+    def instant(self, row: int) -> datetime | None:
+        if self.steady:
+            return self.midnight + timedelta(minutes=row * ROW_MINUTES)
+        minutes = row * ROW_MINUTES
+        try:
+            return local_datetime(self.day, time(minutes // 60, minutes % 60), fold=0)
+        except NonexistentLocalTime:
+            return None
+
+
+def clock_text(row: int) -> str:
+    minutes = row * ROW_MINUTES
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _subtract(spans: Iterable[Span], holes: Iterable[Span]) -> list[Span]:
+    result = sorted(spans)
+    for hole_start, hole_end in holes:
+        kept = []
+        for start, end in result:
+            if hole_end <= start or end <= hole_start:
+                kept.append((start, end))
+                continue
+            if start < hole_start:
+                kept.append((start, hole_start))
+            if hole_end < end:
+                kept.append((hole_end, end))
+        result = kept
+    return result
+
+
+@dataclass(slots=True)
+class Block:
+    """One thing in a column: an appointment, a free cell or time that cannot be booked."""
+
+    kind: str  # "appointment", "free" or "off"
+    row: int  # CSS grid row (1 = the first row of the axis)
+    span: int
+    time: str = ""  # "10:15", local
+    end_time: str = ""
+    entry: CalendarEntry | None = None
+    href: str = ""
+    lunch: bool = False
+    free_minutes: int = 0  # for a free cell: the free time from its start on
+    start: str = ""  # for a free cell: its instant, ISO 8601 in UTC
+    who: str = ""  # in the room view: the practitioner
+
+
+@dataclass(slots=True)
+class GridColumn:
+    key: int  # practitioner, room, or the day's ordinal (week)
+    title: str
+    day: date
+    href: str = ""  # the column heading's link (a practitioner's week, a day)
+    blocks: list[Block] = field(default_factory=list)
+    today: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AxisMark:
+    row: int
+    span: int
+    text: str
+    hour: bool
+    lunch: bool
+
+
+@dataclass(slots=True)
+class Grid:
+    first: int  # first row of the day shown
+    last: int  # end row (exclusive)
+    lunch: Span
+    columns: list[GridColumn]
+
+    @property
+    def rows(self) -> int:
+        return self.last - self.first
+
+    @property
+    def marks(self) -> list[AxisMark]:
+        """The time axis: a mark every 15 minutes, the hours labelled."""
+        marks = []
+        for row in range(self.first, self.last, FREE_CELL_ROWS):
+            span = min(FREE_CELL_ROWS, self.last - row)
+            lunch = self.lunch[0] <= row < self.lunch[1]
+            marks.append(AxisMark(row - self.first + 1, span, clock_text(row), row % 12 == 0, lunch))
+        return marks
+
+
+def lunch_rows() -> Span:
+    return _row_of(settings.CLINIC_LUNCH_START), _row_of(settings.CLINIC_LUNCH_END)
+
+
+@dataclass
+class Links:
+    """The prefixes the blocks' links are built from: reversed once per page, not per block."""
+
+    appointment: str  # + "<pk>/"
+    book: str  # + "?practitioner=..&start=..&free=.."
+    move: str = ""  # in move mode: the moved appointment's move page (+ "?practitioner=..&start=..")
+
+    @classmethod
+    def for_page(cls, *, moving: Appointment | None = None) -> Links:
+        detail = reverse("scheduling:appointment_detail", args=[0])
+        return cls(
+            appointment=detail[: -len("0/")],
+            book=reverse("scheduling:grid_book"),
+            move=reverse("scheduling:appointment_move", args=[moving.pk]) if moving else "",
+        )
+
+
+def lay_out(
+    column: GridColumn,
+    entries: Sequence[CalendarEntry],
+    *,
+    clock: DayClock,
+    open_spans: Sequence[Span],
+    axis: Span,
+    lunch: Span,
+    links: Links,
+    practitioner_id: int | None,
+    not_before: int = 0,
+    moving_pk: int | None = None,
+) -> None:
+    """Fill a column: its appointments where they fall, the open time around them cut into
+    free cells (bookable when the column is a practitioner's: ``practitioner_id``), the rest
+    as time that cannot be booked. ``moving_pk``: the appointment being moved, whose own time
+    counts as free."""
+    first, last = axis
+    blocks = column.blocks
+    busy: list[Span] = []
+    previous_end = first
+    localtime = timezone.localtime
+    for entry in entries:
+        if entry.status == Appointment.Status.CANCELLED or entry.pk == moving_pk:
+            continue
+        start = max(clock.row(entry.starts_at), first, previous_end)
+        end = min(max(clock.row(entry.ends_at, up=True), start + 1), last)
+        if end <= start:
+            continue
+        busy.append((start, end))
+        previous_end = end
+        blocks.append(
+            Block(
+                "appointment", start - first + 1, end - start,
+                time=f"{localtime(entry.starts_at):%H:%M}", end_time=f"{localtime(entry.ends_at):%H:%M}",
+                entry=entry, href=f"{links.appointment}{entry.pk}/",
+            )
+        )  # fmt: skip
+    free = _subtract(
+        [(max(start, first, not_before), min(end, last)) for start, end in open_spans if end > max(start, not_before)],
+        busy,
+    )
+    free = [(start, end) for start, end in free if end > start]
+    for start, end in _subtract([(first, last)], [*busy, *free]):
+        blocks.append(Block("off", start - first + 1, end - start))
+    for segment_start, segment_end in free:
+        cell = segment_start
+        while cell < segment_end:
+            cut = min(segment_end, (cell // FREE_CELL_ROWS + 1) * FREE_CELL_ROWS)
+            block = Block("free", cell - first + 1, cut - cell, time=clock_text(cell))
+            block.lunch = lunch[0] <= cell < lunch[1]
+            instant = clock.instant(cell)
+            if practitioner_id is not None and instant is not None:
+                block.start = f"{instant:%Y-%m-%dT%H:%M:%SZ}"
+                block.free_minutes = (segment_end - cell) * ROW_MINUTES
+                target = links.move or links.book
+                block.href = f"{target}?practitioner={practitioner_id}&start={block.start}"
+                if not links.move:
+                    block.href += f"&free={block.free_minutes}"
+            blocks.append(block)
+            cell = cut
+
+
+# Reads ------------------------------------------------------------------------------------
+
+
+def _working_rows(weekdays: Iterable[int], practitioner_ids: Iterable[int] | None = None) -> dict:
+    """{practitioner id: {weekday: [spans]}} from the working hours."""
+    rows = WorkingHours.objects.filter(weekday__in=list(weekdays))
+    if practitioner_ids is not None:
+        rows = rows.filter(practitioner_id__in=list(practitioner_ids))
+    hours: dict[int, dict[int, list[Span]]] = defaultdict(lambda: defaultdict(list))
+    for practitioner_id, weekday, starts_at, ends_at in rows.values_list(
+        "practitioner_id", "weekday", "starts_at", "ends_at"
+    ):
+        hours[practitioner_id][weekday].append((_row_of(starts_at), -(-(ends_at.hour * 60 + ends_at.minute) // 5)))
+    return hours
+
+
+# Time off (with its practitioner) and closures (without) in one statement.
+BLOCKED_SQL = """
+    SELECT practitioner_id, starts_at, ends_at FROM scheduling_timeoff
+    WHERE starts_at < %(end)s AND ends_at > %(start)s AND (%(everyone)s OR practitioner_id = ANY(%(ids)s))
+    UNION ALL
+    SELECT NULL, starts_at, ends_at FROM scheduling_clinicclosure WHERE starts_at < %(end)s AND ends_at > %(start)s
+"""
+
+
+def _blocked(start: datetime, end: datetime, practitioner_ids: Iterable[int] | None = None):
+    """Time off per practitioner and closures of the clinic in [start, end)."""
+    away: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    closures: list[tuple[datetime, datetime]] = []
+    ids = list(practitioner_ids or [])
+    with connection.cursor() as cursor:
+        cursor.execute(BLOCKED_SQL, {"start": start, "end": end, "everyone": practitioner_ids is None, "ids": ids})
+        for practitioner_id, starts_at, ends_at in cursor.fetchall():
+            if practitioner_id is None:
+                closures.append((starts_at, ends_at))
+            else:
+                away[practitioner_id].append((starts_at, ends_at))
+    return away, closures
+
+
+def _axis(clock: DayClock, spans: Iterable[Span], entries: Iterable[CalendarEntry]) -> Span:
+    first, last = _row_of(DEFAULT_OPENING[0]), _row_of(DEFAULT_OPENING[1])
+    starts = [start for start, _ in spans]
+    ends = [end for _, end in spans]
+    for entry in entries:
+        if entry.status != Appointment.Status.CANCELLED:
+            starts.append(clock.row(entry.starts_at))
+            ends.append(clock.row(entry.ends_at, up=True))
+    if starts:
+        first, last = min(starts), max(ends)
+    # Whole hours, and at least one hour shown.
+    first = first // 12 * 12
+    last = max(-(-last // 12) * 12, first + 12)
+    return first, min(last, ROWS_PER_DAY)
+
+
+def _not_before(clock: DayClock, now: datetime) -> int:
+    """Free time starts at the next 5 minutes today, never in the past."""
+    return clock.row(now, up=True)
+
+
+def _rows_of(clock: DayClock, periods: Iterable[tuple[datetime, datetime]]) -> list[Span]:
+    return [(clock.row(start), clock.row(end, up=True)) for start, end in periods]
+
+
+def day_grid(day: date, *, moving: Appointment | None = None) -> Grid:
+    """The day: one column per practitioner of selectors.day_columns, in its one statement."""
+    clock = DayClock(day)
+    start, end = day_bounds(day)
+    columns = day_columns(day)
+    hours = _working_rows([day.weekday()])
+    away, closures = _blocked(start, end)
+    closed = _rows_of(clock, closures)
+    open_by_practitioner = {
+        column.practitioner.pk: _subtract(
+            hours.get(column.practitioner.pk, {}).get(day.weekday(), []),
+            [*closed, *_rows_of(clock, away.get(column.practitioner.pk, []))],
+        )
+        for column in columns
+    }
+    axis = _axis(
+        clock,
+        [span for spans in open_by_practitioner.values() for span in spans],
+        [entry for column in columns for entry in column.appointments],
+    )
+    lunch = lunch_rows()
+    links = Links.for_page(moving=moving)
+    week_prefix = reverse("scheduling:week", args=[0])[: -len("0/")]
+    not_before = _not_before(clock, timezone.now())
+    grid = Grid(axis[0], axis[1], lunch, [])
+    for column in columns:
+        head = column.practitioner
+        grid_column = GridColumn(head.pk, head.name, day, href=f"{week_prefix}{head.pk}/?date={day:%Y-%m-%d}")
+        lay_out(
+            grid_column, column.appointments, clock=clock, open_spans=open_by_practitioner[head.pk], axis=axis,
+            lunch=lunch, links=links, practitioner_id=head.pk, not_before=not_before,
+            moving_pk=moving.pk if moving else None,
+        )  # fmt: skip
+        grid.columns.append(grid_column)
+    return grid
+
+
+def week_grid(practitioner, monday: date, *, week_days) -> Grid:
+    """A practitioner's week: one column per day (``week_days``: selectors.week_days)."""
+    start, _ = day_bounds(monday)
+    _, end = day_bounds(monday + timedelta(days=6))
+    hours = _working_rows(range(7), [practitioner.pk]).get(practitioner.pk, {})
+    away, closures = _blocked(start, end, [practitioner.pk])
+    today = timezone.localdate()
+    now = timezone.now()
+    clocks = {entry.day: DayClock(entry.day) for entry in week_days}
+    open_by_day = {}
+    for entry in week_days:
+        clock = clocks[entry.day]
+        blocked = [*_rows_of(clock, closures), *_rows_of(clock, away.get(practitioner.pk, []))]
+        open_by_day[entry.day] = _subtract(hours.get(entry.day.weekday(), []), blocked)
+    spans = [span for spans in open_by_day.values() for span in spans]
+    axis = _axis(clocks[monday], spans, [])
+    for entry in week_days:
+        axis = _merge(axis, _axis(clocks[entry.day], spans, entry.appointments))
+    lunch = lunch_rows()
+    links = Links.for_page()
+    day_prefix = reverse("scheduling:day")
+    grid = Grid(axis[0], axis[1], lunch, [])
+    for entry in week_days:
+        clock = clocks[entry.day]
+        column = GridColumn(
+            entry.day.toordinal(), f"{entry.day:%a %d %b}", entry.day, href=f"{day_prefix}?date={entry.day:%Y-%m-%d}",
+            today=entry.day == today,
+        )  # fmt: skip
+        if entry.day < today:
+            not_before = ROWS_PER_DAY
+        elif entry.day == today:
+            not_before = _not_before(clock, now)
+        else:
+            not_before = 0
+        lay_out(
+            column, entry.appointments, clock=clock, open_spans=open_by_day[entry.day], axis=axis, lunch=lunch,
+            links=links, practitioner_id=practitioner.pk, not_before=not_before,
+        )  # fmt: skip
+        grid.columns.append(column)
+    return grid
+
+
+def _merge(one: Span, other: Span) -> Span:
+    return min(one[0], other[0]), max(one[1], other[1])
+
+
+def room_grid(day: date) -> Grid:
+    """The rooms of a day: one column per room in use (and any other booked that day). Free
+    time shows when a room is free; booking goes through a practitioner's column."""
+    clock = DayClock(day)
+    start, end = day_bounds(day)
+    by_room: dict[int, list[CalendarEntry]] = defaultdict(list)
+    rows = (
+        Appointment.objects.during(start, end)
+        .exclude(status=Appointment.Status.CANCELLED)
+        .order_by("starts_at", "id")
+        .values_list(
+            "room_id", "practitioner__user__first_name", "practitioner__user__last_name", *CalendarEntry.FIELDS
+        )  # noqa: E501
+    )
+    names: dict[int, str] = {}
+    for room_id, first_name, last_name, *row in rows:
+        entry = CalendarEntry.from_row(row)
+        by_room[room_id].append(entry)
+        names[entry.pk] = f"{first_name} {last_name}".strip()
+    rooms = Room.objects.filter(is_active=True) | Room.objects.filter(pk__in=list(by_room))
+    hours = _working_rows([day.weekday()])
+    spans = [span for weekdays in hours.values() for span in weekdays.get(day.weekday(), [])]
+    _, closures = _blocked(start, end, [])
+    axis = _axis(clock, spans, [entry for entries in by_room.values() for entry in entries])
+    lunch = lunch_rows()
+    links = Links.for_page()
+    opening_hours = (min((s for s, _ in spans), default=axis[0]), max((e for _, e in spans), default=axis[1]))
+    opening = _subtract([opening_hours], _rows_of(clock, closures))
+    grid = Grid(axis[0], axis[1], lunch, [])
+    for room in rooms.order_by("name").distinct():
+        column = GridColumn(room.pk, room.name, day)
+        lay_out(
+            column, by_room.get(room.pk, []), clock=clock, open_spans=opening, axis=axis, lunch=lunch, links=links,
+            practitioner_id=None,
+        )  # fmt: skip
+        for block in column.blocks:
+            if block.entry is not None:
+                block.who = names[block.entry.pk]
+        grid.columns.append(column)
+    return grid
+
+
+def preselected_type(types: Sequence, free_minutes: int | None):
+    """The appointment type a free cell suggests: the longest that fits the free time from
+    there (the shortest when none fits, the first when the free time is not known)."""
+    if not types:
+        return None
+    if not free_minutes:
+        return types[0]
+    fitting = [kind for kind in types if kind.duration_minutes <= free_minutes]
+    if not fitting:
+        return min(types, key=lambda kind: kind.duration_minutes)
+    return max(fitting, key=lambda kind: (kind.duration_minutes, kind.name == "Consultation"))

@@ -108,16 +108,19 @@ def _day_page(request, *, home: bool = False):
         if not moving.is_open:
             messages.error(request, "Only a booked or confirmed appointment can be moved.")
             moving = None
+    can_book, can_change = request.user.has_perm(BOOK_APPOINTMENT), request.user.has_perm(CHANGE_APPOINTMENT)
+    day_grid = grid.day_grid(day, moving=moving)
+    day_grid.render(can_book=can_book, can_change=can_change, moving=moving is not None)
     context = {
         "day": day,
         "previous_day": day - timedelta(days=1),
         "next_day": day + timedelta(days=1),
         "today": timezone.localdate(),
-        "grid": grid.day_grid(day, moving=moving),
+        "grid": day_grid,
         "moving": moving,
         "return_url": _day_url(day),
-        "can_book": request.user.has_perm(BOOK_APPOINTMENT),
-        "can_change": request.user.has_perm(CHANGE_APPOINTMENT),
+        "can_book": can_book,
+        "can_change": can_change,
         "home": home,
         **_grid_context(f"Calendar of {day:%A %d %B}: a column per practitioner"),
     }
@@ -147,12 +150,14 @@ def home(request):
 def calendar_rooms(request):
     require_perm(request.user, VIEW_APPOINTMENT)
     day = _day_from(request)
+    room_grid = grid.room_grid(day)
+    room_grid.render(can_book=False, can_change=False)
     context = {
         "day": day,
         "previous_day": day - timedelta(days=1),
         "next_day": day + timedelta(days=1),
         "today": timezone.localdate(),
-        "grid": grid.room_grid(day),
+        "grid": room_grid,
         **_grid_context(f"Rooms on {day:%A %d %B}: a column per room"),
     }
     template = "scheduling/_room_grid.html" if _is_htmx(request) else "scheduling/rooms.html"
@@ -179,6 +184,7 @@ def calendar_week(request, pk: int):
         **_grid_context(f"Week of {practitioner.name}: a column per day"),
     }
     context["grid"] = grid.week_grid(practitioner, monday, week_days=selectors.week_days(practitioner, monday))
+    context["grid"].render(can_book=context["can_book"], can_change=context["can_change"])
     if context["can_manage_feed"]:
         context["feed_url"] = request.build_absolute_uri(reverse("scheduling:feed", args=[practitioner.feed_token]))
     template = "scheduling/_week_grid.html" if _is_htmx(request) else "scheduling/week.html"

@@ -39,6 +39,7 @@ FREE_CELL_ROWS = 3  # a free cell is 15 minutes: where a click books
 # A day without working hours or appointments still shows these hours.
 DEFAULT_OPENING = (time(9, 0), time(18, 0))
 Span = tuple[int, int]  # [first row, end row) of the day, rows counted from local midnight
+CANCELLED = str(Appointment.Status.CANCELLED)  # a plain string: compared once per appointment
 
 
 def _row_of(at: time) -> int:
@@ -274,7 +275,7 @@ def lay_out(
     busy: list[Span] = []
     previous_end = first
     for entry in entries:
-        if entry.status == Appointment.Status.CANCELLED or entry.pk == moving_pk:
+        if entry.status == CANCELLED or entry.pk == moving_pk:
             continue
         start = max(clock.row(entry.starts_at), first, previous_end)
         end = min(max(clock.row(entry.ends_at, up=True), start + 1), last)
@@ -359,7 +360,7 @@ def _axis(clock: DayClock, spans: Iterable[Span], entries: Iterable[CalendarEntr
     starts = [start for start, _ in spans]
     ends = [end for _, end in spans]
     for entry in entries:
-        if entry.status != Appointment.Status.CANCELLED:
+        if entry.status != CANCELLED:
             starts.append(clock.row(entry.starts_at))
             ends.append(clock.row(entry.ends_at, up=True))
     if starts:

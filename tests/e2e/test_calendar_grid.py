@@ -73,6 +73,17 @@ def test_receptionist_books_from_free_time_and_moves_by_dragging(live_server, pa
     page.keyboard.press("Escape")
     expect(panel).to_be_empty()
 
+    # The keyboard way to move: "Move on the grid", then a free cell (Enter) moves it there.
+    page.locator(f'a.grid-appt[href="/scheduling/appointments/{booked.pk}/"]').click()
+    panel.get_by_role("link", name="Move on the grid").click()
+    expect(page.get_by_text("pick a free time")).to_be_visible()
+    sixteen = cell(page, practitioner, day, 16)
+    sixteen.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Moved to ")).to_be_visible()
+    booked.refresh_from_db()
+    assert timezone.localtime(booked.starts_at).time() == datetime.time(16)
+
     # On a phone the grid scrolls in its own region; the page itself does not scroll sideways.
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()

@@ -11,8 +11,8 @@ calendar 30 times its SQL; here each block is one format string with its text es
 page around it stays a template (templates/scheduling/_grid.html). The rows become CSS classes
 (static/css/scheduling_grid_rows.css), never style attributes (the Content-Security-Policy).
 
-Reads: the day selector's one statement (scheduling.selectors.day_columns) plus working hours,
-time off and closures, one query each, whatever the number of appointments.
+Reads: the day selector's one statement (scheduling.selectors.day_columns) plus one for working
+hours, time off and closures together (RULES_SQL), whatever the number of appointments.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from clinic.localtime import NonexistentLocalTime, day_bounds, local_datetime
-from scheduling.models import Appointment, Room, WorkingHours
+from scheduling.models import Appointment, Room
 from scheduling.selectors import CalendarEntry, day_columns
 
 ROW_MINUTES = 5
@@ -318,41 +318,50 @@ def lay_out(
 # Reads ------------------------------------------------------------------------------------
 
 
-def _working_rows(weekdays: Iterable[int], practitioner_ids: Iterable[int] | None = None) -> dict:
-    """{practitioner id: {weekday: [spans]}} from the working hours."""
-    rows = WorkingHours.objects.filter(weekday__in=list(weekdays))
-    if practitioner_ids is not None:
-        rows = rows.filter(practitioner_id__in=list(practitioner_ids))
-    hours: dict[int, dict[int, list[Span]]] = defaultdict(lambda: defaultdict(list))
-    for practitioner_id, weekday, starts_at, ends_at in rows.values_list(
-        "practitioner_id", "weekday", "starts_at", "ends_at"
-    ):
-        hours[practitioner_id][weekday].append((_row_of(starts_at), -(-(ends_at.hour * 60 + ends_at.minute) // 5)))
-    return hours
-
-
-# Time off (with its practitioner) and closures (without) in one statement.
-BLOCKED_SQL = """
-    SELECT practitioner_id, starts_at, ends_at FROM scheduling_timeoff
+# What can be booked when, in one statement: working hours (local wall-clock times of the given
+# weekdays), time off and clinic closures overlapping [start, end). Each row says which it is.
+RULES_SQL = """
+    SELECT 'hours', practitioner_id, weekday, starts_at, ends_at, NULL::timestamptz, NULL::timestamptz
+    FROM scheduling_workinghours
+    WHERE weekday = ANY(%(weekdays)s) AND (%(everyone)s OR practitioner_id = ANY(%(ids)s))
+    UNION ALL
+    SELECT 'away', practitioner_id, NULL, NULL, NULL, starts_at, ends_at FROM scheduling_timeoff
     WHERE starts_at < %(end)s AND ends_at > %(start)s AND (%(everyone)s OR practitioner_id = ANY(%(ids)s))
     UNION ALL
-    SELECT NULL, starts_at, ends_at FROM scheduling_clinicclosure WHERE starts_at < %(end)s AND ends_at > %(start)s
+    SELECT 'closed', NULL, NULL, NULL, NULL, starts_at, ends_at FROM scheduling_clinicclosure
+    WHERE starts_at < %(end)s AND ends_at > %(start)s
 """
 
 
-def _blocked(start: datetime, end: datetime, practitioner_ids: Iterable[int] | None = None):
-    """Time off per practitioner and closures of the clinic in [start, end)."""
+@dataclass
+class Rules:
+    """Working hours as rows ({practitioner: {weekday: [spans]}}), time off per practitioner and
+    closures, as instants."""
+
+    hours: dict[int, dict[int, list[Span]]]
+    away: dict[int, list[tuple[datetime, datetime]]]
+    closures: list[tuple[datetime, datetime]]
+
+
+def _rules(start: datetime, end: datetime, weekdays: Iterable[int], practitioner_ids: Iterable[int] | None = None):
+    hours: dict[int, dict[int, list[Span]]] = defaultdict(lambda: defaultdict(list))
     away: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     closures: list[tuple[datetime, datetime]] = []
-    ids = list(practitioner_ids or [])
+    params = {
+        "start": start, "end": end, "weekdays": list(weekdays), "everyone": practitioner_ids is None,
+        "ids": list(practitioner_ids or []),
+    }  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute(BLOCKED_SQL, {"start": start, "end": end, "everyone": practitioner_ids is None, "ids": ids})
-        for practitioner_id, starts_at, ends_at in cursor.fetchall():
-            if practitioner_id is None:
-                closures.append((starts_at, ends_at))
-            else:
+        cursor.execute(RULES_SQL, params)
+        for kind, practitioner_id, weekday, opens, closes, starts_at, ends_at in cursor.fetchall():
+            if kind == "hours":
+                closing_minutes = closes.hour * 60 + closes.minute
+                hours[practitioner_id][weekday].append((_row_of(opens), -(-closing_minutes // ROW_MINUTES)))
+            elif kind == "away":
                 away[practitioner_id].append((starts_at, ends_at))
-    return away, closures
+            else:
+                closures.append((starts_at, ends_at))
+    return Rules(hours, away, closures)
 
 
 def _axis(clock: DayClock, spans: Iterable[Span], entries: Iterable[CalendarEntry]) -> Span:
@@ -385,8 +394,8 @@ def day_grid(day: date, *, moving: Appointment | None = None) -> Grid:
     clock = DayClock(day)
     start, end = day_bounds(day)
     columns = day_columns(day)
-    hours = _working_rows([day.weekday()])
-    away, closures = _blocked(start, end)
+    rules = _rules(start, end, [day.weekday()])
+    hours, away, closures = rules.hours, rules.away, rules.closures
     closed = _rows_of(clock, closures)
     open_by_practitioner = {
         column.practitioner.pk: _subtract(
@@ -421,8 +430,8 @@ def week_grid(practitioner, monday: date, *, week_days) -> Grid:
     """A practitioner's week: one column per day (``week_days``: selectors.week_days)."""
     start, _ = day_bounds(monday)
     _, end = day_bounds(monday + timedelta(days=6))
-    hours = _working_rows(range(7), [practitioner.pk]).get(practitioner.pk, {})
-    away, closures = _blocked(start, end, [practitioner.pk])
+    rules = _rules(start, end, range(7), [practitioner.pk])
+    hours, away, closures = rules.hours.get(practitioner.pk, {}), rules.away, rules.closures
     today = timezone.localdate()
     now = timezone.now()
     clocks = {entry.day: DayClock(entry.day) for entry in week_days}
@@ -483,9 +492,9 @@ def room_grid(day: date) -> Grid:
         by_room[room_id].append(entry)
         names[entry.pk] = f"{first_name} {last_name}".strip()
     rooms = Room.objects.filter(is_active=True) | Room.objects.filter(pk__in=list(by_room))
-    hours = _working_rows([day.weekday()])
+    rules = _rules(start, end, [day.weekday()])
+    hours, closures = rules.hours, rules.closures
     spans = [span for weekdays in hours.values() for span in weekdays.get(day.weekday(), [])]
-    _, closures = _blocked(start, end, [])
     axis = _axis(clock, spans, [entry for entries in by_room.values() for entry in entries])
     lunch = lunch_rows()
     links = Links.for_page()

@@ -13,7 +13,13 @@ from scheduling.models import Appointment
 from scheduling.services import SLOT_TAKEN
 from tests.factories import PatientFactory
 from tests.scheduling.conftest import MONDAY
-from tests.scheduling.factories import AppointmentFactory, PractitionerFactory, TimeOffFactory, appointment_type
+from tests.scheduling.factories import (
+    AppointmentFactory,
+    ClinicClosureFactory,
+    PractitionerFactory,
+    TimeOffFactory,
+    appointment_type,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 UTC = datetime.UTC
@@ -72,6 +78,14 @@ def test_time_off_is_not_free(receptionist_client, practitioner):
     free_cell(body, practitioner, 13, 45)
     assert f"start={at(14, 30):%Y-%m-%dT%H:%M:%SZ}" not in body
     free_cell(body, practitioner, 16)
+
+
+def test_a_clinic_closure_is_not_free_in_any_column(receptionist_client, practitioner, other_practitioner):
+    ClinicClosureFactory(starts_at=at(15), ends_at=at(18), reason="Staff training")
+    body = receptionist_client.get(DAY_URL).content.decode()
+    for someone in (practitioner, other_practitioner):
+        free_cell(body, someone, 14, 45)
+        assert f"practitioner={someone.pk}&amp;start={at(15):%Y-%m-%dT%H:%M:%SZ}" not in body
 
 
 def test_free_cell_opens_the_booking_panel_with_the_type_that_fits(receptionist_client, practitioner, patient):

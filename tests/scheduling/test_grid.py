@@ -199,6 +199,7 @@ def test_reception_lands_on_todays_grid(client, receptionist, doctor, practition
     body = client.get(reverse("home")).content.decode()
     assert "Today, Monday 7 January 2030" in body
     assert 'class="grid-scroll" tabindex="0" role="region"' in body  # the grid scrolls in its own region
+    assert reverse("patients:register") in body  # finding and registering patients stay one click away
     client.force_login(doctor)
     assert "grid-scroll" not in client.get(reverse("home")).content.decode()
 

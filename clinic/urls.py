@@ -5,7 +5,8 @@ from django.urls import include, path
 from clinic import health, views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    # The start page: the front desk lands on today's calendar grid (scheduling/home_urls.py).
+    path("", include("scheduling.home_urls")),
     path("healthz", health.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -239,3 +239,21 @@ class RecallSlotForm(forms.Form):
         ):
             raise forms.ValidationError("Choose one of the lunchtime times listed.")
         return practitioner, starts_at
+
+
+class GridDayForm(DayForm):
+    """The day grid's query: the day, and in move mode the appointment being moved."""
+
+    move = forms.IntegerField(required=False, min_value=1)
+
+
+class GridCellForm(forms.Form):
+    """A free cell of a grid, as its link gives it: who, when, and how long is free from there."""
+
+    practitioner = practitioner_field(required=True)
+    start = forms.CharField()
+    free = forms.IntegerField(required=False, min_value=0, max_value=24 * 60)
+    q = forms.CharField(required=False, max_length=100, label="Find the patient")
+
+    def clean_start(self) -> datetime:
+        return parse_instant(self.cleaned_data["start"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,18 +15,20 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from clinic import views as clinic_views
 from clinic.audit import audit_search
 from clinic.forms import add_service_errors, service_error_text
 from clinic.localtime import day_bounds
-from clinic.permissions import BOOK_APPOINTMENT, CHANGE_APPOINTMENT, VIEW_APPOINTMENT
+from clinic.permissions import BOOK_APPOINTMENT, CHANGE_APPOINTMENT, VIEW_APPOINTMENT, VIEW_CLINICAL
 from clinic.redirects import redirect_to_next
 from messaging.links import linked_object, read_link
 from patients.access import get_patient_for, require_perm
 from patients.selectors import patient_search
-from scheduling import availability, selectors, services
+from scheduling import availability, grid, selectors, services
 from scheduling.access import (
     can_manage_feed,
     can_see_clinical,
@@ -43,6 +45,8 @@ from scheduling.forms import (
     CancelForm,
     CourseForm,
     DayForm,
+    GridCellForm,
+    GridDayForm,
     MoveForm,
     RecallSlotForm,
     SlotChoiceForm,
@@ -79,20 +83,92 @@ def _show_refusal(form, error: ValidationError) -> list[availability.Slot]:
 # Calendars ------------------------------------------------------------------------------
 
 
-@require_GET
-@login_required
-def calendar_day(request):
-    require_perm(request.user, VIEW_APPOINTMENT)
-    day = _day_from(request)
+def _page_to_return_to(request, fallback: str) -> str:
+    """Where a grid's panel sends its forms back to: the grid page it was opened from (htmx
+    says which), else ``fallback``."""
+    current = request.headers.get("HX-Current-URL", "")
+    if current and url_has_allowed_host_and_scheme(current, allowed_hosts={request.get_host()}):
+        parts = urlsplit(current)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return fallback
+
+
+def _grid_context(label: str) -> dict:
+    lunch_start, lunch_end = availability.lunchtime()
+    return {
+        "grid_label": label,
+        "lunch_text": f"{lunch_start:%H:%M}–{lunch_end:%H:%M}",
+        "move_prefix": grid.Links.for_page().appointment,
+    }
+
+
+def _day_url(day: date) -> str:
+    return f"{reverse('scheduling:day')}?date={day:%Y-%m-%d}"
+
+
+def _day_page(request, *, home: bool = False):
+    form = GridDayForm(request.GET)
+    form.is_valid()
+    day = form.cleaned_data.get("date") or timezone.localdate()
+    moving = None
+    if form.cleaned_data.get("move") and request.user.has_perm(CHANGE_APPOINTMENT):
+        moving = get_appointment_for(request.user, form.cleaned_data["move"], perm=CHANGE_APPOINTMENT)
+        if not moving.is_open:
+            messages.error(request, "Only a booked or confirmed appointment can be moved.")
+            moving = None
+    can_book, can_change = request.user.has_perm(BOOK_APPOINTMENT), request.user.has_perm(CHANGE_APPOINTMENT)
+    day_grid = grid.day_grid(day, moving=moving)
+    day_grid.render(can_book=can_book, can_change=can_change, moving=moving is not None)
     context = {
         "day": day,
         "previous_day": day - timedelta(days=1),
         "next_day": day + timedelta(days=1),
         "today": timezone.localdate(),
-        "now": timezone.now(),
-        "columns": selectors.day_columns(day),
+        "grid": day_grid,
+        "moving": moving,
+        "return_url": _day_url(day),
+        "can_book": can_book,
+        "can_change": can_change,
+        "home": home,
+        **_grid_context(f"Calendar of {day:%A %d %B}: a column per practitioner"),
     }
     template = "scheduling/_day_grid.html" if _is_htmx(request) else "scheduling/day.html"
+    return render(request, template, context)
+
+
+@require_GET
+@login_required
+def calendar_day(request):
+    require_perm(request.user, VIEW_APPOINTMENT)
+    return _day_page(request)
+
+
+@require_GET
+@login_required
+def home(request):
+    """The front desk lands on today's grid; everyone else on the start page."""
+    user = request.user
+    if user.has_perm(BOOK_APPOINTMENT) and not user.has_perm(VIEW_CLINICAL):
+        return _day_page(request, home=True)
+    return clinic_views.home(request)
+
+
+@require_GET
+@login_required
+def calendar_rooms(request):
+    require_perm(request.user, VIEW_APPOINTMENT)
+    day = _day_from(request)
+    room_grid = grid.room_grid(day)
+    room_grid.render(can_book=False, can_change=False)
+    context = {
+        "day": day,
+        "previous_day": day - timedelta(days=1),
+        "next_day": day + timedelta(days=1),
+        "today": timezone.localdate(),
+        "grid": room_grid,
+        **_grid_context(f"Rooms on {day:%A %d %B}: a column per room"),
+    }
+    template = "scheduling/_room_grid.html" if _is_htmx(request) else "scheduling/rooms.html"
     return render(request, template, context)
 
 
@@ -109,9 +185,14 @@ def calendar_week(request, pk: int):
         "next_week": monday + timedelta(days=7),
         "today": timezone.localdate(),
         "now": timezone.now(),
-        "week": selectors.week_days(practitioner, monday),
         "can_manage_feed": can_manage_feed(request.user, practitioner),
+        "can_book": request.user.has_perm(BOOK_APPOINTMENT),
+        "can_change": request.user.has_perm(CHANGE_APPOINTMENT),
+        "return_url": f"{reverse('scheduling:week', args=[practitioner.pk])}?date={monday:%Y-%m-%d}",
+        **_grid_context(f"Week of {practitioner.name}: a column per day"),
     }
+    context["grid"] = grid.week_grid(practitioner, monday, week_days=selectors.week_days(practitioner, monday))
+    context["grid"].render(can_book=context["can_book"], can_change=context["can_change"])
     if context["can_manage_feed"]:
         context["feed_url"] = request.build_absolute_uri(reverse("scheduling:feed", args=[practitioner.feed_token]))
     template = "scheduling/_week_grid.html" if _is_htmx(request) else "scheduling/week.html"
@@ -270,9 +351,10 @@ def book(request):
                 f"Booked: {appointment.appointment_type.name} for {appointment.patient} on "
                 f"{local:%A %d %B at %H:%M} with {appointment.practitioner.name}.",
             )
-            return redirect(appointment)
+            return redirect_to_next(request, appointment)
     context = {
         "form": form,
+        "next": request.POST.get("next", "") if request.method == "POST" else "",
         "patient": data["patient"],
         "practitioner": data["practitioner"],
         "appointment_type": data["appointment_type"],
@@ -282,6 +364,40 @@ def book(request):
         "alternatives": alternatives,
     }
     return render(request, "scheduling/book.html", context)
+
+
+@require_GET
+@login_required
+def grid_book(request):
+    """A free cell of a grid, clicked: find the patient and book there (the form posts to
+    ``book``, which gives the booking service's answer, "just taken" included)."""
+    require_perm(request.user, BOOK_APPOINTMENT)
+    form = GridCellForm(request.GET)
+    template = "scheduling/_grid_book_panel.html" if _is_htmx(request) else "scheduling/grid_book.html"
+    if not form.is_valid():
+        return render(request, template, {"form": form}, status=400)
+    data = form.cleaned_data
+    query = data["q"].strip()
+    patients = []
+    if query:
+        audit_search(request, query=query)
+        patients = list(patient_search(query)[:8])
+    types = list(AppointmentType.objects.filter(is_active=True).order_by("name"))
+    local_start = timezone.localtime(data["start"])
+    context = {
+        "form": form,
+        "practitioner": data["practitioner"],
+        "starts_at": data["start"],
+        "start_iso": request.GET.get("start", ""),
+        "free": data["free"],
+        "query": query,
+        "patients": patients,
+        "types": types,
+        "chosen_type": grid.preselected_type(types, data["free"]),
+        "rooms": list(Room.objects.filter(is_active=True).order_by("name")),
+        "return_url": _page_to_return_to(request, _day_url(local_start.date())),
+    }
+    return render(request, template, context)
 
 
 # One appointment ------------------------------------------------------------------------
@@ -298,6 +414,14 @@ def appointment_detail(request, pk: int):
         "show_clinical": can_see_clinical(request.user),
         "can_change": request.user.has_perm(CHANGE_APPOINTMENT),
     }
+    if _is_htmx(request):
+        # Clicked on a grid: the appointment's card in the grid's panel, its forms going back there.
+        local_day = timezone.localtime(appointment.starts_at).date()
+        context["return_url"] = _page_to_return_to(request, _day_url(local_day))
+        context["move_on_grid_url"] = f"{_day_url(local_day)}&move={appointment.pk}"
+        context["is_today"] = local_day == timezone.localdate()
+        context["started"] = appointment.starts_at <= timezone.now()
+        return render(request, "scheduling/_appointment_panel.html", context)
     return render(request, "scheduling/appointment_detail.html", context)
 
 
@@ -307,6 +431,17 @@ def appointment_move(request, pk: int):
     appointment = get_appointment_for(request.user, pk, perm=CHANGE_APPOINTMENT)
     local = timezone.localtime(appointment.starts_at)
     initial = {"day": local.date(), "at": local.time(), "practitioner": appointment.practitioner}
+    picked = GridCellForm(request.GET) if request.method == "GET" and "start" in request.GET else None
+    picked_return = ""
+    if picked is not None and picked.is_valid():
+        # A free cell picked on the grid in move mode: the form filled in, to confirm.
+        picked_local = timezone.localtime(picked.cleaned_data["start"])
+        initial = {
+            "day": picked_local.date(),
+            "at": picked_local.time(),
+            "practitioner": picked.cleaned_data["practitioner"],
+        }
+        picked_return = _day_url(picked_local.date())
     form = MoveForm(request.POST or None, initial=initial)
     alternatives: list[availability.Slot] = []
     if request.method == "POST" and form.is_valid() and "starts_at" in form.cleaned_data:
@@ -320,7 +455,7 @@ def appointment_move(request, pk: int):
         else:
             appointment.refresh_from_db()
             messages.success(request, f"Moved to {timezone.localtime(appointment.starts_at):%A %d %B at %H:%M}.")
-            return redirect(appointment)
+            return redirect_to_next(request, appointment)
     if not alternatives and appointment.is_open:
         day = local.date()
         alternatives = availability.find_slots(
@@ -331,7 +466,13 @@ def appointment_move(request, pk: int):
     return render(
         request,
         "scheduling/appointment_move.html",
-        {"appointment": appointment, "form": form, "alternatives": alternatives},
+        {
+            "appointment": appointment,
+            "form": form,
+            "alternatives": alternatives,
+            "next": request.POST.get("next", "") or request.GET.get("next", "") or picked_return,
+            "picked_cell": bool(picked_return),
+        },
     )
 
 
@@ -344,7 +485,7 @@ def appointment_cancel(request, pk: int):
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, error)
-        return redirect(appointment)
+        return redirect_to_next(request, appointment)
     try:
         services.appointment_cancel(
             appointment=appointment, reason=form.cleaned_data["reason"], cancelled_by=request.user
@@ -353,7 +494,7 @@ def appointment_cancel(request, pk: int):
         messages.error(request, service_error_text(error))
     else:
         messages.success(request, "The appointment was cancelled and the slot is free again.")
-    return redirect(appointment)
+    return redirect_to_next(request, appointment)
 
 
 def _status_view(service, success: str):

@@ -222,6 +222,10 @@ class World:
         """A slot picked in the finder before the patient is chosen, and a search for them."""
         return {**self.booking_query(), "patient": "", "q": self.patient.last_name}
 
+    def grid_cell_query(self) -> dict:
+        """A free cell of the day grid, as its link gives it."""
+        return {"practitioner": self.practitioner.pk, "start": NOW.replace(hour=15).isoformat(), "free": 60}
+
 
 def no_args(world: World) -> list:
     return []
@@ -406,6 +410,8 @@ PAGES: dict[str, Page] = {
     "scheduling:day": Page(STAFF),
     "scheduling:today": Page(STAFF),
     "scheduling:week": Page(STAFF, lambda w: [w.practitioner.pk]),
+    "scheduling:rooms": Page(STAFF),
+    "scheduling:grid_book": Page(BOOKING, query=World.grid_cell_query),
     "scheduling:find": Page(STAFF),
     "scheduling:book": Page(BOOKING, query=World.booking_query, post=FORM),
     "scheduling:book_choose_patient": Page(BOOKING, query=World.slot_query),

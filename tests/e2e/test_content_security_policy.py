@@ -133,7 +133,7 @@ def test_htmx_calendar_navigation_works_under_the_policy(live_server, watched_pa
     page = watched_page
     login(page, live_server, clinic["doctor"])
     page.goto(f"{live_server.url}/scheduling/")
-    card = page.locator(".scheduling-card").first
+    card = page.locator(".grid-appt").first
     expect(card).to_be_visible()
     # The type colour comes from a data attribute, set by static JS (no style attribute).
     colour = appointment_type().colour
@@ -154,9 +154,9 @@ def test_htmx_calendar_navigation_works_under_the_policy(live_server, watched_pa
 
     with page.expect_response(re.compile(r"/scheduling/\?date=")):
         page.get_by_role("link", name=re.compile("Previous day")).click()
-    expect(page.locator(".scheduling-card").first).to_be_visible()
+    expect(page.locator(".grid-appt").first).to_be_visible()
     # A swapped-in card is coloured too.
-    assert page.locator(".scheduling-card").first.evaluate("e => getComputedStyle(e).borderLeftColor") == expected
+    assert page.locator(".grid-appt").first.evaluate("e => getComputedStyle(e).borderLeftColor") == expected
     assert_no_violation(page, "calendar navigation")
 
 

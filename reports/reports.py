@@ -150,12 +150,28 @@ def new_patients(period: Period) -> Report:
     )
 
 
-# The waitlist's "refills" figure (cancelled slots given to waiting patients) goes here when
-# the waitlist exists: a selector in reports/selectors.py and a builder like the ones above.
+def waitlist_refills(period: Period) -> Report:
+    weeks = selectors.waitlist_refills_per_week(period)
+    return Report(
+        slug="waitlist-refills",
+        title="Freed slots refilled from the waiting list",
+        explanation="Slots freed by a cancellation or a move and offered to waiting patients, by the week of "
+        "the first offer, and how many of them a waiting patient took.",
+        columns=["Week of", "Slots offered", "Refilled", "Refilled (%)"],
+        rows=[[f"{week:%d %b %Y}", offered, taken, _percent(taken, offered)] for week, offered, taken in weeks],
+        chart=bar_chart(
+            title="Slots refilled from the waiting list per week",
+            description=", ".join(f"week of {week:%d %b}: {taken} of {offered}" for week, offered, taken in weeks),
+            items=[(f"{week:%d %b}", taken) for week, _, taken in weeks],
+        ),
+    )
+
+
 REPORTS: dict[str, Callable[[Period], Report]] = {
     "no-shows": no_shows,
     "lunchtime-utilisation": lunchtime_utilisation,
     "course-completion": course_completion,
     "recall-conversion": recall_conversion,
     "new-patients": new_patients,
+    "waitlist-refills": waitlist_refills,
 }

@@ -220,3 +220,28 @@ def new_patients_per_week(period: Period) -> list[tuple[date, int]]:
         """,
         _params(period, date_from=period.date_from, date_to=period.date_to),
     )
+
+
+def waitlist_refills_per_week(period: Period) -> list[tuple[date, int, int]]:
+    """(Monday of the local week, freed slots offered to the waiting list that week, of those
+    slots the ones a waiting patient took), every week of the period. A slot is offered in
+    waves to several patients; it counts once."""
+    return _rows(
+        """
+        SELECT week::date, coalesce(offered.slots, 0), coalesce(offered.taken, 0)
+          FROM generate_series(date_trunc('week', %(date_from)s::date), %(date_to)s::date, interval '1 week') AS week
+          LEFT JOIN (
+                SELECT date_trunc('week', first_offer AT TIME ZONE %(tz)s) AS week,
+                       count(*)::int AS slots, count(*) FILTER (WHERE taken)::int AS taken
+                  FROM (
+                        SELECT min(created_at) AS first_offer, bool_or(claimed_at IS NOT NULL) AS taken
+                          FROM scheduling_waitlistoffer
+                         WHERE created_at >= %(start)s AND created_at < %(end)s
+                         GROUP BY practitioner_id, starts_at
+                  ) slots
+                 GROUP BY 1
+          ) offered USING (week)
+         ORDER BY 1
+        """,
+        _params(period, date_from=period.date_from, date_to=period.date_to),
+    )

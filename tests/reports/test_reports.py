@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from reports.reports import REPORTS
 from scheduling.models import Appointment
 from tests.factories import DoctorFactory, PatientFactory
 from tests.scheduling.factories import AppointmentFactory, PractitionerFactory, RoomFactory, appointment_type
@@ -130,7 +131,7 @@ def test_new_patients_per_week_lists_every_week(manager_client):
 def test_the_page_draws_each_report_as_svg_with_its_table(manager_client, django_assert_max_num_queries):
     AppointmentFactory(starts_at=at(7, 10), status=Appointment.Status.NO_SHOW)
     # Sign-in and permissions, the JIT switch, and one aggregate per report: however many rows.
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(15):
         response = manager_client.get(reverse("reports:index"), WEEK)
     assert response.status_code == 200
     body = response.content.decode()
@@ -142,7 +143,7 @@ def test_the_page_draws_each_report_as_svg_with_its_table(manager_client, django
         "New patients per week",
     ):
         assert title in body
-    assert body.count('<svg class="report-chart"') == 5
+    assert body.count('<svg class="report-chart"') == len(REPORTS)  # one chart per report
     assert 'class="chart-bar"' in body
     assert "<title" in body
     assert "<desc" in body
@@ -208,3 +209,31 @@ def test_the_menu_links_reports_for_managers(client, manager, doctor):
     assert reverse("reports:index") in client.get(reverse("home")).content.decode()
     client.force_login(doctor)
     assert reverse("reports:index") not in client.get(reverse("home")).content.decode()
+
+
+def test_waitlist_refills_count_each_freed_slot_once(manager_client):
+    from scheduling.models import WaitlistOffer
+    from tests.scheduling.factories import WaitlistEntryFactory
+
+    practitioner = PractitionerFactory(default_room=RoomFactory())
+
+    def offer(slot_start, *, created, claimed=False):
+        entry = WaitlistEntryFactory()
+        return WaitlistOffer.objects.create(
+            entry=entry, patient=entry.patient, practitioner=practitioner, appointment_type=entry.appointment_type,
+            starts_at=slot_start, ends_at=slot_start + datetime.timedelta(minutes=30), wave=1,
+            created_at=created, expires_at=slot_start, claimed_at=created if claimed else None,
+            appointment=AppointmentFactory(
+                patient=entry.patient, practitioner=practitioner, room=practitioner.default_room, starts_at=slot_start
+            ) if claimed else None,
+        )  # fmt: skip
+
+    offer(at(9, 12), created=at(8, 9), claimed=True)  # one slot offered to two patients, taken once
+    offer(at(9, 12), created=at(8, 9))
+    offer(at(10, 13), created=at(9, 10))  # offered, nobody took it
+    offer(at(16, 12), created=at(15, 9), claimed=True)
+    assert table(manager_client, "waitlist-refills", {"date_from": "2030-01-07", "date_to": "2030-01-20"}) == [
+        ["Week of", "Slots offered", "Refilled", "Refilled (%)"],
+        ["07 Jan 2030", "2", "1", "50.0"],
+        ["14 Jan 2030", "1", "1", "100.0"],
+    ]

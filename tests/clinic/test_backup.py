@@ -111,7 +111,7 @@ def test_backup_round_trips_the_clinic_into_a_fresh_database(migration_data, set
     (backup,) = (tmp_path / "backups").iterdir()
     manifest = json.loads((backup / MANIFEST_NAME).read_text())
     assert manifest["row_counts"] == source_counts
-    assert "patients.0004_erasure_requests" in manifest["migrations"]
+    assert "patients.0006_erasure_requests" in manifest["migrations"]
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         assert manifest["versions"]["postgresql_server"] == cursor.fetchone()[0]

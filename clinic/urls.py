@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("clinic.accounts.urls")),
     path("patients/", include("patients.urls")),
     path("", include("messaging.urls")),
+    path("", include("intake.urls")),
     path("treatments/", include("treatments.urls")),
     path("scheduling/", include("scheduling.urls")),
     path("admin/", admin.site.urls),

@@ -32,6 +32,7 @@ APPOINTMENT_KINDS = {
     Kind.NEXT_SESSION_REMINDER,
     Kind.COURSE_COMPLETED,
     Kind.NO_SHOW_FOLLOW_UP,
+    Kind.INTAKE_QUESTIONNAIRE,
 }
 TRANSIENT_ERRORS = (smtplib.SMTPException, OSError)
 # Workers listen on this PostgreSQL channel (messaging/listener.py) for messages to send now.

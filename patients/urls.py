@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/restore/", views.patient_restore, name="restore"),
     path("<int:pk>/delete/", views.patient_delete, name="delete"),
     path("<int:pk>/history/", views.medical_history, name="medical_history"),
+    path("<int:pk>/history/edit/", views.history_edit, name="history_edit"),
     path("<int:pk>/history/add/", views.history_item_add, name="history_item_add"),
     path("<int:pk>/history/<int:item_pk>/edit/", views.history_item_edit, name="history_item_edit"),
     path("<int:pk>/history/<int:item_pk>/versions/", views.history_item_versions, name="history_item_versions"),

@@ -18,4 +18,6 @@ def get_questionnaire_for(user, patient: Patient, pk: int, *, perm: str = VIEW_C
 
 def get_answer_for(user, patient: Patient, pk: int, *, perm: str) -> IntakeAnswer:
     require_record_perm(user, perm, object_type="intake answer", object_id=pk, patient_id=patient.pk)
-    return get_object_or_404(IntakeAnswer.objects.select_related("questionnaire"), pk=pk, questionnaire__patient=patient)
+    return get_object_or_404(
+        IntakeAnswer.objects.select_related("questionnaire"), pk=pk, questionnaire__patient=patient
+    )

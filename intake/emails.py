@@ -7,7 +7,6 @@ from django.conf import settings
 from django.urls import reverse
 
 from intake.models import IntakeQuestionnaire
-from messaging import keys
 from messaging.emails import EmailContent, register_builder
 from messaging.links import absolute_url, make_token
 from messaging.models import ScheduledMessage
@@ -22,8 +21,7 @@ def questionnaire_url(questionnaire: IntakeQuestionnaire) -> str:
 
 @register_builder(ScheduledMessage.Kind.INTAKE_QUESTIONNAIRE)
 def intake_questionnaire(message: ScheduledMessage) -> EmailContent:
-    questionnaire_id = keys.ref_id(message.subject_ref, IntakeQuestionnaire.SUBJECT)
-    questionnaire = IntakeQuestionnaire.objects.filter(pk=questionnaire_id).first()
+    questionnaire = IntakeQuestionnaire.objects.filter(requested_for=message.subject_ref).first()
     if questionnaire is None:
         return EmailContent(skip="The questionnaire no longer exists.")
     if questionnaire.is_submitted:

@@ -71,9 +71,7 @@ class QuestionnaireForm(forms.Form):
     )  # fmt: skip
     stress = _radio(SkinProfile.Level.choices, "How would you rate your stress level?")
     lifestyle_notes = PatientText(multiline=True, label="Anything else about your lifestyle (sleep, sport, diet)?")
-    confirm = forms.BooleanField(
-        label="My answers are complete and true to the best of my knowledge.", required=False
-    )
+    confirm = forms.BooleanField(label="My answers are complete and true to the best of my knowledge.", required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -83,8 +81,10 @@ class QuestionnaireForm(forms.Form):
                 self.fields[questions.tick_field(category, code)] = forms.BooleanField(
                     label=questions.WORDING[code], required=False
                 )
+                label = questions.OTHER_LABEL if code == HistoryItem.Code.OTHER else wording["details"]
+                # Read aloud with the box it belongs to, as a sighted patient sees it under the box.
                 self.fields[questions.details_field(category, code)] = PatientText(
-                    label=questions.OTHER_LABEL if code == HistoryItem.Code.OTHER else wording["details"]
+                    label=label, widget=forms.TextInput(attrs={"aria-label": f"{questions.WORDING[code]}: {label}"})
                 )
 
     def sections(self) -> list[dict]:

@@ -14,10 +14,9 @@ from patients.models import HistoryItem, Patient, SkinProfile
 
 
 class IntakeQuestionnaire(models.Model):
-    SUBJECT = "intake"  # outbox subject refs: "intake:<id>"
-
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="intake_questionnaires")
     # The booking that asked for it, e.g. "appointment:42": one questionnaire per consultation.
+    # Its email is about the same subject, so cancelling the booking cancels an unsent email.
     requested_for = models.CharField(max_length=60, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
     # What the patient has typed so far (the form's fields), saved as a draft until submitted.
@@ -31,10 +30,6 @@ class IntakeQuestionnaire(models.Model):
 
     def __str__(self) -> str:
         return f"Intake questionnaire of {self.patient} ({self.requested_for})"
-
-    @property
-    def subject_ref(self) -> str:
-        return f"{self.SUBJECT}:{self.pk}"
 
     @property
     def is_submitted(self) -> bool:
@@ -113,7 +108,10 @@ class IntakeAnswer(models.Model):
     def skin_display(self) -> list[tuple[str, str]]:
         """The skin profile answers as (question, answer) pairs for the review page."""
         shown = []
-        for name, value in self.skin_values.items():
+        for name in self.SKIN_FIELDS_BY_SECTION[self.section]:
+            if name not in self.skin_values:
+                continue
+            value = self.skin_values[name]
             field = SkinProfile._meta.get_field(name)
             choices = dict(field.base_field.choices if hasattr(field, "base_field") else field.choices or [])
             if isinstance(value, list):

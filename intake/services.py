@@ -20,7 +20,10 @@ from patients.models import HistoryItem, Patient
 from patients.services import history_item_record, skin_profile_record
 
 KIND = ScheduledMessage.Kind.INTAKE_QUESTIONNAIRE
-ALREADY_SENT = "You have already sent this questionnaire to the clinic: thank you. Tell us at your consultation if something has changed."
+ALREADY_SENT = (
+    "You have already sent this questionnaire to the clinic: thank you. "
+    "Tell us at your consultation if something has changed."
+)
 Section = IntakeAnswer.Section
 Decision = IntakeAnswer.Decision
 
@@ -36,8 +39,8 @@ def questionnaire_request(*, patient: Patient, requested_for: str, now: datetime
         kind=KIND,
         patient=patient,
         due_at=now,
-        dedupe_key=keys.message_key(questionnaire.subject_ref, KIND),
-        subject_ref=questionnaire.subject_ref,
+        dedupe_key=keys.message_key(requested_for, KIND),
+        subject_ref=requested_for,
         send_now=True,
     )
     return questionnaire
@@ -89,9 +92,9 @@ def _answers_from(answers: dict[str, Any]) -> list[IntakeAnswer]:
             else:
                 found.append(IntakeAnswer(section=category, code=code, name=HistoryItem.Code(code).label, details=text))
     for section, fields in IntakeAnswer.SKIN_FIELDS_BY_SECTION.items():
-        values = {name: answers.get(name) for name in fields}
-        if any(values.values()):
-            values = {name: value if value is not None else ([] if name == "actives" else "") for name, value in values.items()}
+        # Only what the patient answered: accepting it must not blank what the record holds.
+        values = {name: answers[name] for name in fields if answers.get(name)}
+        if values:
             found.append(IntakeAnswer(section=section, skin_values=values))
     return found
 
@@ -99,7 +102,7 @@ def _answers_from(answers: dict[str, Any]) -> list[IntakeAnswer]:
 def _pending(answer: IntakeAnswer) -> IntakeAnswer:
     locked = IntakeAnswer.objects.select_for_update().select_related("questionnaire__patient").get(pk=answer.pk)
     if not locked.is_pending:
-        raise ValidationError(f"This answer was already {locked.get_decision_display().lower()}.")
+        raise ValidationError(f"This answer was already reviewed ({locked.get_decision_display().lower()}).")
     return locked
 
 
@@ -114,9 +117,12 @@ def answer_accept(*, answer: IntakeAnswer, actor: Actor) -> IntakeAnswer:
         answer.history_item = history_item_record(
             patient=patient,
             fields={
-                "category": answer.section, "code": answer.code, "name": answer.name or HistoryItem.Code(answer.code).label,
-                "details": answer.details, "status": HistoryItem.Status.CURRENT,
-            },  # fmt: skip
+                "category": answer.section,
+                "code": answer.code,
+                "name": answer.name or HistoryItem.Code(answer.code).label,
+                "details": answer.details,
+                "status": HistoryItem.Status.CURRENT,
+            },
             actor=actor,
             reported_by_patient=True,
         )

@@ -93,7 +93,9 @@ def review(request, pk: int, questionnaire_pk: int):
             row["current"] = [item for item in items if item.category == section]
         else:
             fields = IntakeAnswer.SKIN_FIELDS_BY_SECTION[section]
-            row["current_skin"] = IntakeAnswer(section=section, skin_values=_skin_values(profile, fields)).skin_display()
+            row["current_skin"] = IntakeAnswer(
+                section=section, skin_values=_skin_values(profile, fields)
+            ).skin_display()
             row["has_profile"] = profile is not None
         sections.append(row)
     audit_read(request, patient=patient, obj=questionnaire, object_type="intake questionnaire")

@@ -141,7 +141,9 @@ class HistoryRowForm(forms.Form):
     name = forms.CharField(
         label="Name", max_length=200, required=False, help_text="Leave empty to use the type's name."
     )
-    details = forms.CharField(label="Details", max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 1}))
+    details = forms.CharField(
+        label="Details", max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 1})
+    )
     started_on = forms.DateField(label="Since", required=False, widget=DateInput())
     ended_on = forms.DateField(label="Until", required=False, widget=DateInput())
     status = forms.ChoiceField(

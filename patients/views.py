@@ -31,7 +31,6 @@ from patients.access import (
     require_perm,
 )
 from patients.forms import (
-    history_item_initial,
     ConsentChoiceForm,
     ConsentSignForm,
     ConsentWithdrawForm,
@@ -40,6 +39,7 @@ from patients.forms import (
     PatientForm,
     PatientSearchForm,
     SkinProfileForm,
+    history_item_initial,
 )
 from patients.models import HistoryItem, Patient, SkinProfile
 
@@ -213,8 +213,7 @@ def history_edit(request, pk: int):
     current entries filled in. Saving writes versions only for what changed."""
     patient = get_patient_for(request.user, pk, perm=RECORD_CLINICAL)
     current = {
-        item.pk: item
-        for item in patient.history_items.current().exclude(status=HistoryItem.Status.ENTERED_IN_ERROR)
+        item.pk: item for item in patient.history_items.current().exclude(status=HistoryItem.Status.ENTERED_IN_ERROR)
     }
     data = request.POST if request.method == "POST" else None
     formsets = [

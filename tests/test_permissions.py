@@ -267,9 +267,7 @@ PAGES: dict[str, Page] = {
     "messaging:retry": Page(POST_ONLY, lambda w: [w.failed_message.pk], post=(LOGIN, FORBIDDEN, FORBIDDEN, ALLOWED)),
     "messaging:unsubscribe": Page(EVERYONE, lambda w: [make_token("unsubscribe", w.patient.pk)], post=PUBLIC_ACTION),
     # Intake: the patient's questionnaire (public signed link), the doctor's review
-    "intake:questionnaire": Page(
-        EVERYONE, lambda w: [make_token(INTAKE_ACTION, w.questionnaire.pk)], post=(409,) * 4
-    ),
+    "intake:questionnaire": Page(EVERYONE, lambda w: [make_token(INTAKE_ACTION, w.questionnaire.pk)], post=(409,) * 4),
     "intake:review": Page(CLINICAL, lambda w: [w.patient.pk, w.questionnaire.pk]),
     "intake:answer_decide": Page(
         POST_ONLY, lambda w: [w.patient.pk, w.questionnaire.answers.first().pk], post=CLINICAL_ACTION

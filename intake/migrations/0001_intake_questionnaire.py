@@ -7,51 +7,154 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('patients', '0006_history_source_reported_by_patient'),
+        ("patients", "0006_history_source_reported_by_patient"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='IntakeQuestionnaire',
+            name="IntakeQuestionnaire",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('requested_for', models.CharField(max_length=60, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('draft', models.JSONField(blank=True, default=dict)),
-                ('draft_saved_at', models.DateTimeField(blank=True, null=True)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='intake_questionnaires', to='patients.patient')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("requested_for", models.CharField(max_length=60, unique=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("draft", models.JSONField(blank=True, default=dict)),
+                ("draft_saved_at", models.DateTimeField(blank=True, null=True)),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="intake_questionnaires",
+                        to="patients.patient",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'intake questionnaire',
-                'ordering': ['-created_at'],
+                "verbose_name": "intake questionnaire",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='IntakeAnswer',
+            name="IntakeAnswer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('section', models.CharField(choices=[('condition', 'Condition'), ('allergy', 'Allergy'), ('medication', 'Medication'), ('previous_treatment', 'Previous aesthetic treatment'), ('pregnancy', 'Pregnancy or breastfeeding'), ('routine', 'Skin routine'), ('lifestyle', 'Lifestyle')], max_length=20)),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('code', models.CharField(blank=True, choices=[('autoimmune', 'Autoimmune disease'), ('diabetes', 'Diabetes'), ('bleeding_disorder', 'Bleeding disorder'), ('keloid', 'Keloid or hypertrophic scarring tendency'), ('skin_infection', 'Active skin infection'), ('herpes', 'Herpes simplex (cold sores)'), ('epilepsy', 'Epilepsy'), ('cancer', 'Cancer (current treatment)'), ('local_anaesthetic', 'Local anaesthetic (e.g. lidocaine)'), ('ingredient', 'Mesotherapy ingredient'), ('latex', 'Latex'), ('anticoagulant', 'Anticoagulant or antiplatelet'), ('isotretinoin', 'Isotretinoin'), ('immunosuppressant', 'Immunosuppressant'), ('mesotherapy', 'Mesotherapy'), ('botulinum_toxin', 'Botulinum toxin'), ('dermal_filler', 'Dermal filler'), ('chemical_peel', 'Chemical peel'), ('laser', 'Laser or light treatment'), ('microneedling', 'Microneedling'), ('other', 'Other')], max_length=20)),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('details', models.TextField(blank=True)),
-                ('skin_values', models.JSONField(blank=True, default=dict)),
-                ('decision', models.CharField(choices=[('pending', 'To review'), ('accepted', 'Accepted into the record'), ('declined', 'Not taken into the record')], default='pending', max_length=10)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('history_item', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='patients.historyitem')),
-                ('skin_profile', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='patients.skinprofile')),
-                ('questionnaire', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='answers', to='intake.intakequestionnaire')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "section",
+                    models.CharField(
+                        choices=[
+                            ("condition", "Condition"),
+                            ("allergy", "Allergy"),
+                            ("medication", "Medication"),
+                            ("previous_treatment", "Previous aesthetic treatment"),
+                            ("pregnancy", "Pregnancy or breastfeeding"),
+                            ("routine", "Skin routine"),
+                            ("lifestyle", "Lifestyle"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "code",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("autoimmune", "Autoimmune disease"),
+                            ("diabetes", "Diabetes"),
+                            ("bleeding_disorder", "Bleeding disorder"),
+                            ("keloid", "Keloid or hypertrophic scarring tendency"),
+                            ("skin_infection", "Active skin infection"),
+                            ("herpes", "Herpes simplex (cold sores)"),
+                            ("epilepsy", "Epilepsy"),
+                            ("cancer", "Cancer (current treatment)"),
+                            ("local_anaesthetic", "Local anaesthetic (e.g. lidocaine)"),
+                            ("ingredient", "Mesotherapy ingredient"),
+                            ("latex", "Latex"),
+                            ("anticoagulant", "Anticoagulant or antiplatelet"),
+                            ("isotretinoin", "Isotretinoin"),
+                            ("immunosuppressant", "Immunosuppressant"),
+                            ("mesotherapy", "Mesotherapy"),
+                            ("botulinum_toxin", "Botulinum toxin"),
+                            ("dermal_filler", "Dermal filler"),
+                            ("chemical_peel", "Chemical peel"),
+                            ("laser", "Laser or light treatment"),
+                            ("microneedling", "Microneedling"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=200)),
+                ("details", models.TextField(blank=True)),
+                ("skin_values", models.JSONField(blank=True, default=dict)),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[
+                            ("pending", "To review"),
+                            ("accepted", "Accepted into the record"),
+                            ("declined", "Not taken into the record"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "history_item",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="patients.historyitem",
+                    ),
+                ),
+                (
+                    "skin_profile",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="patients.skinprofile",
+                    ),
+                ),
+                (
+                    "questionnaire",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="answers",
+                        to="intake.intakequestionnaire",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['questionnaire', 'position'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('decision', 'pending'), models.Q(('decided_at__isnull', False), ('decided_by__isnull', False)), _connector='OR'), name='intakeanswer_decided_by_someone')],
+                "ordering": ["questionnaire", "position"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("decision", "pending"),
+                            models.Q(("decided_at__isnull", False), ("decided_by__isnull", False)),
+                            _connector="OR",
+                        ),
+                        name="intakeanswer_decided_by_someone",
+                    )
+                ],
             },
         ),
     ]

@@ -4,15 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('messaging', '0003_outbox_attempts'),
+        ("messaging", "0003_outbox_attempts"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='scheduledmessage',
-            name='kind',
-            field=models.CharField(choices=[('booking_confirmation', 'Booking confirmation'), ('appointment_reminder', 'Appointment reminder'), ('aftercare', 'Aftercare advice'), ('next_session_reminder', 'Next session reminder'), ('course_completed', 'Course completed'), ('maintenance_recall', 'Maintenance recall'), ('no_show_follow_up', 'Missed appointment follow-up'), ('intake_questionnaire', 'Intake questionnaire')], max_length=30),
+            model_name="scheduledmessage",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("booking_confirmation", "Booking confirmation"),
+                    ("appointment_reminder", "Appointment reminder"),
+                    ("aftercare", "Aftercare advice"),
+                    ("next_session_reminder", "Next session reminder"),
+                    ("course_completed", "Course completed"),
+                    ("maintenance_recall", "Maintenance recall"),
+                    ("no_show_follow_up", "Missed appointment follow-up"),
+                    ("intake_questionnaire", "Intake questionnaire"),
+                ],
+                max_length=30,
+            ),
         ),
     ]

@@ -6,39 +6,78 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0005_pregnancy_not_asked_by_default'),
+        ("patients", "0005_pregnancy_not_asked_by_default"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='historyitem',
-            name='reviewed_by',
-            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="historyitem",
+            name="reviewed_by",
+            field=models.ForeignKey(
+                blank=True,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='historyitem',
-            name='source',
-            field=models.CharField(choices=[('clinic', 'Recorded by the clinic'), ('patient', 'Reported by the patient, reviewed by a doctor')], default='clinic', editable=False, max_length=10),
+            model_name="historyitem",
+            name="source",
+            field=models.CharField(
+                choices=[
+                    ("clinic", "Recorded by the clinic"),
+                    ("patient", "Reported by the patient, reviewed by a doctor"),
+                ],
+                default="clinic",
+                editable=False,
+                max_length=10,
+            ),
         ),
         migrations.AddField(
-            model_name='skinprofile',
-            name='reviewed_by',
-            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="skinprofile",
+            name="reviewed_by",
+            field=models.ForeignKey(
+                blank=True,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='skinprofile',
-            name='source',
-            field=models.CharField(choices=[('clinic', 'Recorded by the clinic'), ('patient', 'Reported by the patient, reviewed by a doctor')], default='clinic', editable=False, max_length=10),
+            model_name="skinprofile",
+            name="source",
+            field=models.CharField(
+                choices=[
+                    ("clinic", "Recorded by the clinic"),
+                    ("patient", "Reported by the patient, reviewed by a doctor"),
+                ],
+                default="clinic",
+                editable=False,
+                max_length=10,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='historyitem',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('source', 'patient'), _negated=True), ('reviewed_by__isnull', False), _connector='OR'), name='historyitem_patient_source_reviewed'),
+            model_name="historyitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("source", "patient"), _negated=True), ("reviewed_by__isnull", False), _connector="OR"
+                ),
+                name="historyitem_patient_source_reviewed",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='skinprofile',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('source', 'patient'), _negated=True), ('reviewed_by__isnull', False), _connector='OR'), name='skinprofile_patient_source_reviewed'),
+            model_name="skinprofile",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("source", "patient"), _negated=True), ("reviewed_by__isnull", False), _connector="OR"
+                ),
+                name="skinprofile_patient_source_reviewed",
+            ),
         ),
     ]

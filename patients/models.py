@@ -151,7 +151,9 @@ class VersionedRecord(models.Model):
     superseded_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Who gave the information: the clinic's staff, or the patient in the intake questionnaire.
     # A patient's answer becomes a version only when a doctor accepts it (``reviewed_by``).
-    source = models.CharField(max_length=10, choices=Source.choices, default=Source.CLINIC, editable=False)
+    source = models.CharField(
+        max_length=10, choices=Source.choices, default=Source.CLINIC, db_default=Source.CLINIC, editable=False
+    )
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="+"
     )

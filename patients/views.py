@@ -226,7 +226,8 @@ def history_edit(request, pk: int):
     ]
     problem = ""
     if data is not None:
-        if all(formset.is_valid() for formset in formsets):
+        valid = [formset.is_valid() for formset in formsets]  # every category, so each shows its errors
+        if all(valid):
             rows, problem = _history_rows(formsets, current)
             if not problem:
                 try:

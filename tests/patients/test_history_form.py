@@ -168,3 +168,12 @@ def test_add_form_groups_types_under_their_category_and_fills_the_name(doctor_cl
 
 def test_receptionist_cannot_open_the_history_form(receptionist_client, patient):
     assert receptionist_client.get(edit_url(patient)).status_code == 403
+
+
+def test_errors_in_two_categories_are_both_shown(doctor_client, patient):
+    data = form_data(doctor_client, patient)
+    data[f"{Category.CONDITION}-1-name"] = "Asthma"
+    data[f"{Category.PREVIOUS_TREATMENT}-1-name"] = "Thread lift"
+    response = doctor_client.post(edit_url(patient), data)
+    assert response.status_code == 400
+    assert response.content.decode().count("Choose the type.") == 2

@@ -150,6 +150,7 @@ INSTALLED_APPS = [
     "clinic",
     "messaging",
     "patients",
+    "intake",
     "treatments",
     "scheduling",
     "fhirapi",

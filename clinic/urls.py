@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("clinic.accounts.urls")),
     path("patients/", include("patients.urls")),
     path("", include("messaging.urls")),
+    path("", include("intake.urls")),
     path("treatments/", include("treatments.urls")),
     path("scheduling/", include("scheduling.urls")),
     path("", include("fhirapi.urls")),

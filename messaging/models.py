@@ -38,6 +38,7 @@ class ScheduledMessage(models.Model):
         APPOINTMENT_CANCELLED = "appointment_cancelled", "Cancellation notice"
         WAITLIST_OFFER = "waitlist_offer", "Waiting list offer"
         NEXT_DAY_CHECK = "next_day_check", "Next-day skin check"
+        INTAKE_QUESTIONNAIRE = "intake_questionnaire", "Intake questionnaire"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -38,6 +38,7 @@ APPOINTMENT_KINDS = {
     Kind.WAITLIST_OFFER,  # asked for by the patient, on the waiting list
     # A question about the skin the day after a session: care, not marketing.
     Kind.NEXT_DAY_CHECK,
+    Kind.INTAKE_QUESTIONNAIRE,
 }
 TRANSIENT_ERRORS = (smtplib.SMTPException, OSError)
 # Workers listen on this PostgreSQL channel (messaging/listener.py) for messages to send now.

@@ -101,10 +101,19 @@ class HistoryItemForm(CrispyModelForm):
         super().__init__(*args, **kwargs)
         if revising:
             self.fields["category"].disabled = True
+        # The types grouped under their category: "Diabetes" is not offered as an allergy.
+        self.fields["code"].choices = [("", "---------")] + [
+            (label, [(code, HistoryItem.Code(code).label) for code in HistoryItem.CODES_BY_CATEGORY[category]])
+            for category, label in HistoryItem.Category.choices
+        ]
+        self.fields["name"].required = False
+        self.fields["name"].help_text += " Leave empty to use the type's name."
 
     def clean(self):
         cleaned = super().clean()
         category, code = cleaned.get("category"), cleaned.get("code")
+        if code and not cleaned.get("name"):
+            cleaned["name"] = HistoryItem.Code(code).label
         if category and code and code not in HistoryItem.CODES_BY_CATEGORY[category]:
             self.add_error(
                 "code",
@@ -120,6 +129,88 @@ class HistoryItemForm(CrispyModelForm):
 
     def item_fields(self) -> dict:
         return {name: self.cleaned_data[name] for name in self._meta.fields}
+
+
+class HistoryRowForm(forms.Form):
+    """One entry of one category in the whole-history form: the type list holds only the
+    category's own codes (the ones the safety rules read); the name may be left empty when the
+    type says it all."""
+
+    item = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    code = forms.ChoiceField(label="Type", required=False)
+    name = forms.CharField(
+        label="Name", max_length=200, required=False, help_text="Leave empty to use the type's name."
+    )
+    details = forms.CharField(
+        label="Details", max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 1})
+    )
+    started_on = forms.DateField(label="Since", required=False, widget=DateInput())
+    ended_on = forms.DateField(label="Until", required=False, widget=DateInput())
+    status = forms.ChoiceField(
+        label="Status",
+        choices=[(HistoryItem.Status.CURRENT, "Current"), (HistoryItem.Status.PAST, "Past (ended)")],
+        initial=HistoryItem.Status.CURRENT,
+    )
+    remove = forms.BooleanField(label="Remove (entered in error)", required=False)
+
+    def __init__(self, *args, category: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.category = category
+        codes = HistoryItem.CODES_BY_CATEGORY[category]
+        self.fields["code"].choices = [("", "—")] + [(code, HistoryItem.Code(code).label) for code in codes]
+        self.fields["code"].error_messages["invalid_choice"] = (
+            f"Choose one of the types of {HistoryItem.Category(category).label.lower()} in the list."
+        )
+        if not self.initial.get("item"):
+            del self.fields["remove"]
+
+    @property
+    def is_blank_new_row(self) -> bool:
+        data = getattr(self, "cleaned_data", {})
+        return not data.get("item") and not data.get("code") and not data.get("name") and not data.get("details")
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.is_blank_new_row or cleaned.get("remove"):
+            return cleaned
+        code = cleaned.get("code")
+        if not code and "code" not in self.errors:
+            self.add_error("code", "Choose the type.")
+        if code and not cleaned.get("name"):
+            cleaned["name"] = HistoryItem.Code(code).label
+        started, ended = cleaned.get("started_on"), cleaned.get("ended_on")
+        if started and started > timezone.localdate():
+            self.add_error("started_on", "This date cannot be in the future.")
+        if started and ended and ended < started:
+            self.add_error("ended_on", "The end date must be on or after the start date.")
+        return cleaned
+
+    def item_fields(self) -> dict:
+        data = self.cleaned_data
+        fields = {name: data[name] for name in ("code", "name", "details", "started_on", "ended_on", "status")}
+        return {"category": self.category, **fields}
+
+
+class BaseHistoryRowFormSet(forms.BaseFormSet):
+    def __init__(self, *args, category: str, **kwargs):
+        self.category = category
+        super().__init__(*args, prefix=category, form_kwargs={"category": category}, **kwargs)
+
+    @property
+    def label(self) -> str:
+        return HistoryItem.PLURAL_LABELS[self.category]
+
+
+HistoryRowFormSet = forms.formset_factory(
+    HistoryRowForm, formset=BaseHistoryRowFormSet, extra=2, max_num=60, validate_max=True, absolute_max=60
+)
+
+
+def history_item_initial(item: HistoryItem) -> dict:
+    return {
+        "item": item.pk, "code": item.code, "name": item.name, "details": item.details,
+        "started_on": item.started_on, "ended_on": item.ended_on, "status": item.status,
+    }  # fmt: skip
 
 
 class SkinProfileForm(CrispyModelForm):

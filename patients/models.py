@@ -163,6 +163,18 @@ class NameWord(models.Model):
         return self.word
 
 
+class Source(models.TextChoices):
+    CLINIC = "clinic", "Recorded by the clinic"
+    PATIENT = "patient", "Reported by the patient, reviewed by a doctor"
+
+
+def reviewed_if_reported(prefix: str) -> models.CheckConstraint:
+    """What the patient reported reaches the record only through a doctor's review."""
+    return models.CheckConstraint(
+        condition=~Q(source=Source.PATIENT) | Q(reviewed_by__isnull=False), name=f"{prefix}_patient_source_reviewed"
+    )
+
+
 class VersionedRecord(models.Model):
     """A clinical record that is never rewritten: a change writes a new version with the
     same ``lineage`` and marks the previous one superseded. The current version of a
@@ -173,9 +185,21 @@ class VersionedRecord(models.Model):
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(default=timezone.now, editable=False)
     superseded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Who gave the information: the clinic's staff, or the patient in the intake questionnaire.
+    # A patient's answer becomes a version only when a doctor accepts it (``reviewed_by``).
+    source = models.CharField(
+        max_length=10, choices=Source.choices, default=Source.CLINIC, db_default=Source.CLINIC, editable=False
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="+"
+    )
 
     class Meta:
         abstract = True
+
+    @property
+    def reported_by_patient(self) -> bool:
+        return self.source == Source.PATIENT
 
     @property
     def is_superseded(self) -> bool:
@@ -224,6 +248,13 @@ class HistoryItem(VersionedRecord):
         MICRONEEDLING = "microneedling", "Microneedling"
         OTHER = "other", "Other"
 
+    PLURAL_LABELS: dict[str, str] = {
+        Category.CONDITION: "Conditions",
+        Category.ALLERGY: "Allergies",
+        Category.MEDICATION: "Medications",
+        Category.PREVIOUS_TREATMENT: "Previous aesthetic treatments",
+    }
+
     CODES_BY_CATEGORY: dict[str, list[str]] = {
         Category.CONDITION: [
             Code.AUTOIMMUNE, Code.DIABETES, Code.BLEEDING_DISORDER, Code.KELOID, Code.SKIN_INFECTION,
@@ -268,6 +299,7 @@ class HistoryItem(VersionedRecord):
                 | Q(ended_on__gte=models.F("started_on")),
                 name="historyitem_ends_after_start",
             ),
+            reviewed_if_reported("historyitem"),
         ]
         indexes = [models.Index(fields=["patient", "category"], name="historyitem_patient_cat")]
         verbose_name = "medical history entry"
@@ -363,6 +395,7 @@ class SkinProfile(VersionedRecord):
             models.UniqueConstraint(
                 fields=["patient"], condition=Q(superseded_at__isnull=True), name="skinprofile_one_current"
             ),
+            reviewed_if_reported("skinprofile"),
         ]
         verbose_name = "skin profile"
 

@@ -262,3 +262,13 @@ def consent_record_in_force(patient: Patient, procedure: str) -> ConsentRecord |
     current version of its text), or None."""
     status = consent_in_force(patient, procedure)
     return status.record if status.in_force else None
+
+
+def questionnaires_to_review(patient: Patient) -> list:
+    """The patient's submitted intake questionnaires with answers no doctor has decided on yet
+    (read through the reverse relation: patients does not import intake)."""
+    return list(
+        patient.intake_questionnaires.filter(submitted_at__isnull=False, answers__decision="pending")
+        .distinct()
+        .order_by("-submitted_at")
+    )

@@ -3,6 +3,7 @@ data, writes its audit entry in the same transaction."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -20,6 +21,7 @@ from patients.models import (
     NameWord,
     Patient,
     SkinProfile,
+    Source,
 )
 from patients.selectors import normalize_name
 from patients.signatures import signature_clean_png
@@ -162,9 +164,19 @@ def _validate_code(item: HistoryItem) -> None:
         )
 
 
+def _mark_reported(record: HistoryItem | SkinProfile, actor: Actor) -> None:
+    """The patient said it (intake questionnaire); the doctor recording it is the reviewer."""
+    record.source = Source.PATIENT
+    record.reviewed_by = actor.user
+
+
 @transaction.atomic
-def history_item_record(*, patient: Patient, fields: dict[str, Any], actor: Actor) -> HistoryItem:
+def history_item_record(
+    *, patient: Patient, fields: dict[str, Any], actor: Actor, reported_by_patient: bool = False
+) -> HistoryItem:
     item = HistoryItem(patient=patient, recorded_by=actor.user)
+    if reported_by_patient:
+        _mark_reported(item, actor)
     apply_fields(item, fields, HISTORY_FIELDS)
     item.full_clean()
     _validate_code(item)
@@ -202,8 +214,11 @@ SKIN_FIELDS = (
 
 
 @transaction.atomic
-def skin_profile_record(*, patient: Patient, fields: dict[str, Any], actor: Actor) -> SkinProfile:
-    """Record the patient's skin profile; a change is a new version of the previous one."""
+def skin_profile_record(
+    *, patient: Patient, fields: dict[str, Any], actor: Actor, reported_by_patient: bool = False
+) -> SkinProfile:
+    """Record the patient's skin profile; a change is a new version of the previous one.
+    ``fields`` may be some of SKIN_FIELDS: the others keep their current values."""
     # Lock the patient so that two doctors saving at once make two versions in order.
     Patient.objects.select_for_update().filter(pk=patient.pk).first()
     previous = patient.skin_profiles.current().first()
@@ -211,6 +226,10 @@ def skin_profile_record(*, patient: Patient, fields: dict[str, Any], actor: Acto
     if previous is not None:
         profile.lineage = previous.lineage
         profile.version = previous.version + 1
+        for name in SKIN_FIELDS:
+            setattr(profile, name, getattr(previous, name))
+    if reported_by_patient:
+        _mark_reported(profile, actor)
     apply_fields(profile, fields, SKIN_FIELDS)
     profile.full_clean(validate_constraints=False)
     if previous is not None:
@@ -288,3 +307,48 @@ def consent_withdraw(*, consent: ConsentRecord, reason: str, actor: Actor) -> Co
     consent.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawal_reason"])
     audit_record(actor=actor, action=AuditEntry.Action.WITHDRAW, patient=consent.patient, obj=consent)
     return consent
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One line of the medical history form: an entry as it is now (``item``, None for a new
+    one) and what the form says it should be."""
+
+    item: HistoryItem | None
+    fields: dict[str, Any]
+    remove: bool = False
+
+
+@dataclass(frozen=True)
+class HistoryChanges:
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.added + self.changed + self.removed
+
+
+def history_row_changed(item: HistoryItem, fields: dict[str, Any]) -> bool:
+    return any(getattr(item, name) != value for name, value in fields.items() if name != "category")
+
+
+@transaction.atomic
+def medical_history_save(*, patient: Patient, rows: list[HistoryRow], actor: Actor) -> HistoryChanges:
+    """Save the whole medical history form at once: a new version only for the entries that
+    changed, a first version for the new ones; an entry removed is marked entered in error
+    (its versions stay). Unchanged entries are not touched. All or nothing."""
+    added = changed = removed = 0
+    for row in rows:
+        if row.item is None:
+            history_item_record(patient=patient, fields=row.fields, actor=actor)
+            added += 1
+        elif row.remove:
+            if row.item.status != HistoryItem.Status.ENTERED_IN_ERROR:
+                history_item_revise(item=row.item, fields={"status": HistoryItem.Status.ENTERED_IN_ERROR}, actor=actor)
+                removed += 1
+        elif history_row_changed(row.item, row.fields):
+            history_item_revise(item=row.item, fields=row.fields, actor=actor)
+            changed += 1
+    return HistoryChanges(added=added, changed=changed, removed=removed)

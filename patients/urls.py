@@ -20,6 +20,7 @@ urlpatterns = [
     path("import/<int:pk>/run/", views_import.import_run, name="import_run"),
     path("retention/<int:request_pk>/purge/", views_erasure.retention_purge, name="retention_purge"),
     path("<int:pk>/history/", views.medical_history, name="medical_history"),
+    path("<int:pk>/history/edit/", views.history_edit, name="history_edit"),
     path("<int:pk>/history/add/", views.history_item_add, name="history_item_add"),
     path("<int:pk>/history/<int:item_pk>/edit/", views.history_item_edit, name="history_item_edit"),
     path("<int:pk>/history/<int:item_pk>/versions/", views.history_item_versions, name="history_item_versions"),

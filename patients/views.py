@@ -35,9 +35,11 @@ from patients.forms import (
     ConsentSignForm,
     ConsentWithdrawForm,
     HistoryItemForm,
+    HistoryRowFormSet,
     PatientForm,
     PatientSearchForm,
     SkinProfileForm,
+    history_item_initial,
 )
 from patients.models import HistoryItem, Patient, SkinProfile
 
@@ -184,12 +186,13 @@ def patient_delete(request, pk: int):
 @login_required
 def medical_history(request, pk: int):
     patient = get_patient_for(request.user, pk, perm=VIEW_CLINICAL)
-    items = list(patient.history_items.current().select_related("recorded_by"))
+    items = list(patient.history_items.current().select_related("recorded_by", "reviewed_by"))
     profile = patient.skin_profiles.current().select_related("recorded_by").first()
     consents = list(selectors.consents_for(patient))
     audit_read(request, patient=patient, object_type="medical history")
     by_category = {
-        label: [item for item in items if item.category == value] for value, label in HistoryItem.Category.choices
+        HistoryItem.PLURAL_LABELS[value]: [item for item in items if item.category == value]
+        for value in HistoryItem.Category.values
     }
     return render(
         request,
@@ -200,8 +203,78 @@ def medical_history(request, pk: int):
             "profile": profile,
             "consents": consents,
             "safety": selectors.patient_safety_summary(patient, items=items, profile=profile),
+            "questionnaires": selectors.questionnaires_to_review(patient),
         },
     )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def history_edit(request, pk: int):
+    """The whole medical history in one form: every category with its own type list, the
+    current entries filled in. Saving writes versions only for what changed."""
+    patient = get_patient_for(request.user, pk, perm=RECORD_CLINICAL)
+    current = {
+        item.pk: item for item in patient.history_items.current().exclude(status=HistoryItem.Status.ENTERED_IN_ERROR)
+    }
+    data = request.POST if request.method == "POST" else None
+    formsets = [
+        HistoryRowFormSet(
+            data,
+            category=category,
+            initial=[history_item_initial(item) for item in current.values() if item.category == category],
+        )
+        for category in HistoryItem.Category.values
+    ]
+    problem = ""
+    if data is not None:
+        valid = [formset.is_valid() for formset in formsets]  # every category, so each shows its errors
+        if all(valid):
+            rows, problem = _history_rows(formsets, current)
+            if not problem:
+                try:
+                    changes = services.medical_history_save(
+                        patient=patient, rows=rows, actor=Actor.from_request(request)
+                    )
+                except ValidationError as error:
+                    problem = service_error_text(error)
+                else:
+                    if changes.total:
+                        messages.success(
+                            request,
+                            f"The medical history was saved: {changes.added} added, {changes.changed} changed, "
+                            f"{changes.removed} removed. Earlier versions are kept.",
+                        )
+                    else:
+                        messages.info(request, "Nothing was changed.")
+                    return redirect("patients:medical_history", pk=patient.pk)
+        else:
+            problem = "Some entries need correcting: see the messages under them."
+    audit_read(request, patient=patient, object_type="medical history")
+    return render(
+        request,
+        "patients/history_edit.html",
+        {"patient": patient, "formsets": formsets, "problem": problem},
+        status=400 if problem else 200,
+    )
+
+
+def _history_rows(formsets, current: dict[int, HistoryItem]) -> tuple[list[services.HistoryRow], str]:
+    """The form's lines as service rows; a line about an entry that is no longer the current
+    version (changed meanwhile) or not this patient's is refused."""
+    rows = []
+    for formset in formsets:
+        for form in formset.forms:
+            if form.is_blank_new_row:
+                continue
+            item_id = form.cleaned_data.get("item")
+            item = current.get(item_id) if item_id else None
+            if item_id and (item is None or item.category != formset.category):
+                return [], "An entry was changed meanwhile by someone else: reload the page and try again."
+            rows.append(
+                services.HistoryRow(item=item, fields=form.item_fields(), remove=bool(form.cleaned_data.get("remove")))
+            )
+    return rows, ""
 
 
 @require_http_methods(["GET", "POST"])

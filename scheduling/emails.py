@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.timezone import localtime
 
+from intake.emails import questionnaire_url
+from intake.models import IntakeQuestionnaire
 from messaging import keys
 from messaging.emails import EmailContent, register_builder
 from messaging.links import absolute_url, make_token
@@ -223,3 +225,24 @@ def build_maintenance_recall(message: ScheduledMessage) -> EmailContent:
     if not content.skip and plan_id is not None:
         content.context["book_url"] = recall_book_url(plan_id)
     return content
+
+
+@register_builder(Kind.INTAKE_QUESTIONNAIRE)
+def intake_questionnaire(message: ScheduledMessage) -> EmailContent:
+    """The questionnaire asked for by a consultation booking (intake.services.questionnaire_request)."""
+    appointment = _appointment_of(message)
+    skip = _still_upcoming(message, appointment)
+    if skip:
+        return EmailContent(skip=skip)
+    questionnaire = IntakeQuestionnaire.objects.filter(requested_for=message.subject_ref).first()
+    if questionnaire is None:
+        return EmailContent(skip="The questionnaire no longer exists.")
+    if questionnaire.is_submitted:
+        return EmailContent(skip="The patient has already sent the questionnaire.")
+    return EmailContent(
+        context={
+            "appointment": appointment_context(appointment, links=False),
+            "questionnaire_url": questionnaire_url(questionnaire),
+            "link_days": settings.EMAIL_LINK_MAX_AGE_DAYS,
+        }
+    )

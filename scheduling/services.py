@@ -24,6 +24,7 @@ from psycopg2 import errorcodes
 
 from clinic.audit import Actor
 from clinic.localtime import clock_reaches
+from intake.services import questionnaire_request
 from messaging import keys
 from messaging.models import ScheduledMessage
 from messaging.services import message_schedule, messages_cancel
@@ -44,6 +45,8 @@ OVERLAP_CONSTRAINTS = {
     "appointment_one_per_plan_session": "This session of the course was just booked by someone else.",
 }
 SLOT_TAKEN = "This slot was just taken."
+# The appointment type (made by the migrations) that asks the patient for the intake questionnaire.
+CONSULTATION_TYPE_NAME = "Consultation"
 ALTERNATIVES_LIMIT = 5
 
 
@@ -364,6 +367,8 @@ def appointment_book(
         if confirm:
             _schedule_confirmation(appointment, now=now)
         schedule_reminder(appointment, now=now)
+        if appointment_type.name == CONSULTATION_TYPE_NAME:
+            questionnaire_request(patient=patient, requested_for=appointment.subject_ref, now=now)
     return appointment
 
 

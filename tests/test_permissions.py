@@ -29,6 +29,7 @@ from PIL import Image
 from clinic.audit import Actor
 from fhirapi.models import ALL_SCOPE
 from fhirapi.services import api_token_create
+from intake.emails import LINK_ACTION as INTAKE_ACTION
 from messaging.links import make_token
 from messaging.models import ScheduledMessage
 from patients.models import ErasureRequest, HistoryItem, PatientImport
@@ -42,6 +43,7 @@ from tests.factories import (
     ReceptionistFactory,
     SkinProfileFactory,
 )
+from tests.intake.factories import SubmittedQuestionnaireFactory
 from tests.messaging.factories import ScheduledMessageFactory
 from tests.scheduling.conftest import NOW
 from tests.scheduling.factories import (
@@ -74,7 +76,7 @@ PERSONAS = ("anonymous", "doctor", "receptionist", "manager")
 EXCLUDED_NAMESPACES = {"admin"}
 # Domain data a refused POST must leave as it was. The audit trail is not in it: a refused
 # attempt may be recorded, which is a record, not a change. Nor is auth (logging in sets last_login).
-CHECKED_APPS = ("patients", "messaging", "treatments", "scheduling")
+CHECKED_APPS = ("patients", "intake", "messaging", "treatments", "scheduling")
 POST_DATA = {"reason": "x", "text": "x"}
 
 
@@ -110,6 +112,10 @@ class World:
     @cached_property
     def skin_profile(self):
         return SkinProfileFactory(patient=self.patient)
+
+    @cached_property
+    def questionnaire(self):
+        return SubmittedQuestionnaireFactory(patient=self.patient)
 
     @cached_property
     def consultation(self):
@@ -368,6 +374,13 @@ PAGES: dict[str, Page] = {
     "messaging:communications": Page(MANAGER_ONLY),
     "messaging:retry": Page(POST_ONLY, lambda w: [w.failed_message.pk], post=(LOGIN, FORBIDDEN, FORBIDDEN, ALLOWED)),
     "messaging:unsubscribe": Page(EVERYONE, lambda w: [make_token("unsubscribe", w.patient.pk)], post=PUBLIC_ACTION),
+    # Intake: the patient's questionnaire (public signed link), the doctor's review
+    "intake:questionnaire": Page(EVERYONE, lambda w: [make_token(INTAKE_ACTION, w.questionnaire.pk)], post=(409,) * 4),
+    "intake:review": Page(CLINICAL, lambda w: [w.patient.pk, w.questionnaire.pk]),
+    "intake:answer_decide": Page(
+        POST_ONLY, lambda w: [w.patient.pk, w.questionnaire.answers.first().pk], post=CLINICAL_ACTION
+    ),
+    "patients:history_edit": Page(CLINICAL, patient, post=FORM),
     # Treatments: clinical records (doctors only) and the formulary (doctors and managers)
     "treatments:formulary": Page((LOGIN, OK, FORBIDDEN, OK)),
     "treatments:timeline": Page(CLINICAL, patient),

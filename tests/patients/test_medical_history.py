@@ -39,7 +39,7 @@ def test_doctor_adds_an_allergy_and_it_is_audited(doctor_client, doctor, patient
     ("changes", "field", "message"),
     [
         ({"code": "anticoagulant"}, "code", "is not a type of allergy"),
-        ({"name": ""}, "name", "required"),
+        ({"code": "", "name": ""}, "code", "required"),
         ({"started_on": "2999-01-01"}, "started_on", "future"),
         ({"started_on": "2020-05-01", "ended_on": "2019-01-01"}, "ended_on", "on or after"),
         ({"category": "nonsense"}, "category", "valid choice"),

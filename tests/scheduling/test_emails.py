@@ -62,7 +62,8 @@ def test_nothing_is_sent_for_a_cancelled_appointment(booked, practitioner):
     for message in booking_rows:
         assert message_deliver(message.pk) == "cancelled"
     assert mail.outbox == []
-    assert ScheduledMessage.objects.filter(last_error="The appointment was cancelled.").count() == 2
+    # The confirmation, the reminder and the consultation's intake questionnaire.
+    assert ScheduledMessage.objects.filter(last_error="The appointment was cancelled.").count() == 3
 
 
 def test_a_reminder_for_an_old_time_is_skipped_after_a_move(booked, practitioner, frozen_now):

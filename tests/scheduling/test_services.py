@@ -53,15 +53,17 @@ def test_booking_writes_history_and_outbox_rows(patient, practitioner, room):
     assert appointment.status == Status.BOOKED
     assert list(appointment.changes.values_list("action", flat=True)) == [AppointmentChange.Action.BOOKED]
     rows = {m.kind: m for m in ScheduledMessage.objects.filter(subject_ref=f"appointment:{appointment.pk}")}
-    assert set(rows) == {Kind.BOOKING_CONFIRMATION, Kind.APPOINTMENT_REMINDER}
+    # A consultation also asks the patient for the intake questionnaire.
+    assert set(rows) == {Kind.BOOKING_CONFIRMATION, Kind.APPOINTMENT_REMINDER, Kind.INTAKE_QUESTIONNAIRE}
     assert rows[Kind.BOOKING_CONFIRMATION].due_at == NOW
+    assert rows[Kind.INTAKE_QUESTIONNAIRE].due_at == NOW
     assert rows[Kind.APPOINTMENT_REMINDER].due_at == appointment.starts_at - datetime.timedelta(hours=24)
 
 
 def test_no_reminder_when_booked_inside_the_reminder_window(patient, practitioner):
     appointment = book(patient, practitioner, at(15))
     kinds = set(ScheduledMessage.objects.filter(subject_ref=appointment.subject_ref).values_list("kind", flat=True))
-    assert kinds == {Kind.BOOKING_CONFIRMATION}
+    assert kinds == {Kind.BOOKING_CONFIRMATION, Kind.INTAKE_QUESTIONNAIRE}
 
 
 @pytest.mark.parametrize(

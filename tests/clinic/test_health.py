@@ -68,11 +68,11 @@ def test_database_unreachable_answers_503(client):
 
 def test_unapplied_migration_answers_503(client):
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM django_migrations WHERE app = 'patients' AND name = '0005_patient_search_words'")
+        cursor.execute("DELETE FROM django_migrations WHERE app = 'patients' AND name = '0010_patient_search_words'")
     status, body = health(client)
     assert status == 503
     assert body["failed"] == ["migrations"]
-    assert "patients.0005_patient_search_words" in body["checks"]["migrations"]["detail"]
+    assert "patients.0010_patient_search_words" in body["checks"]["migrations"]["detail"]
 
 
 def test_broker_unreachable_answers_503_quickly(client, settings):

@@ -30,6 +30,7 @@ class ScheduledMessage(models.Model):
         COURSE_COMPLETED = "course_completed", "Course completed"
         MAINTENANCE_RECALL = "maintenance_recall", "Maintenance recall"
         NO_SHOW_FOLLOW_UP = "no_show_follow_up", "Missed appointment follow-up"
+        LOT_RECALL_NOTICE = "lot_recall_notice", "Batch recall notice"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

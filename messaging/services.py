@@ -23,8 +23,9 @@ logger = logging.getLogger(__name__)
 Status = ScheduledMessage.Status
 Kind = ScheduledMessage.Kind
 
-# Kinds that are a service to a booked appointment; the others are marketing-like recalls
-# and need the patient's consent to reminder emails.
+# Kinds that are a service to a booked appointment (or, for a batch recall notice, about the
+# patient's safety); the others are marketing-like recalls and need the patient's consent to
+# reminder emails.
 APPOINTMENT_KINDS = {
     Kind.BOOKING_CONFIRMATION,
     Kind.APPOINTMENT_REMINDER,
@@ -32,6 +33,7 @@ APPOINTMENT_KINDS = {
     Kind.NEXT_SESSION_REMINDER,
     Kind.COURSE_COMPLETED,
     Kind.NO_SHOW_FOLLOW_UP,
+    Kind.LOT_RECALL_NOTICE,
 }
 TRANSIENT_ERRORS = (smtplib.SMTPException, OSError)
 # Workers listen on this PostgreSQL channel (messaging/listener.py) for messages to send now.

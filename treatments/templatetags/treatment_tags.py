@@ -5,7 +5,8 @@ from __future__ import annotations
 from django import template
 from django.utils.html import format_html, format_html_join
 
-from clinic.permissions import RECORD_CLINICAL, VIEW_CLINICAL
+from clinic.permissions import RECORD_CLINICAL, TRACE_BATCH, VIEW_CLINICAL, VIEW_PRODUCT
+from treatments import selectors
 from treatments.models import FacialArea
 
 register = template.Library()
@@ -18,8 +19,10 @@ def treatment_panel(context, patient):
     the audit trail (with the rest of the page); a template tag never writes."""
     request = context.get("request")
     user = getattr(request, "user", None)
+    # Recalled batches the patient received are flagged to whoever traces batches (doctors, managers).
+    recalls = selectors.patient_recalled_usages(patient) if user is not None and user.has_perm(TRACE_BATCH) else []
     if user is None or not user.has_perm(VIEW_CLINICAL):
-        return {"show": False}
+        return {"show": False, "recalls": recalls, "patient": patient}
     plans = list(patient.treatment_plans.select_related("doctor").order_by("-created_at")[:5])
     consultations = list(patient.consultations.select_related("doctor").order_by("-consulted_on", "-created_at")[:3])
     return {
@@ -28,7 +31,18 @@ def treatment_panel(context, patient):
         "plans": plans,
         "consultations": consultations,
         "can_record": user.has_perm(RECORD_CLINICAL),
+        "recalls": recalls,
     }
+
+
+@register.inclusion_tag("treatments/_home_stock_alerts.html", takes_context=True)
+def home_stock_alerts(context):
+    """Low stock and soon-expiring batches on the home page of those who read the formulary."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.has_perm(VIEW_PRODUCT):
+        return {"alerts": None}
+    return {"alerts": selectors.stock_alerts()}
 
 
 # Face diagram: each region is an SVG shape; the patient's right is on the viewer's left.

@@ -1,0 +1,107 @@
+"""Roles after the lot traceability work: doctors and managers may see who received a batch
+(treatments.trace_batch), managers may recall one and notify those patients
+(treatments.recall_batch). A frozen copy of clinic/roles.py as it stood (see 0003)."""
+
+from django.db import migrations
+
+from clinic.migration_helpers import sync_role_permissions
+
+ROLE_PERMISSIONS = {
+    "Doctor": [
+        "messaging.view_scheduledmessage",
+        "patients.add_patient",
+        "patients.change_patient",
+        "patients.record_clinical",
+        "patients.view_clinical",
+        "patients.view_patient",
+        "scheduling.add_appointment",
+        "scheduling.change_appointment",
+        "scheduling.view_appointment",
+        "scheduling.view_appointmenttype",
+        "scheduling.view_practitioner",
+        "scheduling.view_room",
+        "treatments.add_safetyoverride",
+        "treatments.trace_batch",
+        "treatments.view_batch",
+        "treatments.view_ingredient",
+        "treatments.view_product",
+    ],
+    "Receptionist": [
+        "messaging.view_scheduledmessage",
+        "patients.add_patient",
+        "patients.archive_patient",
+        "patients.change_patient",
+        "patients.view_patient",
+        "scheduling.add_appointment",
+        "scheduling.change_appointment",
+        "scheduling.view_appointment",
+        "scheduling.view_appointmenttype",
+        "scheduling.view_practitioner",
+        "scheduling.view_room",
+    ],
+    "Manager": [
+        "auth.add_user",
+        "auth.change_user",
+        "auth.view_group",
+        "auth.view_user",
+        "clinic.view_auditentry",
+        "messaging.retry_scheduledmessage",
+        "messaging.view_scheduledmessage",
+        "patients.add_consentdocument",
+        "patients.add_patient",
+        "patients.archive_patient",
+        "patients.change_patient",
+        "patients.delete_patient",
+        "patients.view_consentdocument",
+        "patients.view_patient",
+        "scheduling.add_appointmenttype",
+        "scheduling.add_clinicclosure",
+        "scheduling.add_practitioner",
+        "scheduling.add_room",
+        "scheduling.add_timeoff",
+        "scheduling.add_workinghours",
+        "scheduling.change_appointmenttype",
+        "scheduling.change_clinicclosure",
+        "scheduling.change_practitioner",
+        "scheduling.change_room",
+        "scheduling.change_timeoff",
+        "scheduling.change_workinghours",
+        "scheduling.view_appointment",
+        "scheduling.view_appointmenttype",
+        "scheduling.view_clinicclosure",
+        "scheduling.view_practitioner",
+        "scheduling.view_room",
+        "scheduling.view_timeoff",
+        "scheduling.view_workinghours",
+        "treatments.add_batch",
+        "treatments.add_ingredient",
+        "treatments.add_product",
+        "treatments.change_batch",
+        "treatments.change_ingredient",
+        "treatments.change_product",
+        "treatments.recall_batch",
+        "treatments.trace_batch",
+        "treatments.view_batch",
+        "treatments.view_ingredient",
+        "treatments.view_product",
+    ],
+}
+
+
+def forwards(apps, schema_editor):
+    sync_role_permissions(apps, ROLE_PERMISSIONS)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("clinic", "0007_audit_staff_account_actions"),
+        ("patients", "0005_pregnancy_not_asked_by_default"),
+        ("messaging", "0004_lot_recall_notice_kind"),
+        ("treatments", "0008_stock_alerts_and_lot_recall"),
+        ("scheduling", "0004_appointment_shorter_than_a_day"),
+    ]
+
+    # Backwards leaves the grants as they are.
+    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

@@ -375,6 +375,7 @@ class RatingForm(CrispyModelForm):
         super().__init__(*args, **kwargs)
         message = f"Choose a rating from {MIN_RATING} (poor) to {MAX_RATING} (excellent)."
         self.fields["rater"].label = "Whose rating"
+        self.fields["rater"].choices = OutcomeRating.Rater.choices  # no empty choice among the radios
         for name in OutcomeRating.SCORES:
             model_field = self.fields[name]
             self.fields[name] = forms.TypedChoiceField(

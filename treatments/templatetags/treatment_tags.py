@@ -103,3 +103,9 @@ def face_diagram(selected=(), field_name: str = ""):
 def get_item(form, name: str):
     """``form|get_item:"product_1"``: the bound field of a form field named at run time."""
     return form[name]
+
+
+@register.filter
+def get_value(mapping: dict, key):
+    """``notices|get_value:patient.pk``: the value at ``key`` of a dict, or None."""
+    return mapping.get(key) if mapping else None

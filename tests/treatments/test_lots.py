@@ -72,12 +72,14 @@ def test_session_form_offers_only_usable_batches_of_each_cocktail_product_first_
     assert options(page, "batch_2") == {str(other.pk)}
     assert selected_option(page, "batch_2") == str(other.pk)
     assert 'name="batch_amount_1" value="2.00"' in page
-    assert "Batch of Hydra" in page and "Amount of Peptide (ml)" in page
+    assert "Batch of Hydra" in page
+    assert "Amount of Peptide (ml)" in page
     for unusable in (expired, recalled):
         assert str(unusable.pk) not in options(page, "batch_3")  # not even in the other-batch row
     assert str(too_little.pk) in options(page, "batch_3")  # a split over two batches stays possible
     assert re.search(r'value="meso_pen"[^>]*selected', page)
-    assert re.search(r'value="forehead"[^>]*checked', page) and re.search(r'value="chin"[^>]*checked', page)
+    assert re.search(r'value="forehead"[^>]*checked', page)
+    assert re.search(r'value="chin"[^>]*checked', page)
 
 
 def test_a_product_without_a_usable_batch_says_so(doctor_client):
@@ -137,7 +139,8 @@ def test_ratings_are_labelled_radio_buttons(doctor_client):
     page = doctor_client.get(session.get_absolute_url()).content.decode()
     for score in ("hydration", "radiance", "fine_lines", "satisfaction"):
         assert len(re.findall(rf'type="radio"[^>]*name="{score}"', page)) == 5
-    assert "1 poor" in page and "5 excellent" in page
+    assert "1 poor" in page
+    assert "5 excellent" in page
     assert 'type="number"' not in page.split("ratings-heading")[1].split("</section>")[0]
 
 
@@ -166,11 +169,13 @@ def test_outcome_chart_is_one_small_chart_per_measure_in_two_styles_without_inli
     page = doctor_client.get(plan.get_absolute_url()).content.decode()
     chart = page[page.index("outcomes-heading") : page.index("</section>", page.index("outcomes-heading"))]
     assert chart.count('<svg class="outcomes-chart"') == 4
-    assert chart.count('<polyline class="series-doctor"') == 4 and chart.count('<polyline class="series-patient"') == 4
+    assert chart.count('<polyline class="series-doctor"') == 4
+    assert chart.count('<polyline class="series-patient"') == 4
     multiples = chart.split('class="outcomes-multiples"')[1]
     assert multiples.count('<rect class="marker-patient"') == 8  # the patient's points are squares
     assert "Hydration (patient), session 2: 2/5" in chart
-    assert "style=" not in chart and "stroke=" not in chart
+    assert "style=" not in chart
+    assert "stroke=" not in chart
 
 
 def _photo(session, kind, view):
@@ -191,7 +196,8 @@ def test_photo_comparison_puts_before_left_and_after_of_the_same_view_right(doct
     figures = re.findall(r'<figure class="col-6"><img src="[^"]*/photos/(\d+)/"', page)
     assert figures == [str(before_front.pk), str(after_front.pk)]
     assert "Different views" not in page
-    assert "Before (left)" in page and "After (right)" in page
+    assert "Before (left)" in page
+    assert "After (right)" in page
 
 
 # Recall and traceability -------------------------------------------------------------
@@ -321,7 +327,8 @@ def test_patient_and_session_pages_flag_a_recalled_batch(doctor, manager):
         assert "lot FLAG-1: 1.50 ml in session 1" in page
     assert "session record" not in manager_client.get(patient_page).content.decode()  # no clinical link
     page = doctor_client.get(session.get_absolute_url()).content.decode()
-    assert "Recalled batch:" in page and "Particles in vials" in page
+    assert "Recalled batch:" in page
+    assert "Particles in vials" in page
 
 
 def test_recipients_csv_lists_each_session_and_never_runs_a_formula(manager_client):
@@ -383,7 +390,9 @@ def test_stock_alerts_low_stock_and_expiring_soon(doctor, manager):
     silent = ProductFactory(name="Silent", low_stock_threshold=Decimal("0"))
     alerts = selectors.stock_alerts(today=today)
     low_names = [item.product.name for item in alerts.low_stock]
-    assert "Lowstock" in low_names and "Plenty" not in low_names and silent.name not in low_names
+    assert "Lowstock" in low_names
+    assert "Plenty" not in low_names
+    assert silent.name not in low_names
     assert [batch.lot_number for batch in alerts.expiring if batch.product == plenty] == ["SOON-1"]
     for client in (_client(doctor), _client(manager)):
         for page in (client.get(reverse("home")), client.get(url("formulary"))):

@@ -141,6 +141,8 @@ class Product(models.Model):
         max_digits=8,
         decimal_places=2,
         default=DEFAULT_LOW_STOCK_ML,
+        # Also the column's default: rows written by older code (and earlier data migrations) get it.
+        db_default=DEFAULT_LOW_STOCK_ML,
         validators=[MinValueValidator(Decimal(0))],
         help_text="The formulary and the home page warn when the usable stock of the product falls below this; "
         "0 turns the warning off.",

@@ -43,6 +43,7 @@ class Migration(migrations.Migration):
             model_name="product",
             name="low_stock_threshold",
             field=models.DecimalField(
+                db_default=Decimal("10.00"),
                 decimal_places=2,
                 default=Decimal("10.00"),
                 help_text="The formulary and the home page warn when the usable stock of the product falls below this; 0 turns the warning off.",

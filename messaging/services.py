@@ -76,6 +76,29 @@ def message_schedule(
     return message
 
 
+def messages_schedule_once(
+    *, kind: str, recipients: dict[str, int], due_at: datetime, subject_ref: str = "", send_now: bool = False
+) -> int:
+    """Create one message of ``kind`` per dedupe key of ``recipients`` (key -> patient id) that
+    does not exist yet, in a few statements however many there are; a key already there is
+    left as it is, whatever its state (the message is sent once). Returns how many were created.
+    Call inside the transaction of the change that causes them."""
+    wanted = list(recipients)
+    before = ScheduledMessage.objects.filter(dedupe_key__in=wanted).count()
+    ScheduledMessage.objects.bulk_create(
+        [
+            ScheduledMessage(kind=kind, patient_id=patient_id, dedupe_key=key, due_at=due_at, subject_ref=subject_ref)
+            for key, patient_id in recipients.items()
+        ],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+    created = ScheduledMessage.objects.filter(dedupe_key__in=wanted).count() - before
+    if send_now and created:
+        outbox_notify()
+    return created
+
+
 def messages_cancel(*, dedupe_keys: Iterable[str] = (), subject_ref: str = "", reason: str = "") -> int:
     """Cancel the pending messages with these keys, or about this subject."""
     condition = Q(dedupe_key__in=list(dedupe_keys))

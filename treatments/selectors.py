@@ -132,45 +132,62 @@ def session_cocktail(plan: TreatmentPlan, *, on: date) -> list[CocktailRow]:
 # Traceability: who received a batch ----------------------------------------------------
 
 
-def lot_recipients(batch: Batch) -> list[BatchUsage]:
+RECIPIENTS_PER_PAGE = 100
+RECIPIENTS_IN_SEARCH = 25
+
+
+def lot_recipients_queryset(batch: Batch) -> QuerySet[BatchUsage]:
     """Every recorded use of ``batch``: the session (draft or signed), its patient and doctor,
-    the amount; oldest first. One query."""
-    return list(
+    the amount; oldest first (a page of it, or all of it for the CSV)."""
+    return (
         BatchUsage.objects.filter(batch=batch)
-        .select_related("session__patient", "session__doctor", "session__plan")
+        .select_related("session__patient", "session__doctor")
         .order_by("session__performed_at", "session_id")
     )
 
 
-def recipient_patients(usages: list[BatchUsage]) -> list:
-    """The distinct patients of ``usages``, in the order they first received the batch."""
-    seen: dict[int, object] = {}
-    for usage in usages:
-        seen.setdefault(usage.session.patient_id, usage.session.patient)
-    return list(seen.values())
+def lot_recipients(batch: Batch) -> list[BatchUsage]:
+    return list(lot_recipients_queryset(batch))
 
 
-def lot_search(query: str) -> list[Batch]:
-    """Batches whose lot number is ``query`` (any case, spaces around ignored), each with
-    ``recipients`` (its uses, as lot_recipients); an index on UPPER(lot_number) finds them."""
+@dataclass(frozen=True)
+class LotCounts:
+    sessions: int
+    patients: int
+
+
+def lot_counts(batch: Batch) -> LotCounts:
+    """How many sessions used ``batch`` and how many patients they were for: one query."""
+    counts = BatchUsage.objects.filter(batch=batch).aggregate(
+        sessions=Count("id"), patients=Count("session__patient", distinct=True)
+    )
+    return LotCounts(counts["sessions"], counts["patients"])
+
+
+@dataclass(frozen=True)
+class LotHit:
+    batch: Batch
+    counts: LotCounts
+    latest: list[BatchUsage]  # the most recent uses, newest first
+
+
+def lot_search(query: str, *, shown: int = RECIPIENTS_IN_SEARCH) -> list[LotHit]:
+    """Batches whose lot number is ``query`` (any case, spaces around ignored; an index on
+    UPPER(lot_number) finds them), each with its counts and its ``shown`` latest uses: three
+    queries per batch found, however many patients received it."""
     lot = query.strip()
     if not lot:
         return []
-    batches = list(
-        Batch.objects.select_related("product", "recalled_by")
-        .filter(lot_number__iexact=lot)
-        .order_by("product__name", "id")
-        .prefetch_related(
-            Prefetch(
-                "usages",
-                queryset=BatchUsage.objects.select_related("session__patient", "session__doctor").order_by(
-                    "session__performed_at", "session_id"
-                ),
-                to_attr="recipients",
-            )
+    batches = Batch.objects.select_related("product").filter(lot_number__iexact=lot).order_by("product__name", "id")
+    hits = []
+    for batch in batches:
+        latest = list(
+            BatchUsage.objects.filter(batch=batch)
+            .select_related("session__patient")
+            .order_by("-session__performed_at", "-session_id")[:shown]
         )
-    )
-    return batches
+        hits.append(LotHit(batch, lot_counts(batch), latest))
+    return hits
 
 
 def recall_notices(batch: Batch, patient_ids: list[int]) -> dict[int, ScheduledMessage]:

@@ -23,7 +23,7 @@ from clinic.models import AuditEntry
 from clinic.services import apply_fields
 from messaging import keys
 from messaging.models import ScheduledMessage
-from messaging.services import message_schedule, messages_cancel
+from messaging.services import message_schedule, messages_cancel, messages_schedule_once
 from patients.models import Patient
 from treatments.models import (
     MAX_MAINTENANCE_MONTHS,
@@ -693,26 +693,21 @@ def batch_recall(*, batch: Batch, reason: str, recalled_on: date, actor: Actor) 
 
 @transaction.atomic
 def batch_recall_notices_queue(*, batch: Batch, actor: Actor) -> int:
-    """Queue one recall notice email to each patient who received the recalled ``batch``
-    (one per patient and lot, whatever how many sessions or how many times this is asked:
-    the dedupe key says so). Returns how many were queued now."""
+    """Queue one recall notice email to each patient who received the recalled ``batch``: one
+    per patient and lot however many sessions used it or how often this is asked (the dedupe
+    key says so). Returns how many were queued now."""
     batch = Batch.objects.select_for_update().get(pk=batch.pk)
     if not batch.is_recalled:
         raise ValidationError("Recall the batch before notifying the patients who received it.")
-    patients = list(Patient.objects.filter(treatment_sessions__batch_usages__batch=batch).distinct().order_by("pk"))
     kind = Kind.LOT_RECALL_NOTICE
-    wanted = {keys.patient_message_key(batch.subject_ref, kind, patient.pk): patient for patient in patients}
-    existing = set(ScheduledMessage.objects.filter(dedupe_key__in=list(wanted)).values_list("dedupe_key", flat=True))
-    now = timezone.now()
-    queued = 0
-    for key, patient in wanted.items():
-        if key in existing:
-            continue
-        message_schedule(
-            kind=kind, patient=patient, due_at=now, dedupe_key=key, subject_ref=batch.subject_ref, send_now=True
-        )
-        audit_record(
-            actor=actor, action=Action.CREATE, patient=patient, object_type="batch recall notice", object_id=batch.pk
-        )
-        queued += 1
+    patient_ids = (
+        TreatmentSession.objects.filter(batch_usages__batch=batch).values_list("patient_id", flat=True).distinct()
+    )
+    recipients = {keys.patient_message_key(batch.subject_ref, kind, pk): pk for pk in patient_ids}
+    queued = messages_schedule_once(
+        kind=kind, recipients=recipients, due_at=timezone.now(), subject_ref=batch.subject_ref, send_now=True
+    )
+    if queued:
+        # One entry for the manager's action; each patient's notice is its own outbox row.
+        audit_record(actor=actor, action=Action.CREATE, obj=batch, object_type="batch recall notices")
     return queued

@@ -8,6 +8,7 @@ import csv
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
@@ -785,22 +786,27 @@ def lot_search(request):
     """Who got lot X: the batches with that lot number and every session that used them."""
     require_perm(request.user, TRACE_BATCH)
     form = LotSearchForm(request.GET or None)
-    batches = None
+    hits = None
     if form.is_bound and form.is_valid():
         query = form.cleaned_data["q"]
-        batches = selectors.lot_search(query)
+        hits = selectors.lot_search(query, shown=selectors.RECIPIENTS_IN_SEARCH)
         audit_search(request, query=query, object_type="lot search")
-    return render(request, "treatments/lot_search.html", {"form": form, "batches": batches})
+    return render(
+        request, "treatments/lot_search.html", {"form": form, "hits": hits, "shown": selectors.RECIPIENTS_IN_SEARCH}
+    )
 
 
 def _trace_context(request, batch: Batch) -> dict:
-    usages = selectors.lot_recipients(batch)
-    patients = selectors.recipient_patients(usages)
+    page = Paginator(selectors.lot_recipients_queryset(batch), selectors.RECIPIENTS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    usages = list(page.object_list)
     return {
         "batch": batch,
+        "page": page,
         "usages": usages,
-        "patients": patients,
-        "notices": selectors.recall_notices(batch, [patient.pk for patient in patients]),
+        "counts": selectors.lot_counts(batch),
+        "notices": selectors.recall_notices(batch, [usage.session.patient_id for usage in usages]),
         "can_recall": request.user.has_perm(RECALL_BATCH),
         "can_open_sessions": request.user.has_perm(VIEW_CLINICAL),
     }

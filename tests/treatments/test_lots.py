@@ -405,3 +405,19 @@ def test_stock_alerts_low_stock_and_expiring_soon(doctor, manager):
 def test_receptionist_home_has_no_stock_alerts(receptionist_client):
     ProductFactory(low_stock_threshold=Decimal("10"))
     assert "Stock alerts" not in receptionist_client.get(reverse("home")).content.decode()
+
+
+def test_a_lot_given_to_many_shows_the_counts_and_the_latest_only(doctor_client, manager_client, monkeypatch):
+    monkeypatch.setattr(selectors, "RECIPIENTS_IN_SEARCH", 2)
+    monkeypatch.setattr(selectors, "RECIPIENTS_PER_PAGE", 2)
+    batch = BatchFactory(lot_number="MANY-1")
+    sessions = [_given(batch, days_ago=days) for days in (1, 2, 3)]
+    page = doctor_client.get(url("lot_search"), {"q": "MANY-1"}).content.decode()
+    assert "3 patients</strong> in 3 sessions" in page
+    assert sessions[0].patient.full_name in page
+    assert sessions[2].patient.full_name not in page  # the oldest is beyond the latest two
+    assert "The 2 most recent are shown" in page
+    page = manager_client.get(batch.get_absolute_url(), {"page": "2"}).content.decode()
+    assert "sessions 3 to 3 below" in page
+    assert sessions[0].patient.full_name in page  # oldest first: the newest is on the last page
+    assert manager_client.get(batch.get_absolute_url(), {"page": "x"}).status_code == 200

@@ -421,3 +421,14 @@ def test_a_lot_given_to_many_shows_the_counts_and_the_latest_only(doctor_client,
     assert "sessions 3 to 3 below" in page
     assert sessions[0].patient.full_name in page  # oldest first: the newest is on the last page
     assert manager_client.get(batch.get_absolute_url(), {"page": "x"}).status_code == 200
+
+
+def test_the_admin_shows_a_recall_but_does_not_make_one(manager):
+    manager.is_staff = True
+    manager.save(update_fields=["is_staff"])
+    client = _client(manager)
+    batch = BatchFactory()
+    page = client.get(reverse("admin:treatments_batch_change", args=[batch.pk])).content.decode()
+    assert 'name="lot_number"' in page
+    assert 'name="recall_reason"' not in page
+    assert 'name="recalled_at' not in page

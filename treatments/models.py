@@ -525,7 +525,11 @@ class TreatmentSession(models.Model):
 
     class Meta:
         ordering = ["plan", "number"]
-        indexes = [models.Index(fields=["patient", "performed_at"], name="session_patient_time")]
+        indexes = [
+            models.Index(fields=["patient", "performed_at"], name="session_patient_time"),
+            # "Who got lot X" reads a lot's latest sessions newest first and stops after a page.
+            models.Index(fields=["-performed_at", "-id"], name="session_latest_first"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["plan", "number"], name="session_number_once_per_plan"),
             models.CheckConstraint(

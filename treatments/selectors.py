@@ -7,7 +7,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, Prefetch, Q, QuerySet, Sum, Value, prefetch_related_objects
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -165,28 +176,37 @@ def lot_counts(batch: Batch) -> LotCounts:
 
 
 @dataclass(frozen=True)
+class LotUse:
+    session: TreatmentSession
+    amount: Decimal
+
+
+@dataclass(frozen=True)
 class LotHit:
     batch: Batch
-    counts: LotCounts
-    latest: list[BatchUsage]  # the most recent uses, newest first
+    sessions: int  # how many sessions used it
+    latest: list[LotUse]  # the most recent, newest first
 
 
 def lot_search(query: str, *, shown: int = RECIPIENTS_IN_SEARCH) -> list[LotHit]:
     """Batches whose lot number is ``query`` (any case, spaces around ignored; an index on
-    UPPER(lot_number) finds them), each with its counts and its ``shown`` latest uses: three
-    queries per batch found, however many patients received it."""
+    UPPER(lot_number) finds them), each with how many sessions used it and its ``shown`` latest
+    uses. A fixed number of queries, and none reads every use of a busy lot: the count is an
+    index-only scan and the latest are read newest first, stopping after ``shown``."""
     lot = query.strip()
     if not lot:
         return []
     batches = Batch.objects.select_related("product").filter(lot_number__iexact=lot).order_by("product__name", "id")
     hits = []
     for batch in batches:
+        uses = BatchUsage.objects.filter(batch=batch)
         latest = list(
-            BatchUsage.objects.filter(batch=batch)
-            .select_related("session__patient")
-            .order_by("-session__performed_at", "-session_id")[:shown]
+            TreatmentSession.objects.filter(Exists(uses.filter(session=OuterRef("pk"))))
+            .select_related("patient")
+            .order_by("-performed_at", "-id")[:shown]
         )
-        hits.append(LotHit(batch, lot_counts(batch), latest))
+        amounts = dict(uses.filter(session__in=[session.pk for session in latest]).values_list("session_id", "amount"))
+        hits.append(LotHit(batch, uses.count(), [LotUse(session, amounts[session.pk]) for session in latest]))
     return hits
 
 

@@ -494,7 +494,7 @@ class Bench:
             return selectors.lot_search(query)
 
         hits = search()
-        label = f"{hits[0].counts.patients} patients, {hits[0].counts.sessions} sessions"
+        label = f"{hits[0].sessions} sessions"
         self.time(
             f"who got lot X ({label}), selector",
             search,

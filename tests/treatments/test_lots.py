@@ -413,7 +413,7 @@ def test_a_lot_given_to_many_shows_the_counts_and_the_latest_only(doctor_client,
     batch = BatchFactory(lot_number="MANY-1")
     sessions = [_given(batch, days_ago=days) for days in (1, 2, 3)]
     page = doctor_client.get(url("lot_search"), {"q": "MANY-1"}).content.decode()
-    assert "3 patients</strong> in 3 sessions" in page
+    assert "3 sessions</strong> used this lot" in page
     assert sessions[0].patient.full_name in page
     assert sessions[2].patient.full_name not in page  # the oldest is beyond the latest two
     assert "The 2 most recent are shown" in page

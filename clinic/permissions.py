@@ -45,6 +45,9 @@ CHANGE_PRODUCT = "treatments.change_product"
 VIEW_BATCH = "treatments.view_batch"
 ADD_BATCH = "treatments.add_batch"
 CHANGE_BATCH = "treatments.change_batch"
+# Traceability: which patients received a batch ("who got lot X"), and recalling one.
+TRACE_BATCH = "treatments.trace_batch"
+RECALL_BATCH = "treatments.recall_batch"
 OVERRIDE_SAFETY = "treatments.add_safetyoverride"
 # The maintenance recall worklist (the desk calls or emails patients due for maintenance).
 VIEW_RECALLS = "treatments.view_maintenancerecall"

@@ -52,6 +52,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             perm.VIEW_INGREDIENT,
             perm.VIEW_PRODUCT,
             perm.VIEW_BATCH,
+            perm.TRACE_BATCH,
             perm.OVERRIDE_SAFETY,
             perm.EXPORT_PATIENT_RECORD,
             *_BOOKING_DESK,
@@ -97,6 +98,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             perm.VIEW_BATCH,
             perm.ADD_BATCH,
             perm.CHANGE_BATCH,
+            # A recall lists who received the batch (names, dates, amounts: no clinical notes)
+            # and sends them the notice.
+            perm.TRACE_BATCH,
+            perm.RECALL_BATCH,
             perm.VIEW_APPOINTMENT,
             perm.VIEW_PRACTITIONER,
             perm.ADD_PRACTITIONER,

@@ -39,6 +39,7 @@ class ScheduledMessage(models.Model):
         WAITLIST_OFFER = "waitlist_offer", "Waiting list offer"
         NEXT_DAY_CHECK = "next_day_check", "Next-day skin check"
         INTAKE_QUESTIONNAIRE = "intake_questionnaire", "Intake questionnaire"
+        LOT_RECALL_NOTICE = "lot_recall_notice", "Batch recall notice"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -24,8 +24,9 @@ logger = logging.getLogger(__name__)
 Status = ScheduledMessage.Status
 Kind = ScheduledMessage.Kind
 
-# Kinds that are a service to a booked appointment; the others are marketing-like recalls
-# and need the patient's consent to reminder emails.
+# Kinds that are a service to a booked appointment (or, for a batch recall notice, about the
+# patient's safety); the others are marketing-like recalls and need the patient's consent to
+# reminder emails.
 APPOINTMENT_KINDS = {
     Kind.BOOKING_CONFIRMATION,
     Kind.APPOINTMENT_REMINDER,
@@ -39,6 +40,7 @@ APPOINTMENT_KINDS = {
     # A question about the skin the day after a session: care, not marketing.
     Kind.NEXT_DAY_CHECK,
     Kind.INTAKE_QUESTIONNAIRE,
+    Kind.LOT_RECALL_NOTICE,
 }
 TRANSIENT_ERRORS = (smtplib.SMTPException, OSError)
 # Workers listen on this PostgreSQL channel (messaging/listener.py) for messages to send now.
@@ -102,6 +104,29 @@ def patient_unsubscribe(*, patient) -> bool:
         if done:
             messages_close_unsubscribed(patient=patient)
     return done
+
+
+def messages_schedule_once(
+    *, kind: str, recipients: dict[str, int], due_at: datetime, subject_ref: str = "", send_now: bool = False
+) -> int:
+    """Create one message of ``kind`` per dedupe key of ``recipients`` (key -> patient id) that
+    does not exist yet, in a few statements however many there are; a key already there is
+    left as it is, whatever its state (the message is sent once). Returns how many were created.
+    Call inside the transaction of the change that causes them."""
+    wanted = list(recipients)
+    before = ScheduledMessage.objects.filter(dedupe_key__in=wanted).count()
+    ScheduledMessage.objects.bulk_create(
+        [
+            ScheduledMessage(kind=kind, patient_id=patient_id, dedupe_key=key, due_at=due_at, subject_ref=subject_ref)
+            for key, patient_id in recipients.items()
+        ],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+    created = ScheduledMessage.objects.filter(dedupe_key__in=wanted).count() - before
+    if send_now and created:
+        outbox_notify()
+    return created
 
 
 def messages_cancel(*, dedupe_keys: Iterable[str] = (), subject_ref: str = "", reason: str = "") -> int:

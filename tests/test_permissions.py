@@ -55,6 +55,7 @@ from tests.scheduling.factories import (
 )
 from tests.treatments.factories import (
     ActivePlanFactory,
+    BatchFactory,
     CompletedPlanFactory,
     ConsultationFactory,
     SignedSessionFactory,
@@ -146,6 +147,12 @@ class World:
             view="front",
             actor=Actor(user=self.doctor),
         )
+
+    @cached_property
+    def batch(self):
+        batch = BatchFactory(product=self.plan.plan_products.first().product)
+        self.draft_session.batch_usages.create(batch=batch, amount="1.00")
+        return batch
 
     @cached_property
     def staff_member(self):
@@ -383,6 +390,14 @@ PAGES: dict[str, Page] = {
     "patients:history_edit": Page(CLINICAL, patient, post=FORM),
     # Treatments: clinical records (doctors only) and the formulary (doctors and managers)
     "treatments:formulary": Page((LOGIN, OK, FORBIDDEN, OK)),
+    # Lot traceability ("who got lot X") for doctors and managers; recalling a batch for managers.
+    "treatments:lot_search": Page((LOGIN, OK, FORBIDDEN, OK), query=lambda w: {"q": w.batch.lot_number}),
+    "treatments:batch_trace": Page((LOGIN, OK, FORBIDDEN, OK), lambda w: [w.batch.pk]),
+    "treatments:batch_recipients_csv": Page((LOGIN, OK, FORBIDDEN, OK), lambda w: [w.batch.pk]),
+    "treatments:batch_recall": Page(MANAGER_ONLY, lambda w: [w.batch.pk], post=FORM),
+    "treatments:batch_recall_notify": Page(
+        POST_ONLY, lambda w: [w.batch.pk], post=(LOGIN, FORBIDDEN, FORBIDDEN, ALLOWED)
+    ),
     "treatments:timeline": Page(CLINICAL, patient),
     "treatments:consultation_create": Page(CLINICAL, patient, post=FORM),
     "treatments:consultation_detail": Page(CLINICAL, lambda w: [w.patient.pk, w.consultation.pk]),

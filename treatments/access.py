@@ -9,11 +9,12 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 
 from clinic.permissions import VIEW_CLINICAL
-from patients.access import require_record_perm
+from patients.access import require_perm, require_record_perm
 from patients.models import Patient
-from treatments.models import Consultation, Photo, TreatmentPlan, TreatmentSession
+from treatments.models import Batch, Consultation, Photo, TreatmentPlan, TreatmentSession
 
 __all__ = [
+    "get_batch_for",
     "get_consultation_for",
     "get_photo_for",
     "get_plan_for",
@@ -45,3 +46,9 @@ def get_session_for(user, patient: Patient, pk: int, *, perm: str = VIEW_CLINICA
 def get_photo_for(user, patient: Patient, pk: int, *, perm: str = VIEW_CLINICAL) -> Photo:
     _require(user, perm, Photo, patient, pk)
     return get_object_or_404(Photo.objects.select_related("session"), pk=pk, patient=patient)
+
+
+def get_batch_for(user, pk: int, *, perm: str) -> Batch:
+    """A batch of the formulary for a traceability page (TRACE_BATCH) or a recall (RECALL_BATCH)."""
+    require_perm(user, perm)
+    return get_object_or_404(Batch.objects.select_related("product", "recalled_by"), pk=pk)

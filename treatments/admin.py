@@ -19,16 +19,22 @@ class IngredientAdmin(ClinicModelAdmin):
         return ", ".join(obj.get_purposes_display())
 
 
+# A recall is made on the batch's page (treatments:batch_recall): it lists who received the lot
+# and notifies them. Here its fields are only shown.
+RECALL_FIELDS = ["recalled_at", "recall_reason", "recalled_by"]
+
+
 class BatchInline(admin.TabularInline):
     model = Batch
     extra = 0
-    fields = ["lot_number", "expiry_date", "quantity_in_stock", "received_on", "recalled_at", "recall_reason"]
+    fields = ["lot_number", "expiry_date", "quantity_in_stock", "received_on", *RECALL_FIELDS]
+    readonly_fields = RECALL_FIELDS
     show_change_link = True
 
 
 @admin.register(Product)
 class ProductAdmin(ClinicModelAdmin):
-    list_display = ["name", "manufacturer", "presentation", "is_active"]
+    list_display = ["name", "manufacturer", "presentation", "low_stock_threshold", "is_active"]
     list_filter = ["is_active", "manufacturer"]
     search_fields = ["name", "manufacturer", "ingredients__name"]
     filter_horizontal = ["ingredients"]
@@ -42,3 +48,4 @@ class BatchAdmin(ClinicModelAdmin):
     search_fields = ["lot_number", "product__name"]
     list_select_related = ["product"]
     date_hierarchy = "expiry_date"
+    readonly_fields = RECALL_FIELDS

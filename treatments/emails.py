@@ -1,7 +1,8 @@
 """Builders of the patient emails that treatments causes: aftercare after a signed session,
-the next-day skin check, course completed, and the maintenance recall. Each loads what its message is about and
-skips when the message no longer makes sense. A message about no particular record (no
-subject_ref of this app) is sent with the general wording of its templates.
+the next-day skin check, course completed, the maintenance recall, and the notice of a
+recalled batch. Each loads what its message is about and skips when the message no longer
+makes sense. A message about no particular record (no subject_ref of this app) is sent with
+the general wording of its templates.
 
 The maintenance recall's link to book a lunchtime slot is added by scheduling (which books),
 around the builder here (scheduling/emails.py)."""
@@ -9,12 +10,13 @@ around the builder here (scheduling/emails.py)."""
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils import timezone
 
 from messaging import keys
 from messaging.emails import EmailContent, register_builder
 from messaging.links import absolute_url, make_token
 from messaging.models import ScheduledMessage
-from treatments.models import TreatmentPlan, TreatmentSession
+from treatments.models import Batch, BatchUsage, TreatmentPlan, TreatmentSession
 
 
 def _plan_of(message: ScheduledMessage) -> TreatmentPlan | None:
@@ -91,4 +93,27 @@ def build_maintenance_recall(message: ScheduledMessage) -> EmailContent:
         return EmailContent(skip="The patient has started a newer course since.")
     return EmailContent(
         context={"months_since": plan.maintenance_interval_months, "maintenance_due_on": plan.maintenance_due_on}
+    )
+
+
+@register_builder(ScheduledMessage.Kind.LOT_RECALL_NOTICE)
+def build_lot_recall_notice(message: ScheduledMessage) -> EmailContent:
+    batch_id = keys.ref_id(message.subject_ref, Batch.SUBJECT)
+    if batch_id is None:
+        return EmailContent(skip="The message is about no batch.")
+    batch = Batch.objects.select_related("product").filter(pk=batch_id).first()
+    if batch is None:
+        return EmailContent(skip="The batch no longer exists.")
+    if not batch.is_recalled:
+        return EmailContent(skip="The batch is not recalled.")
+    sessions = [
+        timezone.localtime(usage.session.performed_at).date()
+        for usage in BatchUsage.objects.filter(batch=batch, session__patient_id=message.patient_id)
+        .select_related("session")
+        .order_by("session__performed_at")
+    ]
+    if not sessions:
+        return EmailContent(skip="The patient did not receive this batch.")
+    return EmailContent(
+        context={"product_name": batch.product.name, "lot_number": batch.lot_number, "session_days": sessions}
     )

@@ -3,8 +3,12 @@ the rules (and repeat the important ones, so that no other caller can skip them)
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
+from crispy_forms.bootstrap import InlineRadios
+from crispy_forms.layout import Layout
 from django import forms
 from django.utils import timezone
 
@@ -19,6 +23,7 @@ from treatments.models import (
     MIN_PAIN,
     MIN_RATING,
     MIN_SESSIONS,
+    Batch,
     Consultation,
     FacialArea,
     MaintenanceRecall,
@@ -33,7 +38,8 @@ from treatments.safety import SafetyCheck, product_contraindication
 from treatments.services import CONSULTATION_FIELDS, PLAN_FIELDS, SESSION_FIELDS, CocktailItem, UsageItem
 
 COCKTAIL_ROWS = 4
-BATCH_ROWS = 4
+# Rows for a batch outside the plan's cocktail rows (a product split over two batches).
+EXTRA_BATCH_ROWS = 1
 MAX_AMOUNT_ML = Decimal("50")
 
 
@@ -202,11 +208,17 @@ class PlanActivateForm(OverrideMixin, CrispyForm):
 
 
 class SessionSignForm(OverrideMixin, CrispyForm):
-    """Signing a session: one reason box per contraindication the check at signing finds."""
+    """Signing a session: one reason box per contraindication the check at signing finds. The
+    first post shows what will be locked; ``confirmed`` (sent by that page) signs."""
+
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, check: SafetyCheck | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.add_override_fields(check)
+
+    def override_fields(self) -> list:
+        return [self[name] for name in self.override_codes]
 
 
 class PlanCancelForm(CrispyForm):
@@ -215,6 +227,12 @@ class PlanCancelForm(CrispyForm):
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": "Give the reason for cancelling the plan."},
     )
+
+
+class BatchRow(NamedTuple):
+    batch_name: str
+    amount_name: str
+    product: Product | None  # the cocktail product of the row; None for another batch
 
 
 class SessionForm(OverrideMixin, CrispyModelForm):
@@ -247,33 +265,77 @@ class SessionForm(OverrideMixin, CrispyModelForm):
             "notes": forms.Textarea(attrs={"rows": 2}),
         }
 
-    def __init__(self, *args, check: SafetyCheck | None = None, **kwargs):
+    def __init__(self, *args, plan: TreatmentPlan, on: date, check: SafetyCheck | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.session_field_names = list(self._meta.fields)
-        batches = selectors.batches_for_choice()
-        if self.instance.pk:
-            # A draft keeps showing the batches it recorded, even if one has run out since.
-            used = [usage.batch_id for usage in self.instance.batch_usages.all()]
-            batches = (batches | selectors.formulary_batches().filter(pk__in=used)).distinct()
-        self.batch_rows = []
-        for index in range(1, BATCH_ROWS + 1):
-            batch_name, amount_name = f"batch_{index}", f"batch_amount_{index}"
-            self.fields[batch_name] = BatchChoiceField(queryset=batches, required=False, label=f"Batch {index}")
-            self.fields[amount_name] = forms.DecimalField(
-                required=False,
-                min_value=Decimal("0.01"),
-                max_value=MAX_AMOUNT_ML,
-                decimal_places=2,
-                label=f"Amount used from batch {index} (ml)",
-                error_messages={"min_value": "The amount must be more than 0 ml."},
+        recorded = list(self.instance.batch_usages.select_related("batch__product")) if self.instance.pk else []
+        self.batch_rows: list[BatchRow] = []
+        # One row per product of the plan's cocktail: only that product's usable batches with
+        # enough stock for the planned amount, the first to expire chosen; the planned amount.
+        for index, row in enumerate(selectors.session_cocktail(plan, on=on), start=1):
+            product = row.plan_product.product
+            mine = next((usage for usage in recorded if usage.batch.product_id == product.pk), None)
+            choices = [batch.pk for batch in row.batches]
+            if mine is not None:
+                # A draft keeps showing the batch it recorded, even if it has run out since.
+                recorded.remove(mine)
+                choices.append(mine.batch_id)
+            self._add_batch_row(
+                index,
+                queryset=Batch.objects.select_related("product").filter(pk__in=choices).first_expiring_first(),
+                product=product,
+                batch_label=f"Batch of {product.name}",
+                amount_label=f"Amount of {product.name} (ml)",
+                help_text=(
+                    f"Planned: {row.plan_product.amount_per_session} ml. First to expire first."
+                    if row.batches
+                    else f"No usable batch of {product.name} has {row.plan_product.amount_per_session} ml in stock."
+                ),
+                batch=mine.batch if mine else row.first_expiring,
+                amount=mine.amount if mine else row.plan_product.amount_per_session,
             )
-            self.batch_rows.append((batch_name, amount_name))
+        # Then rows for another batch (a product split over two batches, or one outside the plan).
+        usable = selectors.batches_for_choice().order_by("product__name", "expiry_date", "lot_number")
+        for extra, usage in enumerate([*recorded, *[None] * EXTRA_BATCH_ROWS], start=1):
+            index = len(self.batch_rows) + 1
+            queryset = usable
+            if usage is not None:
+                queryset = (usable | Batch.objects.filter(pk=usage.batch_id)).distinct()
+            self._add_batch_row(
+                index,
+                queryset=queryset,
+                product=None,
+                batch_label=f"Other batch {extra} (optional)",
+                amount_label=f"Amount used from other batch {extra} (ml)",
+                help_text="Another batch, e.g. when a product comes from two batches.",
+                batch=usage.batch if usage else None,
+                amount=usage.amount if usage else None,
+            )
         self.add_override_fields(check)
+
+    def _add_batch_row(self, index, *, queryset, product, batch_label, amount_label, help_text, batch, amount):
+        batch_name, amount_name = f"batch_{index}", f"batch_amount_{index}"
+        self.fields[batch_name] = BatchChoiceField(
+            queryset=queryset, required=False, label=batch_label, help_text=help_text
+        )
+        self.fields[amount_name] = forms.DecimalField(
+            required=False,
+            min_value=Decimal("0.01"),
+            max_value=MAX_AMOUNT_ML,
+            decimal_places=2,
+            label=amount_label,
+            error_messages={"min_value": "The amount must be more than 0 ml."},
+        )
+        if batch is not None:
+            self.initial.setdefault(batch_name, batch.pk)
+        if amount is not None:
+            self.initial.setdefault(amount_name, amount)
+        self.batch_rows.append(BatchRow(batch_name, amount_name, product))
 
     def clean(self):
         cleaned = super().clean()
         usages = []
-        for batch_name, amount_name in self.batch_rows:
+        for batch_name, amount_name, _product in self.batch_rows:
             batch, amount = cleaned.get(batch_name), cleaned.get(amount_name)
             if batch and amount is None and amount_name not in self.errors:
                 self.add_error(amount_name, f"Give the amount used from lot {batch.lot_number}.")
@@ -295,33 +357,37 @@ class BatchChoiceField(forms.ModelChoiceField):
 
     def label_from_instance(self, obj) -> str:
         expiry = f"{obj.expiry_date:%d/%m/%Y}"
-        return f"{obj.product.name} — lot {obj.lot_number}, exp. {expiry}, {obj.quantity_in_stock} ml left"
+        state = " — RECALLED" if obj.is_recalled else ""
+        return f"{obj.product.name} — lot {obj.lot_number}, exp. {expiry}, {obj.quantity_in_stock} ml left{state}"
+
+
+RATING_LABELS = {1: "1 poor", 2: "2 fair", 3: "3 good", 4: "4 very good", 5: "5 excellent"}
 
 
 class RatingForm(CrispyModelForm):
+    """The doctor's or the patient's rating: for each measure, five labelled choices (radio
+    buttons), never a number typed into a box."""
+
     class Meta:
         model = OutcomeRating
         fields = ["rater", "hydration", "radiance", "fine_lines", "satisfaction"]
+        widgets = {"rater": forms.RadioSelect}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        message = f"Rate from {MIN_RATING} (poor) to {MAX_RATING} (excellent)."
+        message = f"Choose a rating from {MIN_RATING} (poor) to {MAX_RATING} (excellent)."
+        self.fields["rater"].label = "Whose rating"
+        self.fields["rater"].choices = OutcomeRating.Rater.choices  # no empty choice among the radios
         for name in OutcomeRating.SCORES:
-            field = self.fields[name]
-            field.widget = forms.NumberInput(attrs={"min": MIN_RATING, "max": MAX_RATING})
-            field.help_text = message
-            field.error_messages.update({"min_value": message, "max_value": message})
-            field.validators = []
-            field.min_value, field.max_value = MIN_RATING, MAX_RATING
-
-    def clean(self):
-        cleaned = super().clean()
-        message = f"Rate from {MIN_RATING} (poor) to {MAX_RATING} (excellent)."
-        for name in OutcomeRating.SCORES:
-            value = cleaned.get(name)
-            if value is not None and not MIN_RATING <= value <= MAX_RATING:
-                self.add_error(name, message)
-        return cleaned
+            model_field = self.fields[name]
+            self.fields[name] = forms.TypedChoiceField(
+                label=model_field.label,
+                choices=[(value, RATING_LABELS[value]) for value in range(MIN_RATING, MAX_RATING + 1)],
+                coerce=int,
+                widget=forms.RadioSelect,
+                error_messages={"required": message, "invalid_choice": message},
+            )
+        self.helper.layout = Layout(InlineRadios("rater"), *(InlineRadios(name) for name in OutcomeRating.SCORES))
 
     def scores(self) -> dict:
         return {name: self.cleaned_data[name] for name in OutcomeRating.SCORES}
@@ -394,3 +460,58 @@ class FollowUpAnswerForm(forms.Form):
         if cleaned.get("answer") == SessionFollowUp.Answer.CONCERN and not cleaned.get("concern"):
             self.add_error("concern", "Tell us what worries you.")
         return cleaned
+
+
+class PhotoChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        view = f" ({obj.view})" if obj.view else ""
+        return f"Session {obj.session.number}, {obj.get_kind_display().lower()}{view}"
+
+
+class PhotoCompareForm(CrispyForm):
+    """Which photos to compare: a before photo on the left, an after photo on the right. The
+    choices are the course's own photos; anything else is refused as an invalid choice."""
+
+    before = PhotoChoiceField(queryset=Photo.objects.none(), label="Before (left)", required=False)
+    after = PhotoChoiceField(queryset=Photo.objects.none(), label="After (right)", required=False)
+
+    def __init__(self, *args, before=(), after=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, photos in (("before", before), ("after", after)):
+            field = self.fields[name]
+            field.queryset = Photo.objects.filter(pk__in=[photo.pk for photo in photos]).select_related("session")
+            field.empty_label = None
+
+
+class LotSearchForm(CrispyForm):
+    q = forms.CharField(
+        label="Lot number", max_length=60, help_text="The lot number as printed on the vial, in any case."
+    )
+
+
+class BatchRecallForm(CrispyForm):
+    reason = forms.CharField(
+        label="Reason for the recall",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The manufacturer's or the regulator's notice, and what is wrong with the lot.",
+        error_messages={"required": "Give the reason for the recall."},
+    )
+    recalled_on = forms.DateField(
+        label="Recalled on",
+        widget=DateInput(),
+        help_text="The date of the recall notice; today unless it came in earlier.",
+        error_messages={"required": "Give the date of the recall.", "invalid": "Give the date as a calendar date."},
+    )
+
+    def clean_recalled_on(self):
+        day = self.cleaned_data["recalled_on"]
+        if day > timezone.localdate():
+            raise forms.ValidationError("The recall date is today or a day before, never in the future.")
+        return day
+
+
+class RecallNoticeForm(CrispyForm):
+    confirm = forms.BooleanField(
+        label="Yes, send the recall notice email to each patient listed",
+        error_messages={"required": "Tick the box to confirm that the notice should be sent."},
+    )

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 
@@ -29,6 +30,9 @@ MIN_PAIN, MAX_PAIN = 0, 10
 MIN_RATING, MAX_RATING = 1, 5
 # A facial mesotherapy session takes well under an hour; a longer record is a typing mistake.
 MAX_SESSION_MINUTES = 60
+# Stock alerts: a product below its threshold, a batch expiring within this many days.
+DEFAULT_LOW_STOCK_ML = Decimal("10.00")
+EXPIRY_WARNING_DAYS = 30
 
 
 def add_months(day: date, months: int) -> date:
@@ -132,6 +136,17 @@ class Product(models.Model):
     unit = models.CharField(max_length=5, choices=Unit.choices, default=Unit.ML)
     ingredients = models.ManyToManyField(Ingredient, related_name="products", blank=True)
     is_active = models.BooleanField("in use", default=True)
+    low_stock_threshold = models.DecimalField(
+        "low-stock threshold (ml)",
+        max_digits=8,
+        decimal_places=2,
+        default=DEFAULT_LOW_STOCK_ML,
+        # Also the column's default: rows written by older code (and earlier data migrations) get it.
+        db_default=DEFAULT_LOW_STOCK_ML,
+        validators=[MinValueValidator(Decimal(0))],
+        help_text="The formulary and the home page warn when the usable stock of the product falls below this; "
+        "0 turns the warning off.",
+    )
     notes = models.TextField(blank=True)
 
     objects = ProductQuerySet.as_manager()
@@ -140,6 +155,7 @@ class Product(models.Model):
         ordering = ["name", "manufacturer"]
         constraints = [
             models.UniqueConstraint(fields=["name", "manufacturer"], name="product_name_manufacturer"),
+            models.CheckConstraint(condition=Q(low_stock_threshold__gte=0), name="product_low_stock_not_negative"),
         ]
 
     def __str__(self) -> str:
@@ -150,6 +166,10 @@ class BatchQuerySet(models.QuerySet):
     def usable_on(self, day: date) -> BatchQuerySet:
         """Batches that may be recorded as used on ``day``: in date, not recalled, in stock."""
         return self.filter(expiry_date__gte=day, recalled_at__isnull=True, quantity_in_stock__gt=0)
+
+    def first_expiring_first(self) -> BatchQuerySet:
+        """The order a doctor should use them in: the soonest expiry first."""
+        return self.order_by("expiry_date", "received_on", "lot_number", "id")
 
 
 class Batch(models.Model):
@@ -165,12 +185,25 @@ class Batch(models.Model):
     received_on = models.DateField(default=timezone.localdate)
     recalled_at = models.DateTimeField(null=True, blank=True)
     recall_reason = models.TextField(blank=True)
+    recalled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
 
     objects = BatchQuerySet.as_manager()
+
+    SUBJECT = "batch"  # what its outbox rows are about: "batch:<id>" (messaging.keys)
 
     class Meta:
         ordering = ["product__name", "expiry_date", "lot_number"]
         verbose_name_plural = "batches"
+        permissions = [
+            ("trace_batch", "Can see which patients received a batch"),
+            ("recall_batch", "Can recall a batch and notify the patients who received it"),
+        ]
+        indexes = [
+            # "Who got lot X": the lot number typed in any case finds its batches by index.
+            models.Index(Upper("lot_number"), name="batch_lot_upper"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["product", "lot_number"], name="batch_product_lot"),
             models.CheckConstraint(condition=Q(quantity_in_stock__gte=0), name="batch_stock_not_negative"),
@@ -182,6 +215,9 @@ class Batch(models.Model):
     def __str__(self) -> str:
         return f"{self.product.name} lot {self.lot_number} (exp. {self.expiry_date:%d/%m/%Y})"
 
+    def get_absolute_url(self) -> str:
+        return reverse("treatments:batch_trace", args=[self.pk])
+
     def clean(self) -> None:
         if self.recalled_at is not None and not self.recall_reason.strip():
             raise ValidationError({"recall_reason": "Give the reason for the recall."})
@@ -192,6 +228,10 @@ class Batch(models.Model):
 
     def is_expired_on(self, day: date) -> bool:
         return self.expiry_date < day
+
+    @property
+    def subject_ref(self) -> str:
+        return keys.subject_ref(self.SUBJECT, self.pk)
 
 
 # Consultation ------------------------------------------------------------------------
@@ -485,7 +525,11 @@ class TreatmentSession(models.Model):
 
     class Meta:
         ordering = ["plan", "number"]
-        indexes = [models.Index(fields=["patient", "performed_at"], name="session_patient_time")]
+        indexes = [
+            models.Index(fields=["patient", "performed_at"], name="session_patient_time"),
+            # "Who got lot X" reads a lot's latest sessions newest first and stops after a page.
+            models.Index(fields=["-performed_at", "-id"], name="session_latest_first"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["plan", "number"], name="session_number_once_per_plan"),
             models.CheckConstraint(

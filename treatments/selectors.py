@@ -4,19 +4,38 @@ sessions load them in a fixed number of queries, however many sessions there are
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    prefetch_related_objects,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from clinic.localtime import day_bounds
+from messaging import keys
+from messaging.models import ScheduledMessage
 from patients.models import Patient
 from treatments.models import (
+    EXPIRY_WARNING_DAYS,
+    MAX_RATING,
+    MIN_RATING,
     Batch,
     BatchUsage,
     FollowUpTask,
     MaintenanceRecall,
     OutcomeRating,
+    PlanProduct,
     Product,
     TreatmentPlan,
     TreatmentSession,
@@ -85,80 +104,292 @@ def batches_for_choice() -> QuerySet[Batch]:
     )
 
 
-# Outcomes chart ----------------------------------------------------------------------
-
-CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 560, 220, 40
-SERIES = (
-    ("hydration", "Hydration", "#0d6efd"),
-    ("radiance", "Radiance (glow)", "#d63384"),
-    ("fine_lines", "Fine lines", "#198754"),
-    ("satisfaction", "Overall satisfaction", "#b35900"),
-)
-# The doctor's ratings are solid lines, the patient's dashed: colour is not the only signal.
-RATER_DASH = {"doctor": "", "patient": "6 4"}
+def batches_for_product(product: Product, *, on: date, amount: Decimal | None = None) -> QuerySet[Batch]:
+    """The batches of ``product`` a doctor may use on ``on`` for ``amount`` ml: in date, not
+    recalled, with enough stock; the first to expire first (it is the one to use)."""
+    batches = Batch.objects.select_related("product").filter(product=product).usable_on(on)
+    if amount is not None:
+        batches = batches.filter(quantity_in_stock__gte=amount)
+    return batches.first_expiring_first()
 
 
 @dataclass
-class ChartSeries:
-    key: str
+class CocktailRow:
+    """One product of the plan's cocktail in the session form: the batches it may come from."""
+
+    plan_product: PlanProduct
+    batches: list[Batch]
+
+    @property
+    def first_expiring(self) -> Batch | None:
+        return self.batches[0] if self.batches else None
+
+
+def session_cocktail(plan: TreatmentPlan, *, on: date) -> list[CocktailRow]:
+    """The plan's cocktail, each product with its usable batches (enough stock for the
+    planned amount), first-expiring first: two queries, however many products."""
+    cocktail = list(plan.plan_products.select_related("product").order_by("id"))
+    by_product: dict[int, list[Batch]] = {item.product_id: [] for item in cocktail}
+    amounts = {item.product_id: item.amount_per_session for item in cocktail}
+    batches = (
+        Batch.objects.select_related("product")
+        .filter(product_id__in=list(by_product))
+        .usable_on(on)
+        .first_expiring_first()
+    )
+    for batch in batches:
+        if batch.quantity_in_stock >= amounts[batch.product_id]:
+            by_product[batch.product_id].append(batch)
+    return [CocktailRow(item, by_product[item.product_id]) for item in cocktail]
+
+
+# Traceability: who received a batch ----------------------------------------------------
+
+
+RECIPIENTS_PER_PAGE = 100
+RECIPIENTS_IN_SEARCH = 25
+
+
+def lot_recipients_queryset(batch: Batch) -> QuerySet[BatchUsage]:
+    """Every recorded use of ``batch``: the session (draft or signed), its patient and doctor,
+    the amount; oldest first (a page of it, or all of it for the CSV)."""
+    return (
+        BatchUsage.objects.filter(batch=batch)
+        .select_related("session__patient", "session__doctor")
+        .order_by("session__performed_at", "session_id")
+    )
+
+
+def lot_recipients(batch: Batch) -> list[BatchUsage]:
+    return list(lot_recipients_queryset(batch))
+
+
+@dataclass(frozen=True)
+class LotCounts:
+    sessions: int
+    patients: int
+
+
+def lot_counts(batch: Batch) -> LotCounts:
+    """How many sessions used ``batch`` and how many patients they were for: one query."""
+    counts = BatchUsage.objects.filter(batch=batch).aggregate(
+        sessions=Count("id"), patients=Count("session__patient", distinct=True)
+    )
+    return LotCounts(counts["sessions"], counts["patients"])
+
+
+@dataclass(frozen=True)
+class LotUse:
+    session: TreatmentSession
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class LotHit:
+    batch: Batch
+    sessions: int  # how many sessions used it
+    latest: list[LotUse]  # the most recent, newest first
+
+
+def lot_search(query: str, *, shown: int = RECIPIENTS_IN_SEARCH) -> list[LotHit]:
+    """Batches whose lot number is ``query`` (any case, spaces around ignored; an index on
+    UPPER(lot_number) finds them), each with how many sessions used it and its ``shown`` latest
+    uses. A fixed number of queries, and none reads every use of a busy lot: the count is an
+    index-only scan and the latest are read newest first, stopping after ``shown``."""
+    lot = query.strip()
+    if not lot:
+        return []
+    batches = Batch.objects.select_related("product").filter(lot_number__iexact=lot).order_by("product__name", "id")
+    hits = []
+    for batch in batches:
+        uses = BatchUsage.objects.filter(batch=batch)
+        latest = list(
+            TreatmentSession.objects.filter(Exists(uses.filter(session=OuterRef("pk"))))
+            .select_related("patient")
+            .order_by("-performed_at", "-id")[:shown]
+        )
+        amounts = dict(uses.filter(session__in=[session.pk for session in latest]).values_list("session_id", "amount"))
+        hits.append(LotHit(batch, uses.count(), [LotUse(session, amounts[session.pk]) for session in latest]))
+    return hits
+
+
+def recall_notices(batch: Batch, patient_ids: list[int]) -> dict[int, ScheduledMessage]:
+    """The recall notice about ``batch`` of each of these patients who has one, by patient id
+    (found by their dedupe keys, which are unique and indexed)."""
+    kind = ScheduledMessage.Kind.LOT_RECALL_NOTICE
+    wanted = [keys.patient_message_key(batch.subject_ref, kind, patient_id) for patient_id in patient_ids]
+    return {message.patient_id: message for message in ScheduledMessage.objects.filter(dedupe_key__in=wanted)}
+
+
+def patient_recalled_usages(patient: Patient) -> list[BatchUsage]:
+    """The recalled batches ``patient`` received (one query), for the flag on the patient page."""
+    return list(
+        BatchUsage.objects.filter(session__patient=patient, batch__recalled_at__isnull=False)
+        .select_related("batch__product", "session")
+        .order_by("session__performed_at")
+    )
+
+
+# Stock alerts ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LowStock:
+    product: Product
+    usable_ml: Decimal
+
+    @property
+    def threshold(self) -> Decimal:
+        return self.product.low_stock_threshold
+
+
+@dataclass(frozen=True)
+class StockAlerts:
+    low_stock: list[LowStock]
+    expiring: list[Batch]
+    expiring_within_days: int
+
+    def __bool__(self) -> bool:
+        return bool(self.low_stock or self.expiring)
+
+
+def stock_alerts(*, today: date | None = None) -> StockAlerts:
+    """Products in use whose usable stock (in date, not recalled) is below their threshold, and
+    usable batches that expire within EXPIRY_WARNING_DAYS, the soonest first. Two queries."""
+    today = today or timezone.localdate()
+    usable = Q(batches__expiry_date__gte=today, batches__recalled_at__isnull=True)
+    products = (
+        Product.objects.active()
+        .filter(low_stock_threshold__gt=0)
+        .annotate(
+            usable_ml=Coalesce(
+                Sum("batches__quantity_in_stock", filter=usable),
+                Value(Decimal(0)),
+                output_field=DecimalField(max_digits=10, decimal_places=2),
+            )
+        )
+        .order_by("name")
+    )
+    low = [
+        LowStock(product, product.usable_ml) for product in products if product.usable_ml < product.low_stock_threshold
+    ]
+    expiring = list(
+        Batch.objects.select_related("product")
+        .filter(product__is_active=True, expiry_date__lte=today + timedelta(days=EXPIRY_WARNING_DAYS))
+        .usable_on(today)
+        .first_expiring_first()
+    )
+    return StockAlerts(low_stock=low, expiring=expiring, expiring_within_days=EXPIRY_WARNING_DAYS)
+
+
+# Outcomes chart: small multiples -------------------------------------------------------
+
+MEASURES = (
+    ("hydration", "Hydration"),
+    ("radiance", "Radiance (glow)"),
+    ("fine_lines", "Fine lines"),
+    ("satisfaction", "Overall satisfaction"),
+)
+SMALL_WIDTH, SMALL_HEIGHT = 240, 150
+SMALL_PAD_LEFT, SMALL_PAD_RIGHT, SMALL_PAD_TOP, SMALL_PAD_BOTTOM = 26, 12, 12, 26
+
+
+MARKER_HALF = 3.5
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    x: float
+    y: float
+    number: int  # the session
+    score: int
+
+    @property
+    def cx(self) -> str:
+        return f"{self.x:.1f}"
+
+    @property
+    def cy(self) -> str:
+        return f"{self.y:.1f}"
+
+    @property
+    def corner_x(self) -> str:  # a square marker's top-left corner
+        return f"{self.x - MARKER_HALF:.1f}"
+
+    @property
+    def corner_y(self) -> str:
+        return f"{self.y - MARKER_HALF:.1f}"
+
+
+@dataclass
+class RaterSeries:
+    rater: str  # "doctor" or "patient": the CSS class draws a solid line with dots, or dashes with squares
     label: str
-    colour: str
-    dash: str
-    points: list[tuple[float, float, int, int]]  # x, y, session number, score
+    points: list[ChartPoint]
 
     @property
     def polyline(self) -> str:
-        return " ".join(f"{x:.1f},{y:.1f}" for x, y, _, _ in self.points)
+        return " ".join(f"{point.cx},{point.cy}" for point in self.points)
+
+
+@dataclass
+class MeasureChart:
+    key: str
+    label: str
+    series: list[RaterSeries]
+    rows: list[dict]  # per session: number, doctor score, patient score
+
+    @property
+    def has_points(self) -> bool:
+        return any(serie.points for serie in self.series)
 
 
 def outcomes_chart(plan: TreatmentPlan, sessions: list[TreatmentSession]) -> dict:
-    """Coordinates of an inline SVG line chart of the ratings across the course (scores
-    1-5 up, session numbers across), from the sessions' prefetched ratings."""
-    from treatments.models import MAX_RATING, MIN_RATING
-
+    """One small SVG chart per measure (scores 1-5 up, sessions across), the doctor's and the
+    patient's ratings drawn in two styles, each with its table; from the prefetched ratings."""
     count = max(plan.session_count, 2)
-    inner_w, inner_h = CHART_WIDTH - 2 * CHART_PAD, CHART_HEIGHT - 2 * CHART_PAD
+    inner_w = SMALL_WIDTH - SMALL_PAD_LEFT - SMALL_PAD_RIGHT
+    inner_h = SMALL_HEIGHT - SMALL_PAD_TOP - SMALL_PAD_BOTTOM
 
     def x_of(number: int) -> float:
-        return CHART_PAD + inner_w * (number - 1) / (count - 1)
+        return SMALL_PAD_LEFT + inner_w * (number - 1) / (count - 1)
 
     def y_of(score: int) -> float:
-        return CHART_PAD + inner_h * (MAX_RATING - score) / (MAX_RATING - MIN_RATING)
+        return SMALL_PAD_TOP + inner_h * (MAX_RATING - score) / (MAX_RATING - MIN_RATING)
 
-    series: list[ChartSeries] = []
-    rows = []
-    for rater, rater_label in OutcomeRating.Rater.choices:
-        for key, label, colour in SERIES:
-            points = []
-            for session in sessions:
-                rating = next((r for r in session.ratings.all() if r.rater == rater), None)
-                if rating is not None:
-                    score = getattr(rating, key)
-                    points.append((x_of(session.number), y_of(score), session.number, score))
-            if points:
-                series.append(
-                    ChartSeries(
-                        key,
-                        f"{label} ({rater_label.lower()})",
-                        colour,
-                        RATER_DASH[rater],
-                        points,
-                    )
-                )
-    for session in sessions:
-        by_rater = {rating.rater: rating for rating in session.ratings.all()}
-        rows.append({"session": session, "doctor": by_rater.get("doctor"), "patient": by_rater.get("patient")})
+    by_session = {session.pk: {rating.rater: rating for rating in session.ratings.all()} for session in sessions}
+    charts = []
+    for key, label in MEASURES:
+        series = []
+        for rater, rater_label in OutcomeRating.Rater.choices:
+            points = [
+                ChartPoint(x_of(session.number), y_of(score), session.number, score)
+                for session in sessions
+                if (rating := by_session[session.pk].get(rater)) is not None
+                for score in [getattr(rating, key)]
+            ]
+            series.append(RaterSeries(rater, rater_label, points))
+        rows = [
+            {
+                "number": session.number,
+                "doctor": getattr(by_session[session.pk].get("doctor"), key, None),
+                "patient": getattr(by_session[session.pk].get("patient"), key, None),
+            }
+            for session in sessions
+            if by_session[session.pk]
+        ]
+        charts.append(MeasureChart(key, label, series, rows))
     return {
-        "width": CHART_WIDTH,
-        "height": CHART_HEIGHT,
-        "series": series,
-        "rows": rows,
+        "width": SMALL_WIDTH,
+        "height": SMALL_HEIGHT,
+        "charts": charts,
+        "has_ratings": any(chart.has_points for chart in charts),
         "x_ticks": [(x_of(n), n) for n in range(1, plan.session_count + 1)],
         "y_ticks": [(y_of(score), score) for score in range(MIN_RATING, MAX_RATING + 1)],
-        "left": CHART_PAD,
-        "right": CHART_WIDTH - CHART_PAD,
-        "top": CHART_PAD,
-        "bottom": CHART_HEIGHT - CHART_PAD,
+        "left": SMALL_PAD_LEFT,
+        "right": SMALL_WIDTH - SMALL_PAD_RIGHT,
+        "top": SMALL_PAD_TOP,
+        "bottom": SMALL_HEIGHT - SMALL_PAD_BOTTOM,
     }
 
 

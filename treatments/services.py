@@ -8,7 +8,7 @@ in the same transaction as the change that causes them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,12 +18,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from clinic.audit import Actor, audit_record
-from clinic.localtime import clock_reaches
+from clinic.localtime import clock_reaches, day_bounds
 from clinic.models import AuditEntry
 from clinic.services import apply_fields
 from messaging import keys
 from messaging.models import ScheduledMessage
-from messaging.services import message_schedule, messages_cancel
+from messaging.services import message_schedule, messages_cancel, messages_schedule_once
 from patients.models import Patient
 from treatments import hooks
 from treatments.models import (
@@ -208,6 +208,7 @@ def _record_overrides(
     plan: TreatmentPlan,
     session: TreatmentSession | None,
     actor: Actor,
+    dry_run: bool = False,
 ) -> None:
     """Record the doctor's reasons for the blocking findings; refuse if any is left without one."""
     missing = []
@@ -215,6 +216,8 @@ def _record_overrides(
         reason = (overrides.get(finding.code) or "").strip()
         if not reason:
             missing.append(finding)
+            continue
+        if dry_run:
             continue
         override = SafetyOverride(
             patient=plan.patient,
@@ -519,6 +522,55 @@ def session_sign_check(*, session: TreatmentSession) -> SafetyCheck:
     )
 
 
+@dataclass(frozen=True)
+class StockTake:
+    usage: BatchUsage
+    left_after: Decimal
+
+
+@dataclass(frozen=True)
+class SignPreview:
+    """What signing a session will lock and change, shown for confirmation before it is done."""
+
+    session: TreatmentSession
+    check: SafetyCheck
+    stock: list[StockTake]
+    overrides: list[tuple[str, str]]  # (finding, the doctor's reason)
+    completes_plan: bool
+    aftercare_at: datetime
+
+
+def session_sign_preview(
+    *, session: TreatmentSession, actor: Actor, overrides: dict[str, str] | None = None
+) -> SignPreview:
+    """Everything ``session_sign`` would refuse, refused now (as the same ValidationError),
+    and what it would do otherwise; writes nothing."""
+    session = TreatmentSession.objects.select_related("doctor", "patient", "plan__patient").get(pk=session.pk)
+    _check_session_editable(session, actor)
+    plan = session.plan
+    if plan.status != TreatmentPlan.Status.ACTIVE:
+        raise ValidationError(f"The plan is {plan.get_status_display().lower()}: this session cannot be signed.")
+    _validate_session(session)
+    check = session_sign_check(session=session)
+    _refuse_gates(check)
+    overrides = overrides or {}
+    _record_overrides(check=check, overrides=overrides, plan=plan, session=session, actor=actor, dry_run=True)
+    on = timezone.localtime(session.performed_at).date()
+    usages = list(session.batch_usages.select_related("batch__product").order_by("batch_id"))
+    problems = [problem for usage in usages if (problem := batch_problem(usage.batch, on=on, amount=usage.amount))]
+    if problems:
+        raise ValidationError({"batches": problems})
+    signed = plan.sessions.filter(status=TreatmentSession.Status.SIGNED).count()
+    return SignPreview(
+        session=session,
+        check=check,
+        stock=[StockTake(usage, usage.batch.quantity_in_stock - usage.amount) for usage in usages],
+        overrides=[(finding.title, overrides[finding.code].strip()) for finding in check.blocking],
+        completes_plan=signed + 1 >= plan.session_count,
+        aftercare_at=max(clock_reaches(on, AFTERCARE_AT), timezone.now()),
+    )
+
+
 @transaction.atomic
 def session_sign(
     *, session: TreatmentSession, actor: Actor, overrides: dict[str, str] | None = None
@@ -751,3 +803,56 @@ def follow_up_task_done(*, task: FollowUpTask, actor: Actor) -> FollowUpTask:
     task.save(update_fields=["done_at", "done_by"])
     audit_record(actor=actor, action=Action.UPDATE, patient=task.patient, obj=task)
     return task
+
+
+# Batch recall ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def batch_recall(*, batch: Batch, reason: str, recalled_on: date, actor: Actor) -> Batch:
+    """Recall a batch: from then on it cannot be recorded or signed as used. Recalled today
+    means now; an earlier date (the manufacturer's notice came in before) means its first
+    instant. The patients who received it are told by ``batch_recall_notices_queue``."""
+    batch = Batch.objects.select_for_update().select_related("product").get(pk=batch.pk)
+    if batch.is_recalled:
+        raise ValidationError(
+            f"Lot {batch.lot_number} was already recalled on {timezone.localtime(batch.recalled_at):%d/%m/%Y}."
+        )
+    reason = reason.strip()
+    errors = {}
+    if not reason:
+        errors["reason"] = "Give the reason for the recall (the manufacturer's notice, what is wrong with the lot)."
+    today = timezone.localdate()
+    if recalled_on is None or recalled_on > today:
+        errors["recalled_on"] = "The recall date is today or a day before, never in the future."
+    if errors:
+        raise ValidationError(errors)
+    batch.recalled_at = timezone.now() if recalled_on == today else day_bounds(recalled_on)[0]
+    batch.recall_reason = reason
+    batch.recalled_by = actor.user
+    batch.full_clean()
+    batch.save(update_fields=["recalled_at", "recall_reason", "recalled_by"])
+    audit_record(actor=actor, action=Action.UPDATE, obj=batch, object_type="batch recall")
+    return batch
+
+
+@transaction.atomic
+def batch_recall_notices_queue(*, batch: Batch, actor: Actor) -> int:
+    """Queue one recall notice email to each patient who received the recalled ``batch``: one
+    per patient and lot however many sessions used it or how often this is asked (the dedupe
+    key says so). Returns how many were queued now."""
+    batch = Batch.objects.select_for_update().get(pk=batch.pk)
+    if not batch.is_recalled:
+        raise ValidationError("Recall the batch before notifying the patients who received it.")
+    kind = Kind.LOT_RECALL_NOTICE
+    patient_ids = (
+        TreatmentSession.objects.filter(batch_usages__batch=batch).values_list("patient_id", flat=True).distinct()
+    )
+    recipients = {keys.patient_message_key(batch.subject_ref, kind, pk): pk for pk in patient_ids}
+    queued = messages_schedule_once(
+        kind=kind, recipients=recipients, due_at=timezone.now(), subject_ref=batch.subject_ref, send_now=True
+    )
+    if queued:
+        # One entry for the manager's action; each patient's notice is its own outbox row.
+        audit_record(actor=actor, action=Action.CREATE, obj=batch, object_type="batch recall notices")
+    return queued

@@ -8,6 +8,11 @@ P = "patients/<int:patient_pk>/"
 
 urlpatterns = [
     path("formulary/", views.formulary, name="formulary"),
+    path("formulary/lots/", views.lot_search, name="lot_search"),
+    path("formulary/batches/<int:pk>/", views.batch_trace, name="batch_trace"),
+    path("formulary/batches/<int:pk>/patients.csv", views.batch_recipients_csv, name="batch_recipients_csv"),
+    path("formulary/batches/<int:pk>/recall/", views.batch_recall, name="batch_recall"),
+    path("formulary/batches/<int:pk>/notify/", views.batch_recall_notify, name="batch_recall_notify"),
     path(P, views.timeline, name="timeline"),
     path(P + "consultations/new/", views.consultation_create, name="consultation_create"),
     path(P + "consultations/<int:pk>/", views.consultation_detail, name="consultation_detail"),

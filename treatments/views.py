@@ -3,6 +3,7 @@ Every record is loaded through treatments.access; every clinical read is audited
 
 from __future__ import annotations
 
+import csv
 from datetime import timedelta
 
 from django.contrib import messages
@@ -11,11 +12,13 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from clinic.audit import Actor, audit_read
+from clinic.audit import Actor, audit_read, audit_record, audit_search
 from clinic.forms import add_service_errors, service_error_text
 from clinic.models import AuditEntry
 from clinic.permissions import (
@@ -23,7 +26,9 @@ from clinic.permissions import (
     CHANGE_RECALL,
     CLOSE_FOLLOW_UP_TASK,
     OVERRIDE_SAFETY,
+    RECALL_BATCH,
     RECORD_CLINICAL,
+    TRACE_BATCH,
     VIEW_CLINICAL,
     VIEW_PRODUCT,
     VIEW_RECALLS,
@@ -35,6 +40,7 @@ from patients.models import ConsentDocument
 from patients.selectors import consent_record_in_force, patient_safety_summary
 from treatments import photos, selectors, services
 from treatments.access import (
+    get_batch_for,
     get_consultation_for,
     get_photo_for,
     get_plan_for,
@@ -43,20 +49,25 @@ from treatments.access import (
 from treatments.emails import FOLLOW_UP_ACTION
 from treatments.forms import (
     AddendumForm,
+    BatchRecallForm,
     ConsultationForm,
     FollowUpAnswerForm,
+    LotSearchForm,
+    PhotoCompareForm,
     PhotoUploadForm,
     PlanActivateForm,
     PlanCancelForm,
     PlanForm,
     RatingForm,
     RecallFilterForm,
+    RecallNoticeForm,
     RecallUpdateForm,
     SessionForm,
     SessionSignForm,
 )
 from treatments.models import (
     SESSION_INTERVAL,
+    Batch,
     FollowUpTask,
     MaintenanceRecall,
     NumbingCream,
@@ -481,7 +492,7 @@ def session_create(request, patient_pk: int, plan_pk: int):
         "technique": plan.technique,
         "areas": plan.areas,
     }
-    form = SessionForm(request.POST or None, initial=initial, check=check)
+    form = SessionForm(request.POST or None, initial=initial, plan=plan, on=timezone.localdate(), check=check)
     if request.method == "POST" and form.is_valid():
         if any(form.overrides().values()):
             require_perm(request.user, OVERRIDE_SAFETY)
@@ -543,11 +554,9 @@ def session_edit(request, patient_pk: int, pk: int):
     if session.is_signed:
         messages.error(request, "This session record is signed and locked.")
         return redirect(session)
-    initial = {}
-    for index, usage in enumerate(session.batch_usages.all(), start=1):
-        initial[f"batch_{index}"] = usage.batch_id
-        initial[f"batch_amount_{index}"] = usage.amount
-    form = SessionForm(request.POST or None, instance=session, initial=initial)
+    form = SessionForm(
+        request.POST or None, instance=session, plan=session.plan, on=timezone.localtime(session.performed_at).date()
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.session_update(
@@ -577,10 +586,24 @@ def session_sign(request, patient_pk: int, pk: int):
     if form.is_valid():
         if any(form.overrides().values()):
             require_perm(request.user, OVERRIDE_SAFETY)
+        actor = Actor.from_request(request)
         try:
-            services.session_sign(session=session, actor=Actor.from_request(request), overrides=form.overrides())
+            if not form.cleaned_data["confirmed"]:
+                # First step: what will be locked, to confirm; nothing is written yet.
+                preview = services.session_sign_preview(session=session, actor=actor, overrides=form.overrides())
+            else:
+                services.session_sign(session=session, actor=actor, overrides=form.overrides())
         except ValidationError as error:
             add_service_errors(form, error)
+        else:
+            if not form.cleaned_data["confirmed"]:
+                audit_read(request, patient=patient, obj=session)
+                return render(
+                    request,
+                    "treatments/session_sign_confirm.html",
+                    {"patient": patient, "plan": session.plan, "session": preview.session, "preview": preview,
+                     "form": form},
+                )  # fmt: skip
     if form.errors:
         # Refused: the draft is as it was; the page says which rule and record, at the top.
         session.refresh_from_db()
@@ -717,29 +740,44 @@ def photo_file(request, patient_pk: int, pk: int):
     return response
 
 
+def _same_view(photo: Photo, other: Photo) -> bool:
+    return photo.view.strip().casefold() == other.view.strip().casefold()
+
+
 @require_GET
 @login_required
 def photo_compare(request, patient_pk: int, pk: int):
+    """Before on the left, after on the right, of the same view (angle) when there is one: by
+    default the first before photo of the course and the latest after photo of its view."""
     patient = get_patient_for(request.user, patient_pk, perm=VIEW_CLINICAL)
     plan = get_plan_for(request.user, patient, pk)
     plan_photos = list(
         Photo.objects.filter(session__plan=plan).select_related("session").order_by("session__number", "kind", "id")
     )
-    choices = [(photo.pk, f"Session {photo.session.number}, {photo.get_kind_display().lower()}"
-                + (f" ({photo.view})" if photo.view else "")) for photo in plan_photos]  # fmt: skip
-    by_pk = {photo.pk: photo for photo in plan_photos}
-
-    def pick(name: str, default):
-        value = request.GET.get(name, "")
-        return by_pk.get(int(value)) if value.isdigit() and int(value) in by_pk else default
-
-    left = pick("left", plan_photos[0] if plan_photos else None)
-    right = pick("right", plan_photos[-1] if plan_photos else None)
+    before = [photo for photo in plan_photos if photo.kind == Photo.Kind.BEFORE] or plan_photos
+    after = [photo for photo in plan_photos if photo.kind == Photo.Kind.AFTER] or plan_photos
+    form = PhotoCompareForm(request.GET or None, before=before, after=after)
+    chosen = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    left = chosen.get("before") or (before[0] if before else None)
+    right = chosen.get("after")
+    if right is None and left is not None:
+        matching = [photo for photo in after if photo.pk != left.pk and _same_view(photo, left)]
+        others = [photo for photo in after if photo.pk != left.pk]
+        right = (matching or others or [left])[-1]
     audit_read(request, patient=patient, obj=plan, object_type="photo comparison")
     return render(
         request,
         "treatments/photo_compare.html",
-        {"patient": patient, "plan": plan, "choices": choices, "left": left, "right": right},
+        {
+            "patient": patient,
+            "plan": plan,
+            "form": form
+            if form.is_bound
+            else PhotoCompareForm(initial={"before": left, "after": right}, before=before, after=after),
+            "left": left,
+            "right": right,
+            "views_differ": left is not None and right is not None and not _same_view(left, right),
+        },
     )
 
 
@@ -758,6 +796,8 @@ def formulary(request):
             "products": selectors.formulary_products(),
             "batches": selectors.formulary_batches(),
             "today": today,
+            "alerts": selectors.stock_alerts(today=today),
+            "lot_form": LotSearchForm(),
             "can_manage": request.user.is_staff and request.user.has_perm(CHANGE_PRODUCT),
         },
     )
@@ -777,6 +817,9 @@ def _recall_plan(request, plan_pk: int, perm: str) -> TreatmentPlan:
         pk=plan_pk,
         status=TreatmentPlan.Status.COMPLETED,
     )
+
+
+# Lot traceability and recall ---------------------------------------------------------
 
 
 @require_GET
@@ -889,6 +932,122 @@ def public_follow_up(request, token: str):
     )
 
 
+@require_GET
+@login_required
+def lot_search(request):
+    """Who got lot X: the batches with that lot number and every session that used them."""
+    require_perm(request.user, TRACE_BATCH)
+    form = LotSearchForm(request.GET or None)
+    hits = None
+    if form.is_bound and form.is_valid():
+        query = form.cleaned_data["q"]
+        hits = selectors.lot_search(query, shown=selectors.RECIPIENTS_IN_SEARCH)
+        audit_search(request, query=query, object_type="lot search")
+    return render(
+        request, "treatments/lot_search.html", {"form": form, "hits": hits, "shown": selectors.RECIPIENTS_IN_SEARCH}
+    )
+
+
+def _trace_context(request, batch: Batch) -> dict:
+    page = Paginator(selectors.lot_recipients_queryset(batch), selectors.RECIPIENTS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    usages = list(page.object_list)
+    return {
+        "batch": batch,
+        "page": page,
+        "usages": usages,
+        "counts": selectors.lot_counts(batch),
+        "notices": selectors.recall_notices(batch, [usage.session.patient_id for usage in usages]),
+        "can_recall": request.user.has_perm(RECALL_BATCH),
+        "can_open_sessions": request.user.has_perm(VIEW_CLINICAL),
+    }
+
+
+def _audit_trace(request, batch: Batch, object_type: str = "lot recipients") -> None:
+    audit_record(actor=Actor.from_request(request), action=Action.VIEW, obj=batch, object_type=object_type)
+
+
+@require_GET
+@login_required
+def batch_trace(request, pk: int):
+    batch = get_batch_for(request.user, pk, perm=TRACE_BATCH)
+    context = _trace_context(request, batch)
+    context["notice_form"] = RecallNoticeForm() if batch.is_recalled and context["can_recall"] else None
+    _audit_trace(request, batch)
+    return render(request, "treatments/batch_trace.html", context)
+
+
+@require_GET
+@login_required
+def batch_recipients_csv(request, pk: int):
+    batch = get_batch_for(request.user, pk, perm=TRACE_BATCH)
+    usages = selectors.lot_recipients(batch)
+    notices = selectors.recall_notices(batch, [usage.session.patient_id for usage in usages])
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    filename = f"lot-{slugify(batch.lot_number) or batch.pk}-patients.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow([
+        "product", "lot", "patient number", "last name", "first name", "date of birth", "phone", "email",
+        "session", "session date", "session status", "doctor", "amount (ml)", "recall notice",
+    ])  # fmt: skip
+    for usage in usages:
+        session, patient = usage.session, usage.session.patient
+        notice = notices.get(patient.pk)
+        writer.writerow(
+            [
+                _csv_cell(value)
+                for value in (
+                    batch.product.name, batch.lot_number, patient.pk, patient.last_name, patient.first_name,
+                    f"{patient.date_of_birth:%Y-%m-%d}", patient.phone, patient.email, session.number,
+                    f"{timezone.localtime(session.performed_at):%Y-%m-%d %H:%M}", session.get_status_display(),
+                    session.doctor.get_full_name() or session.doctor.get_username(), usage.amount,
+                    notice.get_status_display() if notice else "",
+                )
+            ]
+        )  # fmt: skip
+    _audit_trace(request, batch, "lot recipients (CSV)")
+    return response
+
+
+def _csv_cell(value) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula (=, +, -, @ first)."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def batch_recall(request, pk: int):
+    batch = get_batch_for(request.user, pk, perm=RECALL_BATCH)
+    if batch.is_recalled:
+        messages.info(request, f"Lot {batch.lot_number} is already recalled.")
+        return redirect(batch)
+    form = BatchRecallForm(request.POST or None, initial={"recalled_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.batch_recall(
+                batch=batch,
+                reason=form.cleaned_data["reason"],
+                recalled_on=form.cleaned_data["recalled_on"],
+                actor=Actor.from_request(request),
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                f"Lot {batch.lot_number} is recalled: it can no longer be used. Check the patients who received it, "
+                "then send them the recall notice.",
+            )
+            return redirect(batch)
+    context = _trace_context(request, batch)
+    context["form"] = form
+    _audit_trace(request, batch)
+    return render(request, "treatments/batch_recall.html", context, status=400 if form.errors else 200)
+
+
 @require_POST
 @login_required
 def follow_up_task_done(request, pk: int):
@@ -901,3 +1060,25 @@ def follow_up_task_done(request, pk: int):
     else:
         messages.success(request, f"The concern of {task.patient} is marked done.")
     return redirect_to_next(request, reverse("home"))
+
+
+@require_POST
+@login_required
+def batch_recall_notify(request, pk: int):
+    batch = get_batch_for(request.user, pk, perm=RECALL_BATCH)
+    form = RecallNoticeForm(request.POST)
+    if form.is_valid():
+        try:
+            queued = services.batch_recall_notices_queue(batch=batch, actor=Actor.from_request(request))
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            if queued:
+                messages.success(request, f"The recall notice was queued for {queued} patient{pluralize(queued)}.")
+            else:
+                messages.info(request, "Every patient listed already has the recall notice; none was queued again.")
+            return redirect(batch)
+    context = _trace_context(request, batch)
+    context["notice_form"] = form
+    _audit_trace(request, batch)
+    return render(request, "treatments/batch_trace.html", context, status=400)

@@ -93,12 +93,15 @@ def test_doctor_records_consultation_plans_a_course_and_records_the_first_sessio
     overridden = page.locator(".safety-finding", has_text="Allergy: Sodium hyaluronate")
     expect(overridden).to_contain_text("Overridden")
     expect(overridden).to_contain_text("Patch test with this product negative")
-    page.get_by_label("Batch 1", exact=True).select_option(str(batch.pk))
-    page.get_by_label("Amount used from batch 1 (ml)").fill("2")
+    # Pre-filled from the plan: the cocktail's product, its only usable batch, the planned amount.
+    expect(page.get_by_label("Batch of Hydra cocktail")).to_have_value(str(batch.pk))
+    expect(page.get_by_label("Amount of Hydra cocktail (ml)")).to_have_value("2.00")
     page.get_by_label("Pain score (0-10)").fill("3")
     page.get_by_label("Bruising").check()
     page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Session 1 of 5")
+    page.get_by_role("button", name="Review and sign").click()
+    expect(page.get_by_role("heading", name="Check what will be locked")).to_be_visible()
     page.get_by_role("button", name="Sign and lock").click()
     expect(page.get_by_text(re.compile("Session 1 is signed and locked"))).to_be_visible()
 

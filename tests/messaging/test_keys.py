@@ -45,3 +45,10 @@ def test_a_key_gives_back_the_start_it_was_made_for():
 )
 def test_a_ref_gives_back_its_id_only_for_its_subject(ref, subject, expected):
     assert keys.ref_id(ref, subject) == expected
+
+
+def test_a_message_to_each_patient_about_one_subject_has_a_key_per_patient():
+    key = keys.patient_message_key(keys.subject_ref("batch", 3), "lot_recall_notice", 42)
+    assert key == "batch:3:lot_recall_notice:patient:42"
+    assert keys.patient_message_key("batch:3", "lot_recall_notice", 43) != key
+    assert keys.key_start(key) is None  # never read as an appointment's start

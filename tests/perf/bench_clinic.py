@@ -62,6 +62,7 @@ LOAD_TARGET_RPS = 150
 NOISY_LOAD = 2.0
 # Misspellings the search must forgive (the wanted patient within the first 5 results).
 MISSPELLING_TOP = 5
+LOT_SEARCH_TARGET_MS = 50.0
 CALENDAR_MAX_QUERIES = 10
 CALENDAR_MAX_RATIO = 2.0
 # The calendar pages are time grids (scheduling/grid.py): their rendering against the SQL floor.
@@ -574,6 +575,41 @@ class Bench:
                 check=lambda result: result.ratio <= PAGE_MAX_RATIO,
             )
 
+    # Lot traceability ---------------------------------------------------------------------
+
+    def lot_search(self) -> None:
+        """Who got lot X: the busiest batch of the clinic (every course of its cocktail used it),
+        the lot number typed in lower case; the selector and the whole page as a doctor."""
+        from django.db.models import Count
+
+        from treatments import selectors
+        from treatments.models import Batch
+
+        batch = Batch.objects.annotate(uses=Count("usages")).order_by("-uses", "pk").first()
+        if batch is None or not batch.uses:
+            self.add(Result("who got lot X", note="not measured: no batch was used"))
+            return
+        query = batch.lot_number.lower()
+
+        def search():
+            return selectors.lot_search(query)
+
+        hits = search()
+        label = f"{hits[0].sessions} sessions"
+        self.time(
+            f"who got lot X ({label}), selector",
+            search,
+            target=f"median < {LOT_SEARCH_TARGET_MS:g} ms",
+            check=lambda result: result.median < LOT_SEARCH_TARGET_MS,
+        )
+        self.page(
+            self.doctor_client,
+            f"/treatments/formulary/lots/?q={urllib.request.quote(query)}",
+            name="who got lot X, page (doctor)",
+            target=f"median < {LOT_SEARCH_TARGET_MS:g} ms",
+            check=lambda result: result.median < LOT_SEARCH_TARGET_MS,
+        )
+
     # Booking ------------------------------------------------------------------------------
 
     def free_slots(self, count: int):
@@ -978,6 +1014,7 @@ def run(args) -> int:
         bench.slot_finder()
         bench.search()
         bench.clinical_pages()
+        bench.lot_search()
         created += bench.booking()
         created += bench.race()
         if not args.no_load:

@@ -310,6 +310,9 @@ def test_signing_page_refusal_names_rule_and_record_and_keeps_the_draft(doctor_c
     batch.refresh_from_db()
     assert (second.status, batch.quantity_in_stock) == ("draft", Decimal("10.00"))
     response = doctor_client.post(url, {"override_0": "Patient travels abroad next week"})
+    assert response.status_code == 200  # the confirmation: the override and the stock to take
+    assert "Sessions less than 6 days apart: “Patient travels abroad next week”" in response.content.decode()
+    response = doctor_client.post(url, {"override_0": "Patient travels abroad next week", "confirmed": "on"})
     assert response.status_code == 302
     second.refresh_from_db()
     assert second.is_signed

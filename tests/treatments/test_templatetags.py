@@ -34,9 +34,16 @@ def test_outcomes_chart_places_scores_on_the_grid(doctor):
         )  # fmt: skip
         sessions.append(session)
     chart = selectors.outcomes_chart(plan, selectors.plan_sessions(plan))
-    hydration = next(serie for serie in chart["series"] if serie.key == "hydration")
-    (x1, y1, n1, s1), (x2, y2, n2, s2) = hydration.points
-    assert (n1, s1, n2, s2) == (1, 1, 4, 5)
-    assert (x1, x2) == (chart["left"], chart["right"])
-    assert (y1, y2) == (chart["bottom"], chart["top"])
-    assert hydration.dash == "6 4"  # the patient's lines are dashed
+    # Small multiples: one chart per measure, each with the doctor's and the patient's series.
+    assert [measure.key for measure in chart["charts"]] == ["hydration", "radiance", "fine_lines", "satisfaction"]
+    hydration = chart["charts"][0]
+    doctor_series, patient_series = hydration.series
+    assert (doctor_series.rater, doctor_series.points) == ("doctor", [])
+    first, last = patient_series.points
+    assert (first.number, first.score, last.number, last.score) == (1, 1, 4, 5)
+    assert (first.x, last.x) == (chart["left"], chart["right"])
+    assert (first.y, last.y) == (chart["bottom"], chart["top"])
+    assert hydration.rows == [
+        {"number": 1, "doctor": None, "patient": 1},
+        {"number": 4, "doctor": None, "patient": 5},
+    ]

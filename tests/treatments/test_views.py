@@ -273,7 +273,7 @@ def test_doctor_records_and_signs_a_session_with_a_batch(doctor_client, doctor):
     HistoryItemFactory(
         patient=plan.patient, category="medication", code=HistoryItem.Code.ANTICOAGULANT, name="Warfarin"
     )
-    batch = BatchFactory(quantity_in_stock=Decimal("10"))
+    batch = BatchFactory(product=plan.plan_products.get().product, quantity_in_stock=Decimal("10"))
     page = doctor_client.get(url("session_create", plan.patient.pk, plan.pk)).content.decode()
     assert "Anticoagulant: Warfarin" in page
     assert "More bruising is likely" in page
@@ -287,7 +287,16 @@ def test_doctor_records_and_signs_a_session_with_a_batch(doctor_client, doctor):
     assert (session.number, session.doctor, session.reactions) == (1, doctor, ["bruising"])
     assert session.batch_usages.get().amount == Decimal("2.50")
 
-    response = doctor_client.post(url("session_sign", plan.patient.pk, session.pk), follow=True)
+    # Signing asks first: what will be locked and taken from stock; nothing is written yet.
+    response = doctor_client.post(url("session_sign", plan.patient.pk, session.pk))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Check what will be locked" in page
+    assert f"lot {batch.lot_number} (exp. {batch.expiry_date:%d/%m/%Y}): 2.50 ml, leaving 7.50 ml" in page
+    session.refresh_from_db()
+    batch.refresh_from_db()
+    assert (session.is_signed, batch.quantity_in_stock) == (False, Decimal("10.00"))
+    response = doctor_client.post(url("session_sign", plan.patient.pk, session.pk), {"confirmed": "on"}, follow=True)
     assert "signed and locked" in response.content.decode()
     batch.refresh_from_db()
     assert batch.quantity_in_stock == Decimal("7.50")
@@ -317,8 +326,10 @@ def test_session_with_an_amount_above_stock_is_refused(doctor_client):
     plan = ActivePlanFactory()
     SkinProfileFactory(patient=plan.patient)
     batch = BatchFactory(quantity_in_stock=Decimal("1.00"))
+    # Not offered in the cocktail's rows (not enough for the planned amount); the other-batch row
+    # offers it, and the service refuses the amount.
     response = doctor_client.post(
-        url("session_create", plan.patient.pk, plan.pk), session_data(batch_1=str(batch.pk), batch_amount_1="3")
+        url("session_create", plan.patient.pk, plan.pk), session_data(batch_2=str(batch.pk), batch_amount_2="3")
     )
     assert "has only 1.00 ml in stock" in response.content.decode()
 
@@ -351,7 +362,7 @@ def test_ratings_recorded_and_out_of_range_refused(doctor_client):
         url("session_rating", session.patient.pk, session.pk), {**data, "rater": "doctor", "hydration": "9"}
     )
     assert response.status_code == 400
-    assert "Rate from 1 (poor) to 5 (excellent)." in response.content.decode()
+    assert "Choose a rating from 1 (poor) to 5 (excellent)." in response.content.decode()
     response = doctor_client.post(url("session_rating", session.patient.pk, session.pk), data)
     assert "already recorded" in response.content.decode()
 
@@ -632,7 +643,8 @@ def test_draft_session_edit_keeps_its_batches(doctor_client, doctor):
     target = url("session_edit", plan.patient.pk, draft.pk)
     page = doctor_client.get(target).content.decode()
     assert f'<option value="{batch.pk}" selected' in page
-    response = doctor_client.post(target, session_data(batch_1=str(batch.pk), batch_amount_1="3", notes="Re-dosed"))
+    # The batch is not of the plan's cocktail: it is kept in the other-batch row.
+    response = doctor_client.post(target, session_data(batch_2=str(batch.pk), batch_amount_2="3", notes="Re-dosed"))
     assert response.status_code == 302
     draft.refresh_from_db()
     assert draft.notes == "Re-dosed"

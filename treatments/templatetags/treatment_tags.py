@@ -6,7 +6,15 @@ from django import template
 from django.db.models import F
 from django.utils.html import format_html, format_html_join
 
-from clinic.permissions import CLOSE_FOLLOW_UP_TASK, RECORD_CLINICAL, VIEW_CLINICAL, VIEW_RECALLS
+from clinic.permissions import (
+    CLOSE_FOLLOW_UP_TASK,
+    RECORD_CLINICAL,
+    TRACE_BATCH,
+    VIEW_CLINICAL,
+    VIEW_PRODUCT,
+    VIEW_RECALLS,
+)
+from treatments import selectors
 from treatments.models import FacialArea, FollowUpTask
 from treatments.selectors import open_follow_up_tasks
 
@@ -20,8 +28,10 @@ def treatment_panel(context, patient):
     the audit trail (with the rest of the page); a template tag never writes."""
     request = context.get("request")
     user = getattr(request, "user", None)
+    # Recalled batches the patient received are flagged to whoever traces batches (doctors, managers).
+    recalls = selectors.patient_recalled_usages(patient) if user is not None and user.has_perm(TRACE_BATCH) else []
     if user is None or not user.has_perm(VIEW_CLINICAL):
-        return {"show": False}
+        return {"show": False, "recalls": recalls, "patient": patient}
     plans = list(patient.treatment_plans.select_related("doctor").order_by("-created_at")[:5])
     consultations = list(patient.consultations.select_related("doctor").order_by("-consulted_on", "-created_at")[:3])
     return {
@@ -38,6 +48,7 @@ def treatment_panel(context, patient):
         ),
         "can_close_tasks": user.has_perm(CLOSE_FOLLOW_UP_TASK),
         "next": request.get_full_path(),
+        "recalls": recalls,
     }
 
 
@@ -57,6 +68,16 @@ def home_follow_up_tasks(context):
     mine = list(open_follow_up_tasks(doctor=user)[:HOME_TASKS_LIMIT])
     others = open_follow_up_tasks().exclude(doctor=user).count()
     return {"show": True, "tasks": mine, "others": others, "show_recalls": user.has_perm(VIEW_RECALLS)}
+
+
+@register.inclusion_tag("treatments/_home_stock_alerts.html", takes_context=True)
+def home_stock_alerts(context):
+    """Low stock and soon-expiring batches on the home page of those who read the formulary."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.has_perm(VIEW_PRODUCT):
+        return {"alerts": None}
+    return {"alerts": selectors.stock_alerts()}
 
 
 # Face diagram: each region is an SVG shape; the patient's right is on the viewer's left.
@@ -117,3 +138,9 @@ def face_diagram(selected=(), field_name: str = ""):
 def get_item(form, name: str):
     """``form|get_item:"product_1"``: the bound field of a form field named at run time."""
     return form[name]
+
+
+@register.filter
+def get_value(mapping: dict, key):
+    """``notices|get_value:patient.pk``: the value at ``key`` of a dict, or None."""
+    return mapping.get(key) if mapping else None

@@ -107,7 +107,7 @@ OVERFLOW = """
     .filter((el) => !wide.some((other) => other !== el && el.contains(other)))
     .slice(0, 5)
     .map((el) => {
-      const classes = typeof el.className === "string" ? el.className.trim().split(/\\s+/) : [];
+      const classes = typeof el.className === "string" ? el.className.split(/\\s+/).filter(Boolean) : [];
       return el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + classes.map((name) => "." + name).join("");
     });
   return {scrollWidth: root.scrollWidth, clientWidth: root.clientWidth, culprits};
@@ -259,3 +259,47 @@ def test_axe_finds_a_violation(clinic_day, axe_context, live_server):
     rules = {violation["rule"] for violation in page.evaluate(RUN_AXE, list(FAILING_IMPACTS))}
     assert {"label", "color-contrast"} <= rules
     assert timezone.now() >= NOW
+
+
+def focus_ring(page) -> dict:
+    return page.evaluate(
+        """() => {
+          const style = getComputedStyle(document.activeElement);
+          return {style: style.outlineStyle, width: style.outlineWidth, colour: style.outlineColor,
+                  halo: style.boxShadow, tag: document.activeElement.tagName};
+        }"""
+    )
+
+
+def test_keyboard_focus_shows_a_dark_ring_with_a_white_halo(clinic_day, axe_context, live_server):
+    """axe does not judge focus: the ring is checked here, on a field and a button reached with
+    Tab (a near-black ring, 21:1 on white, with a white halo for dark backgrounds)."""
+    page = axe_context.new_page()
+    page.emulate_media(reduced_motion="reduce")  # Bootstrap then draws focus without a transition
+    page.goto(f"{live_server.url}{reverse('login')}")
+    page.get_by_label("Username").focus()
+    page.keyboard.press("Tab")
+    ring = focus_ring(page)
+    assert ring["tag"] == "INPUT"
+    assert (ring["style"], ring["width"], ring["colour"]) == ("solid", "3px", "rgb(11, 12, 12)")
+    assert "rgb(255, 255, 255)" in ring["halo"]
+    page.keyboard.press("Tab")
+    ring = focus_ring(page)
+    assert ring["tag"] == "BUTTON"
+    assert (ring["style"], ring["width"], ring["colour"]) == ("solid", "3px", "rgb(11, 12, 12)")
+
+
+def test_check_in_is_on_screen_and_big_enough_on_a_phone(clinic_day, axe_context, live_server, doctor, receptionist):
+    """The front desk's today list on a 390 px phone: one card per appointment, and its Check in
+    button inside the screen and at least 24 px tall."""
+    Walk(doctor)
+    page = axe_context.new_page()
+    login(page, live_server, receptionist)
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}{reverse('scheduling:today')}")
+    button = page.get_by_role("button", name="Check in").first
+    box = button.bounding_box()
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= PHONE["width"]
+    assert box["height"] >= 24
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")

@@ -33,6 +33,7 @@ from tests.messaging.factories import ScheduledMessageFactory
 from tests.scheduling.conftest import NOW
 from tests.scheduling.factories import AppointmentFactory, appointment_type
 from tests.test_permissions import OK, PAGES, PERSONAS, World
+from tests.treatments.factories import BatchFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("migration_data")]
 
@@ -128,6 +129,8 @@ class Walk:
         world.photo  # noqa: B018 - a plan with a photo shows the photo pages' real layout
         world.failed_message  # noqa: B018
         ScheduledMessageFactory(patient=world.patient)
+        BatchFactory()  # the formulary and the session form list a batch in stock
+        BatchFactory(recalled_at=NOW, recall_reason="Supplier recall")
         consultation = appointment_type("Consultation")
         for hour, status in ((11, Appointment.Status.CANCELLED), (12, Appointment.Status.ARRIVED)):
             AppointmentFactory(

@@ -53,6 +53,11 @@ NOT_HTML = {
     # Not a page of its own: the fragment htmx swaps into the plan form (no <html>, no title).
     "treatments:plan_safety_preview": "an htmx fragment of the plan form, checked inside plan_create",
 }
+# Pages worth a second look in another state than the table's plain GET: the slot finder for a
+# patient lists slots as booking links.
+STATES = {
+    "scheduling:find": (lambda world: {"patient": world.patient.pk},),
+}
 # The FHIR API answers application/fhir+json; its HTML pages (API tokens) are walked.
 NOT_HTML_NAMESPACES = {"fhirapi": ("token_list", "token_create")}
 
@@ -145,6 +150,12 @@ class Walk:
     def path(self, name: str) -> str:
         return self.paths[name]
 
+    def variants(self, name: str) -> list[str]:
+        """The page as the table opens it, then in the states listed in STATES."""
+        return [self.paths[name]] + [
+            reverse(name) + "?" + urlencode(query(self.world)) for query in STATES.get(name, ())
+        ]
+
     def _path(self, name: str) -> str:
         page = PAGES[name]
         path = reverse(name, args=page.args(self.world))
@@ -183,8 +194,7 @@ def audit(page, live_server, walk: Walk, names: list[str]) -> list[str]:
     for viewport in (DESKTOP, PHONE):
         page.set_viewport_size(viewport)
         size = f"{viewport['width']}x{viewport['height']}"
-        for name in names:
-            path = walk.path(name)
+        for name, path in [(page_name, path) for page_name in names for path in walk.variants(page_name)]:
             response = page.goto(f"{live_server.url}{path}")
             where = f"{name} ({path}) at {size}"
             if response is None or response.status != OK:

@@ -50,6 +50,9 @@ NOT_HTML = {
     "scheduling:feed": "a practitioner's iCalendar subscription feed",
     "treatments:photo_file": "a clinical photo (image file)",
     "patients:consent_signature": "the signature image (PNG) embedded in the consent page",
+    "treatments:batch_recipients_csv": "a CSV download of a lot's recipients",
+    "reports:csv": "a CSV download of a report",
+    "healthz": "JSON for load balancers",
     # Not a page of its own: the fragment htmx swaps into the plan form (no <html>, no title).
     "treatments:plan_safety_preview": "an htmx fragment of the plan form, checked inside plan_create",
 }

@@ -8,7 +8,7 @@ from patients.models import ConsentDocument, ConsentRecord
 from tests.e2e.conftest import login
 from tests.factories import DoctorFactory, PatientFactory, SkinProfileFactory
 from tests.treatments.factories import ActivePlanFactory, BatchFactory
-from treatments.models import TreatmentSession
+from treatments.models import PlanProduct, TreatmentSession
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -48,7 +48,8 @@ def test_patient_signs_the_consent_on_the_pad_then_the_doctor_records_a_session(
     patient = PatientFactory(first_name="Claire", last_name="Dubois")
     SkinProfileFactory(patient=patient, recorded_by=doctor)
     plan = ActivePlanFactory(doctor=doctor, consultation__doctor=doctor, consultation__patient=patient)
-    batch = BatchFactory(lot_number="HC2026A", quantity_in_stock=Decimal("20.00"))
+    cocktail = PlanProduct.objects.get(plan=plan).product
+    batch = BatchFactory(product=cocktail, lot_number="HC2026A", quantity_in_stock=Decimal("20.00"))
 
     login(page, live_server, doctor)
     open_consent(page, live_server, patient, "Consent to facial mesotherapy")
@@ -77,11 +78,12 @@ def test_patient_signs_the_consent_on_the_pad_then_the_doctor_records_a_session(
     page.get_by_role("link", name="Record session 1").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Record session 1 of 5")
     expect(page.get_by_text("No informed consent on file")).to_have_count(0)
-    page.get_by_label("Batch 1", exact=True).select_option(str(batch.pk))
-    page.get_by_label("Amount used from batch 1 (ml)").fill("2")
+    # Pre-filled from the plan: its cocktail's only usable batch and the planned amount.
+    expect(page.get_by_label(f"Batch of {cocktail.name}")).to_have_value(str(batch.pk))
     page.get_by_label("Pain score (0-10)").fill("2")
     page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Session 1 of 5")
+    page.get_by_role("button", name="Review and sign").click()
     page.get_by_role("button", name="Sign and lock").click()
     expect(page.get_by_text(re.compile("Session 1 is signed and locked"))).to_be_visible()
     session = TreatmentSession.objects.get()

@@ -183,22 +183,30 @@ def consultation_sign(request, patient_pk: int, pk: int):
     return redirect("treatments:consultation_detail", patient.pk, consultation.pk)
 
 
+def _addendum_added(request, form, add) -> bool:
+    """A dated correction posted to a signed record: True once the service added it (the page
+    then redirects); False with the reason on the form, which the view shows again."""
+    if not form.is_valid():
+        return False
+    try:
+        add(form.cleaned_data["text"])
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return False
+    messages.success(request, "The addendum was added.")
+    return True
+
+
 @require_POST
 @login_required
 def consultation_addendum(request, patient_pk: int, pk: int):
     patient = get_patient_for(request.user, patient_pk, perm=RECORD_CLINICAL)
     consultation = get_consultation_for(request.user, patient, pk, perm=RECORD_CLINICAL)
     form = AddendumForm(request.POST)
-    if form.is_valid():
-        try:
-            services.consultation_addendum_add(
-                consultation=consultation, text=form.cleaned_data["text"], actor=Actor.from_request(request)
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, "The addendum was added.")
-            return redirect("treatments:consultation_detail", patient.pk, consultation.pk)
+    if _addendum_added(request, form, lambda text: services.consultation_addendum_add(
+        consultation=consultation, text=text, actor=Actor.from_request(request)
+    )):  # fmt: skip
+        return redirect("treatments:consultation_detail", patient.pk, consultation.pk)
     audit_read(request, patient=patient, obj=consultation)
     return render(
         request,
@@ -642,16 +650,10 @@ def session_addendum(request, patient_pk: int, pk: int):
     patient = get_patient_for(request.user, patient_pk, perm=RECORD_CLINICAL)
     session = get_session_for(request.user, patient, pk, perm=RECORD_CLINICAL)
     form = AddendumForm(request.POST)
-    if form.is_valid():
-        try:
-            services.session_addendum_add(
-                session=session, text=form.cleaned_data["text"], actor=Actor.from_request(request)
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, "The addendum was added.")
-            return redirect("treatments:session_detail", patient.pk, session.pk)
+    if _addendum_added(request, form, lambda text: services.session_addendum_add(
+        session=session, text=text, actor=Actor.from_request(request)
+    )):  # fmt: skip
+        return redirect("treatments:session_detail", patient.pk, session.pk)
     return render(
         request,
         "treatments/addendum_form.html",

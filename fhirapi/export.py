@@ -5,6 +5,7 @@
   skin profiles, consents, consultations, plans, sessions, photos, emails, appointments with
   their history, and the access log: who looked at or changed the record, when);
 - ``photos/``: the clinical photo files, as stored.
+- ``signatures/``: the patient's drawn signature of each signed consent.
 
 Producing it is audited (one entry, written first, so the access log in the zip shows it).
 The zip is written to a temporary file, not memory: photos can add up.
@@ -83,6 +84,11 @@ def summary_context(patient: Patient, photos: list[ExportedPhoto]) -> dict:
     }
 
 
+def signature_name(consent) -> str:
+    """Where a consent's drawn signature is in the zip (the summary shows it from there)."""
+    return f"signatures/consent-{consent.pk}.png"
+
+
 def patient_export(*, patient: Patient, actor: Actor):
     """A zip (an open temporary file, at its start) of everything held about ``patient``."""
     audit_record(
@@ -103,5 +109,7 @@ def patient_export(*, patient: Patient, actor: Actor):
             if exported.source is not None:
                 # Already compressed images: stored as they are.
                 zipped.write(exported.source, exported.name, compress_type=zipfile.ZIP_STORED)
+        for consent in patient.consents.exclude(signature_png=None):
+            zipped.writestr(signature_name(consent), bytes(consent.signature_png), compress_type=zipfile.ZIP_STORED)
     archive.seek(0)
     return archive

@@ -32,8 +32,13 @@ def test_export_holds_bundle_summary_and_photos(client, record, persona, request
     archive = export(client, record.patient.pk)
     names = set(archive.namelist())
     photo_name = f"photos/photo-{record.photo.pk}-before.png"
-    assert names == {"bundle.json", "summary.html", photo_name}
+    signed = list(record.patient.consents.exclude(signature_png=None))
+    signatures = {f"signatures/consent-{consent.pk}.png": consent for consent in signed}
+    assert signed  # the record's consents are signed on the pad
+    assert names == {"bundle.json", "summary.html", photo_name, *signatures}
     assert archive.read(photo_name) == photo_path(record.photo).read_bytes()
+    for name, consent in signatures.items():
+        assert archive.read(name) == bytes(consent.signature_png)
 
     bundle = json.loads(archive.read("bundle.json"))
     validate(bundle)
@@ -52,6 +57,9 @@ def test_export_holds_bundle_summary_and_photos(client, record, persona, request
     assert record.lot_number in summary
     assert "Mild redness next day." in summary
     assert f'src="{photo_name}"' in summary
+    for name, consent in signatures.items():  # consents with their signatures and hashes
+        assert f'src="{name}"' in summary
+        assert consent.signature_sha256 in summary
     assert "Aftercare advice" in summary  # the email sent
     assert "Room 1" in summary  # the appointment
     # The access log, this export included.
@@ -73,7 +81,7 @@ def test_missing_photo_file_is_said_not_fatal(client, doctor, record):
     photo_path(record.photo).unlink()
     client.force_login(doctor)
     archive = export(client, record.patient.pk)
-    assert archive.namelist() == ["bundle.json", "summary.html"]
+    assert not [name for name in archive.namelist() if name.startswith("photos/")]  # no photo, no crash
     assert "missing from storage" in archive.read("summary.html").decode()
 
 

@@ -68,6 +68,8 @@ def test_patient_signs_the_consent_on_the_pad_then_the_doctor_records_a_session(
     expect(page.get_by_text("Checked now: matches")).to_be_visible()
     signature = page.get_by_role("img", name="Signature drawn by Claire Dubois")
     expect(signature).to_be_visible()
+    # The image loads after the page: wait for it rather than read a width of 0 too early.
+    page.wait_for_function("image => image.complete && image.naturalWidth > 0", arg=signature.element_handle())
     assert signature.evaluate("image => image.naturalWidth") == 600  # served by the permission-checked view
 
     page.get_by_role("link", name="Printable record").click()

@@ -146,3 +146,10 @@ def test_production_shows_no_technical_error_pages():
     result = _python({"SECRET_KEY": PRODUCTION_KEY, "ALLOWED_HOSTS": "testserver", "LOG_LEVEL": "CRITICAL"}, code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["404", "False", "True", "500", "False", "True"]
+
+
+def test_manage_py_says_a_bad_environment_in_one_line():
+    result = _django_check({"DEBUG": "", "SECRET_KEY": "", "ALLOWED_HOSTS": "clinic.example"})
+    assert result.returncode != 0
+    assert result.stderr.startswith("manage.py: The environment variable SECRET_KEY must be set")
+    assert "Traceback" not in result.stderr

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from django.conf import settings
 from django.db.models import Q
@@ -107,6 +107,7 @@ class Availability:
     # Read the appointments starting before this instant only, for now (None: the whole
     # range); read_until() reads on. Time off, closures and hours are small: read at once.
     read_appointments_until: datetime | None = None
+    zone: tzinfo = field(init=False)
     hours: dict[int, dict[int, list[tuple[time, time]]]] = field(init=False)
     time_off: dict[int, list[tuple[datetime, datetime, str]]] = field(init=False)
     closures: list[tuple[datetime, datetime, str]] = field(init=False)
@@ -117,6 +118,8 @@ class Availability:
     def __post_init__(self) -> None:
         # Widen by a day: an appointment's buffer or a time off may straddle the edges.
         start, end = self.start - timedelta(days=1), self.end + timedelta(days=1)
+        # The clinic's zone, read once: the slot finder converts thousands of instants.
+        self.zone = timezone.get_current_timezone()
         self.hours = defaultdict(lambda: defaultdict(list))
         for practitioner_id, weekday, starts_at, ends_at in WorkingHours.objects.values_list(
             "practitioner_id", "weekday", "starts_at", "ends_at"
@@ -233,7 +236,7 @@ class Availability:
 
     def practitioner_absence(self, practitioner: Practitioner, starts_at: datetime, ends_at: datetime) -> str:
         """Why ``practitioner`` does not work then (hours, closure, time off), or ""."""
-        local_start, local_end = localtime(starts_at), localtime(ends_at)
+        local_start, local_end = starts_at.astimezone(self.zone), ends_at.astimezone(self.zone)
         shifts = self.hours.get(practitioner.pk, {}).get(local_start.weekday(), [])
         if not shifts:
             return Unavailable.NOT_A_WORKING_DAY.format(name=practitioner.name, start=local_start)
@@ -361,7 +364,7 @@ def find_slots(
                 continue
             ends_at = starts_at + appointment_type.duration
             blocked_until = ends_at + appointment_type.buffer
-            local_end = localtime(ends_at)
+            local_end = ends_at.astimezone(availability.zone)
             if local_end.date() != day or local_end.time() > window_end:
                 continue
             if patient is not None and not availability.patient_is_free(starts_at, ends_at):

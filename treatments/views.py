@@ -58,6 +58,7 @@ from treatments.forms import (
     PlanActivateForm,
     PlanCancelForm,
     PlanForm,
+    PlanSafetyPreviewForm,
     RatingForm,
     RecallFilterForm,
     RecallNoticeForm,
@@ -72,7 +73,6 @@ from treatments.models import (
     MaintenanceRecall,
     NumbingCream,
     Photo,
-    Product,
     SessionFollowUp,
     Technique,
     TreatmentPlan,
@@ -326,17 +326,13 @@ def plan_safety_preview(request, patient_pk: int, consultation_pk: int):
     numbing cream against the patient's history, refreshed as the doctor changes them."""
     patient = get_patient_for(request.user, patient_pk, perm=VIEW_CLINICAL)
     consultation = get_consultation_for(request.user, patient, consultation_pk)
-    product_ids = [value for key, value in request.GET.items() if key.startswith("product_") and value.isdigit()]
-    products = list(Product.objects.filter(pk__in=product_ids))
-    numbing_cream = request.GET.get("numbing_cream", "")
-    if numbing_cream not in NumbingCream.values:
-        numbing_cream = NumbingCream.EMLA
+    chosen = PlanSafetyPreviewForm(request.GET)
     check = safety_check(
         patient=patient,
         on=timezone.localdate(),
         consultation=consultation,
-        products=products,
-        numbing_cream=numbing_cream,
+        products=chosen.products(),
+        numbing_cream=chosen.cream(),
     )
     audit_read(request, patient=patient, object_type="safety check")
     return render(

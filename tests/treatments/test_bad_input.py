@@ -141,3 +141,58 @@ def test_plan_safety_preview_checks_the_real_products_next_to_garbage(doctor_cli
     ).content.decode()
     assert "Blocks treatment" in page
     assert "The cocktail contains DMAE 3% test." in page
+
+
+@pytest.mark.parametrize("value", BAD_IDS)
+def test_list_pages_take_any_page_number(doctor_client, manager_client, value):
+    from tests.treatments.factories import BatchFactory
+
+    assert doctor_client.get(url("recall_list"), {"page": value}).status_code == 200
+    batch = BatchFactory()
+    assert manager_client.get(url("batch_trace", batch.pk), {"page": value}).status_code == 200
+
+
+@pytest.mark.parametrize("number", [2**31, 2**63, 2**64, 10**30])
+def test_ids_in_the_address_beyond_any_row_are_not_found(doctor_client, doctor, number):
+    plan = ActivePlanFactory(doctor=doctor, consultation__doctor=doctor)
+    patient = plan.patient.pk
+    for target in (
+        f"/treatments/patients/{number}/plans/{plan.pk}/",
+        f"/treatments/patients/{patient}/plans/{number}/",
+        f"/treatments/patients/{patient}/sessions/{number}/",
+        f"/treatments/patients/{patient}/consultations/{number}/",
+        f"/treatments/patients/{patient}/photos/{number}/",
+        f"/treatments/patients/{patient}/plans/{number}/photos/",
+        f"/treatments/formulary/batches/{number}/",
+        f"/treatments/recalls/{number}/propose/",
+    ):
+        method = doctor_client.post if target.endswith("propose/") else doctor_client.get
+        assert method(target).status_code == 404, target
+
+
+NUMBERS = ["9" * 100_000, str(2**63), "-1", "NaN", "Infinity", "1e400", "²"]
+
+
+@pytest.mark.parametrize("value", NUMBERS)
+@pytest.mark.parametrize("name", ["session_count", "maintenance_interval_months", "product_1", "amount_1", "product_2"])
+def test_plan_form_numbers_out_of_any_range_are_form_errors(doctor_client, doctor, name, value):
+    consultation = SignedConsultationFactory(doctor=doctor)
+    data = plan_data(ProductFactory(), **{name: value})
+    response = doctor_client.post(url("plan_create", consultation.patient.pk, consultation.pk), data)
+    assert response.status_code == 200
+    assert response.context["form"].errors
+    assert not TreatmentPlan.objects.exists()
+
+
+@pytest.mark.parametrize("value", NUMBERS)
+@pytest.mark.parametrize("name", ["pain_score", "duration_minutes", "batch_1", "batch_amount_1"])
+def test_session_form_numbers_out_of_any_range_are_form_errors(doctor_client, doctor, name, value):
+    plan = ActivePlanFactory(doctor=doctor, consultation__doctor=doctor)
+    SkinProfileFactory(patient=plan.patient)
+    data = session_data(**{name: value})
+    if name == "batch_1":
+        data["batch_amount_1"] = "1"
+    response = doctor_client.post(url("session_create", plan.patient.pk, plan.pk), data)
+    assert response.status_code == 200
+    assert response.context["form"].errors
+    assert not TreatmentSession.objects.exists()

@@ -344,6 +344,13 @@ def appointment_book(
     all its sessions); the reminder is scheduled either way."""
     now = timezone.now()
     with transaction.atomic():
+        if plan is not None:
+            # A session of a course is booked only while the plan is open, read under its lock:
+            # a page left open on a plan since completed or cancelled books nothing.
+            plan = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
+            refusal = availability.plan_booking_refusal(plan)
+            if refusal:
+                raise ValidationError(refusal)
         ends_at = ends_at if ends_at is not None else starts_at + appointment_type.duration
         appointment = Appointment(
             patient=patient,

@@ -11,6 +11,7 @@ from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.layout import Layout
 from django import forms
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from clinic.forms import CrispyForm, CrispyModelForm, DateInput, DateTimeInput
 from treatments import selectors
@@ -27,6 +28,7 @@ from treatments.models import (
     Consultation,
     FacialArea,
     MaintenanceRecall,
+    NumbingCream,
     OutcomeRating,
     Photo,
     Product,
@@ -88,12 +90,29 @@ class AddendumForm(CrispyForm):
 
 
 class AreasField(forms.MultipleChoiceField):
+    """The facial areas ticked: each one of FacialArea, each once. An unknown value (a stale
+    or forged form) is named, shortened, in the error; the form is shown again."""
+
     widget = forms.CheckboxSelectMultiple
 
     def __init__(self, **kwargs):
         kwargs.setdefault("label", "Facial areas")
         kwargs.setdefault("error_messages", {"required": "Choose at least one facial area."})
         super().__init__(choices=FacialArea.choices, **kwargs)
+
+    def validate(self, value):
+        if self.required and not value:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+        unknown = next((area for area in value if not self.valid_value(area)), None)
+        if unknown is not None:
+            raise forms.ValidationError(
+                "“%(value)s” is not one of the facial areas: tick the areas from the list.",
+                code="invalid_choice",
+                params={"value": Truncator(unknown).chars(30)},
+            )
+
+    def clean(self, value):
+        return list(dict.fromkeys(super().clean(value)))
 
 
 class OverrideMixin:
@@ -199,6 +218,30 @@ class PlanForm(CrispyModelForm):
 
     def plan_fields(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.plan_field_names}
+
+
+class PlanSafetyPreviewForm(CrispyForm):
+    """What the safety preview reads of the plan form being filled in (query parameters): its
+    products and numbing cream. A value that is not a product (a stale page, garbage, a number
+    too long) is left out of the check; a cream that cannot be read counts as a cream."""
+
+    numbing_cream = forms.ChoiceField(choices=NumbingCream.choices, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.product_names = [f"product_{index}" for index in range(1, COCKTAIL_ROWS + 1)]
+        for name in self.product_names:
+            self.fields[name] = forms.ModelChoiceField(queryset=Product.objects.all(), required=False)
+
+    def products(self) -> list[Product]:
+        self.is_valid()
+        chosen = [self.cleaned_data.get(name) for name in self.product_names]
+        return list({product.pk: product for product in chosen if product is not None}.values())
+
+    def cream(self) -> str:
+        self.is_valid()
+        # Erring on the side of caution: an unreadable choice is checked as a cream.
+        return self.cleaned_data.get("numbing_cream") or NumbingCream.EMLA
 
 
 class PlanActivateForm(OverrideMixin, CrispyForm):

@@ -20,6 +20,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from clinic.audit import Actor, audit_record
@@ -27,6 +28,7 @@ from clinic.models import AuditEntry
 from patients.models import ConsentDocument
 from patients.selectors import consent_record_in_force
 from treatments.models import Photo, TreatmentSession
+from treatments.services import DOUBLE_POST_WINDOW, AlreadyRecorded
 
 NO_PHOTOGRAPHY_CONSENT = (
     "No consent to clinical photography is in force for this patient (signed to the current text and "
@@ -132,6 +134,9 @@ def photo_upload(*, session: TreatmentSession, upload, kind: str, view: str, act
     target = photo_root() / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     with transaction.atomic():
+        # The session's row serialises two posts of the same upload: the second finds the first.
+        TreatmentSession.objects.select_for_update().filter(pk=session.pk).first()
+        _refuse_repeated_upload(session=session, kind=kind, view=view.strip(), payload=payload, actor=actor)
         photo = Photo(
             patient_id=session.patient_id,
             session=session,
@@ -153,6 +158,26 @@ def photo_upload(*, session: TreatmentSession, upload, kind: str, view: str, act
             target.unlink(missing_ok=True)
             raise
     return photo
+
+
+def _refuse_repeated_upload(*, session: TreatmentSession, kind: str, view: str, payload: bytes, actor: Actor) -> None:
+    """The same picture (the same bytes once re-encoded) uploaded again a moment ago by the same
+    person, as the same kind and view of the same session: a double post, stored once."""
+    recent = Photo.objects.filter(
+        session=session,
+        kind=kind,
+        view=view,
+        uploaded_by=actor.user,
+        size_bytes=len(payload),
+        uploaded_at__gte=timezone.now() - DOUBLE_POST_WINDOW,
+    )
+    for photo in recent:
+        try:
+            same = photo_path(photo).read_bytes() == payload
+        except FileNotFoundError:
+            continue
+        if same:
+            raise AlreadyRecorded("This photo was uploaded a moment ago; it was not stored twice.", photo)
 
 
 def photo_read(*, photo: Photo) -> bytes:

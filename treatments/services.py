@@ -67,6 +67,28 @@ def _doctor_name(user) -> str:
     return f"Dr {user.get_full_name() or user.get_username()}"
 
 
+# A form posted twice (a double click, the browser's back button and "send again") must not
+# write its record twice: the same record by the same person within this window is the same.
+DOUBLE_POST_WINDOW = timedelta(seconds=60)
+
+
+class AlreadyRecorded(ValidationError):
+    """Nothing was written because ``existing`` already stands for it (the same record posted
+    twice, or a draft still open); the page goes to ``existing`` and says so."""
+
+    def __init__(self, message: str, existing):
+        super().__init__(message)
+        self.existing = existing
+
+
+def _recently(field: str = "created_at") -> dict[str, datetime]:
+    return {f"{field}__gte": timezone.now() - DOUBLE_POST_WINDOW}
+
+
+def _same_fields(record, other, names) -> bool:
+    return all(getattr(record, name) == getattr(other, name) for name in names)
+
+
 # Consultation ------------------------------------------------------------------------
 
 CONSULTATION_FIELDS = (
@@ -87,6 +109,14 @@ def consultation_create(*, patient: Patient, fields: dict[str, Any], actor: Acto
     consultation = Consultation(patient=patient, doctor=actor.user)
     apply_fields(consultation, fields, CONSULTATION_FIELDS)
     consultation.full_clean()
+    # The patient's row serialises two posts of the same form: the second finds the first.
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    recent = Consultation.objects.filter(
+        patient=patient, doctor=actor.user, status=Consultation.Status.DRAFT, **_recently()
+    )
+    for draft in recent.order_by("created_at", "id"):
+        if _same_fields(draft, consultation, CONSULTATION_FIELDS):
+            raise AlreadyRecorded("This consultation was saved a moment ago: here is its draft.", draft)
     consultation.save()
     audit_record(actor=actor, action=Action.CREATE, patient=patient, obj=consultation)
     return consultation
@@ -126,14 +156,23 @@ def consultation_sign(*, consultation: Consultation, actor: Actor) -> Consultati
     return consultation
 
 
+def _refuse_repeated_addendum(addenda, addendum) -> None:
+    """The same words by the same author to the same record a moment ago: posted twice. The
+    caller holds the record's row lock, so two posts at once are told apart too."""
+    if addenda.filter(author=addendum.author, text=addendum.text, **_recently("written_at")).exists():
+        raise AlreadyRecorded("This addendum was added a moment ago; it was not added twice.", addendum)
+
+
 @transaction.atomic
 def consultation_addendum_add(*, consultation: Consultation, text: str, actor: Actor) -> ConsultationAddendum:
+    consultation = Consultation.objects.select_for_update().select_related("patient").get(pk=consultation.pk)
     if not consultation.is_signed:
         raise ValidationError("This consultation is still a draft: edit it instead of adding an addendum.")
     addendum = ConsultationAddendum(consultation=consultation, author=actor.user, text=text.strip())
     if not addendum.text:
         raise ValidationError({"text": "Write the correction or addition."})
     addendum.full_clean()
+    _refuse_repeated_addendum(consultation.addenda, addendum)
     addendum.save()
     audit_record(actor=actor, action=Action.ADDENDUM, patient=consultation.patient, obj=consultation)
     return addendum
@@ -248,7 +287,9 @@ def _record_overrides(
 def plan_create(
     *, consultation: Consultation, fields: dict[str, Any], cocktail: list[CocktailItem], actor: Actor
 ) -> TreatmentPlan:
-    """A proposed plan made from a signed consultation."""
+    """A proposed plan made from a signed consultation. The same plan posted twice is made once."""
+    # Two posts of the plan form queue here: the second finds the plan the first made.
+    Consultation.objects.select_for_update().filter(pk=consultation.pk).first()
     if not consultation.is_signed:
         raise ValidationError("Sign the consultation before making a plan from it.")
     if not consultation.history_reviewed:
@@ -266,11 +307,23 @@ def plan_create(
     plan = TreatmentPlan(patient=consultation.patient, doctor=actor.user, consultation=consultation)
     apply_fields(plan, fields, PLAN_FIELDS)
     plan.full_clean()
+    _refuse_repeated_plan(plan, cocktail)
     plan.save()
     for item in cocktail:
         PlanProduct.objects.create(plan=plan, product=item.product, amount_per_session=item.amount_per_session)
     audit_record(actor=actor, action=Action.CREATE, patient=plan.patient, obj=plan)
     return plan
+
+
+def _refuse_repeated_plan(plan: TreatmentPlan, cocktail: list[CocktailItem]) -> None:
+    recent = TreatmentPlan.objects.filter(
+        consultation=plan.consultation, doctor=plan.doctor, status=TreatmentPlan.Status.PROPOSED, **_recently()
+    ).prefetch_related("plan_products")
+    wanted = {(item.product.pk, item.amount_per_session) for item in cocktail}
+    for other in recent.order_by("created_at", "id"):
+        same_cocktail = {(item.product_id, item.amount_per_session) for item in other.plan_products.all()} == wanted
+        if same_cocktail and _same_fields(other, plan, PLAN_FIELDS):
+            raise AlreadyRecorded("This plan was proposed a moment ago: here it is.", other)
 
 
 @transaction.atomic
@@ -320,14 +373,25 @@ def _plan_message_keys(plan: TreatmentPlan) -> list[str]:
     return [keys.message_key(plan.subject_ref, kind) for kind in (Kind.COURSE_COMPLETED, Kind.MAINTENANCE_RECALL)]
 
 
+def plan_cancel_refusal(plan: TreatmentPlan) -> str:
+    """Why ``plan`` cannot be cancelled, or "": only a course not yet finished (proposed or under
+    way) is cancelled; a completed one stands, with its maintenance recall."""
+    if plan.status == TreatmentPlan.Status.CANCELLED:
+        return "This plan is already cancelled."
+    if plan.status == TreatmentPlan.Status.COMPLETED:
+        return "This course is completed: a completed plan cannot be cancelled."
+    return ""
+
+
 @transaction.atomic
 def plan_cancel(*, plan: TreatmentPlan, reason: str, actor: Actor) -> TreatmentPlan:
     plan = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": "Give the reason for cancelling the plan."})
-    if plan.status == TreatmentPlan.Status.CANCELLED:
-        raise ValidationError("This plan is already cancelled.")
+    refusal = plan_cancel_refusal(plan)
+    if refusal:
+        raise ValidationError(refusal)
     plan.status = TreatmentPlan.Status.CANCELLED
     plan.cancelled_at = timezone.now()
     plan.cancelled_by = actor.user
@@ -433,6 +497,12 @@ def session_safety_check(*, plan: TreatmentPlan, on: date) -> SafetyCheck:
     return safety_check(patient=plan.patient, plan=plan, on=on)
 
 
+def open_session_draft(plan: TreatmentPlan) -> TreatmentSession | None:
+    """The plan's session record not signed yet, if any: a plan has one draft at a time, so
+    that a form posted twice records one session."""
+    return plan.sessions.filter(status=TreatmentSession.Status.DRAFT).order_by("number").first()
+
+
 @transaction.atomic
 def session_record(
     *,
@@ -447,6 +517,11 @@ def session_record(
     if plan.status != TreatmentPlan.Status.ACTIVE:
         raise ValidationError(
             f"Sessions are recorded for an active plan; this one is {plan.get_status_display().lower()}."
+        )
+    draft = open_session_draft(plan)
+    if draft is not None:
+        raise AlreadyRecorded(
+            f"Session {draft.number} is a draft: sign or discard it before recording another session.", draft
         )
     number = plan.sessions.count() + 1
     if number > plan.session_count:
@@ -648,12 +723,14 @@ def _plan_complete(*, plan: TreatmentPlan, last_session_on: date, actor: Actor) 
 
 @transaction.atomic
 def session_addendum_add(*, session: TreatmentSession, text: str, actor: Actor) -> SessionAddendum:
+    session = TreatmentSession.objects.select_for_update().select_related("patient").get(pk=session.pk)
     if not session.is_signed:
         raise ValidationError("This session record is still a draft: edit it instead of adding an addendum.")
     addendum = SessionAddendum(session=session, author=actor.user, text=text.strip())
     if not addendum.text:
         raise ValidationError({"text": "Write the correction or addition."})
     addendum.full_clean()
+    _refuse_repeated_addendum(session.addenda, addendum)
     addendum.save()
     audit_record(actor=actor, action=Action.ADDENDUM, patient=session.patient, obj=session)
     return addendum
@@ -668,10 +745,16 @@ def outcome_rating_record(
 ) -> OutcomeRating:
     """Record the doctor's or the patient's rating of a session. A patient's rating is often
     given at the next visit, so it may be added after signing; once given it is not changed."""
-    if OutcomeRating.objects.filter(session=session, rater=rater).exists():
-        raise ValidationError({"rater": "This rating is already recorded for the session and cannot be changed."})
+    # Two posts at once queue on the session's row; the second sees the first rating.
+    session = TreatmentSession.objects.select_for_update().select_related("patient").get(pk=session.pk)
     rating = OutcomeRating(session=session, rater=rater, recorded_by=actor.user)
     apply_fields(rating, scores, OutcomeRating.SCORES)
+    existing = OutcomeRating.objects.filter(session=session, rater=rater).first()
+    if existing is not None:
+        repeated = existing.recorded_by_id == actor.user.pk and _same_fields(existing, rating, OutcomeRating.SCORES)
+        if repeated and existing.recorded_at >= timezone.now() - DOUBLE_POST_WINDOW:
+            raise AlreadyRecorded("This rating was recorded a moment ago; it was not recorded twice.", existing)
+        raise ValidationError({"rater": "This rating is already recorded for the session and cannot be changed."})
     rating.full_clean()
     rating.save()
     audit_record(actor=actor, action=Action.CREATE, patient=session.patient, obj=rating)
@@ -691,6 +774,9 @@ def _recall_row(plan: TreatmentPlan) -> MaintenanceRecall:
     return recall
 
 
+RECALL_CLOSED = {MaintenanceRecall.Status.DECLINED, MaintenanceRecall.Status.NOT_SUITABLE}
+
+
 @transaction.atomic
 def recall_update(*, plan: TreatmentPlan, status: str, notes: str, actor: Actor) -> MaintenanceRecall:
     """Record where the recall of ``plan`` stands. A change of status is written to the audit
@@ -708,6 +794,12 @@ def recall_update(*, plan: TreatmentPlan, status: str, notes: str, actor: Actor)
     recall.save()
     if changed:
         audit_record(actor=actor, action=Action.UPDATE, patient=plan.patient, obj=recall)
+    if status in RECALL_CLOSED:
+        # A completed course is not cancelled; a patient who will not come back is not emailed.
+        messages_cancel(
+            dedupe_keys=[keys.message_key(plan.subject_ref, Kind.MAINTENANCE_RECALL)],
+            reason=f"Maintenance recall {recall.get_status_display().lower()}.",
+        )
     return recall
 
 

@@ -58,6 +58,7 @@ from treatments.forms import (
     PlanActivateForm,
     PlanCancelForm,
     PlanForm,
+    PlanSafetyPreviewForm,
     RatingForm,
     RecallFilterForm,
     RecallNoticeForm,
@@ -72,7 +73,6 @@ from treatments.models import (
     MaintenanceRecall,
     NumbingCream,
     Photo,
-    Product,
     SessionFollowUp,
     Technique,
     TreatmentPlan,
@@ -108,6 +108,8 @@ def consultation_create(request, patient_pk: int):
             consultation = services.consultation_create(
                 patient=patient, fields=form.consultation_fields(), actor=Actor.from_request(request)
             )
+        except services.AlreadyRecorded as already:
+            return _already_recorded(request, already)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -183,6 +185,13 @@ def consultation_sign(request, patient_pk: int, pk: int):
     return redirect("treatments:consultation_detail", patient.pk, consultation.pk)
 
 
+def _already_recorded(request, already: services.AlreadyRecorded, to=None):
+    """A form posted twice (or a draft still open): nothing new was written; say so and show
+    the record that stands for it."""
+    messages.info(request, service_error_text(already))
+    return redirect(to or already.existing)
+
+
 def _addendum_added(request, form, add) -> bool:
     """A dated correction posted to a signed record: True once the service added it (the page
     then redirects); False with the reason on the form, which the view shows again."""
@@ -190,6 +199,9 @@ def _addendum_added(request, form, add) -> bool:
         return False
     try:
         add(form.cleaned_data["text"])
+    except services.AlreadyRecorded as already:
+        messages.info(request, service_error_text(already))
+        return True
     except ValidationError as error:
         add_service_errors(form, error)
         return False
@@ -253,6 +265,8 @@ def plan_create(request, patient_pk: int, consultation_pk: int):
                 cocktail=form.cocktail,
                 actor=Actor.from_request(request),
             )
+        except services.AlreadyRecorded as already:
+            return _already_recorded(request, already)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -326,17 +340,13 @@ def plan_safety_preview(request, patient_pk: int, consultation_pk: int):
     numbing cream against the patient's history, refreshed as the doctor changes them."""
     patient = get_patient_for(request.user, patient_pk, perm=VIEW_CLINICAL)
     consultation = get_consultation_for(request.user, patient, consultation_pk)
-    product_ids = [value for key, value in request.GET.items() if key.startswith("product_") and value.isdigit()]
-    products = list(Product.objects.filter(pk__in=product_ids))
-    numbing_cream = request.GET.get("numbing_cream", "")
-    if numbing_cream not in NumbingCream.values:
-        numbing_cream = NumbingCream.EMLA
+    chosen = PlanSafetyPreviewForm(request.GET)
     check = safety_check(
         patient=patient,
         on=timezone.localdate(),
         consultation=consultation,
-        products=products,
-        numbing_cream=numbing_cream,
+        products=chosen.products(),
+        numbing_cream=chosen.cream(),
     )
     audit_read(request, patient=patient, object_type="safety check")
     return render(
@@ -381,7 +391,7 @@ def plan_detail(request, patient_pk: int, pk: int):
         {
             "check": check,
             "activate_form": PlanActivateForm(check=check) if plan.status == TreatmentPlan.Status.PROPOSED else None,
-            "cancel_form": PlanCancelForm() if plan.status != TreatmentPlan.Status.CANCELLED else None,
+            "cancel_form": PlanCancelForm() if not services.plan_cancel_refusal(plan) else None,
             "chart": selectors.outcomes_chart(plan, context["sessions"]),
         }
     )
@@ -394,6 +404,12 @@ def plan_detail(request, patient_pk: int, pk: int):
 def plan_activate(request, patient_pk: int, pk: int):
     patient = get_patient_for(request.user, patient_pk, perm=RECORD_CLINICAL)
     plan = get_plan_for(request.user, patient, pk, perm=RECORD_CLINICAL)
+    if plan.status != TreatmentPlan.Status.PROPOSED:
+        # A second click, or a page left open: the course is under way or closed already.
+        messages.error(
+            request, f"Only a proposed plan can be started; this one is {plan.get_status_display().lower()}."
+        )
+        return redirect(plan)
     check = services.plan_safety_check(plan=plan)
     form = PlanActivateForm(request.POST, check=check)
     if form.is_valid():
@@ -424,6 +440,10 @@ def plan_activate(request, patient_pk: int, pk: int):
 def plan_cancel(request, patient_pk: int, pk: int):
     patient = get_patient_for(request.user, patient_pk, perm=RECORD_CLINICAL)
     plan = get_plan_for(request.user, patient, pk, perm=RECORD_CLINICAL)
+    refusal = services.plan_cancel_refusal(plan)
+    if refusal:
+        messages.error(request, refusal)
+        return redirect(plan)
     form = PlanCancelForm(request.POST)
     if form.is_valid():
         try:
@@ -491,6 +511,11 @@ def session_create(request, patient_pk: int, plan_pk: int):
             request, f"Sessions are recorded for an active plan; this one is {plan.get_status_display().lower()}."
         )
         return redirect(plan)
+    draft = services.open_session_draft(plan)
+    if draft is not None:
+        # One draft at a time: the form posted twice, or a session left unsigned, opens that draft.
+        messages.info(request, f"Session {draft.number} is a draft: sign or discard it before recording another.")
+        return redirect(draft)
     if plan.sessions.count() >= plan.session_count:
         messages.error(request, f"All {plan.session_count} sessions of this plan are already recorded.")
         return redirect(plan)
@@ -512,6 +537,8 @@ def session_create(request, patient_pk: int, plan_pk: int):
                 actor=Actor.from_request(request),
                 overrides=form.overrides(),
             )
+        except services.AlreadyRecorded as already:
+            return _already_recorded(request, already)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -669,6 +696,8 @@ def _session_form_post(request, patient, session, form, save, *, done: str, temp
     if form.is_valid():
         try:
             save()
+        except services.AlreadyRecorded as already:
+            return _already_recorded(request, already, to=session)
         except ValidationError as error:
             add_service_errors(form, error)
         else:

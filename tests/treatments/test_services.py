@@ -252,6 +252,7 @@ def test_session_numbers_follow_each_other(actor):
     plan = ActivePlanFactory(doctor=actor.user)
     SkinProfileFactory(patient=plan.patient)
     first = services.session_record(plan=plan, fields=session_fields(), usages=[], actor=actor)
+    TreatmentSession.objects.filter(pk=first.pk).update(status="signed", signed_at=timezone.now())
     second = services.session_record(plan=plan, fields=session_fields(), usages=[], actor=actor)
     assert (first.number, second.number) == (1, 2)
     assert first.patient == plan.patient
@@ -423,7 +424,7 @@ def test_maintenance_date_is_clamped_to_month_end():
     assert plan.maintenance_due_after(datetime.date(2026, 8, 31)) == datetime.date(2027, 2, 28)
 
 
-def test_cancelling_after_completion_cancels_the_recall(actor):
+def test_a_completed_course_is_not_cancelled_and_declining_the_recall_stops_its_email(actor):
     plan = ActivePlanFactory(session_count=4)
     SkinProfileFactory(patient=plan.patient)
     for number in (1, 2, 3):  # one week apart, as the check at signing requires
@@ -437,8 +438,16 @@ def test_cancelling_after_completion_cancels_the_recall(actor):
     services.session_sign(
         session=services.session_record(plan=plan, fields=session_fields(), usages=[], actor=actor), actor=actor
     )
-    services.plan_cancel(plan=plan, reason="Patient asked not to be recalled", actor=actor)
+    plan.refresh_from_db()
+    assert plan.status == "completed"
+    with pytest.raises(ValidationError, match="a completed plan cannot be cancelled"):
+        services.plan_cancel(plan=plan, reason="Patient asked not to be recalled", actor=actor)
+    plan.refresh_from_db()
+    assert (plan.status, plan.cancelled_at, plan.cancellation_reason) == ("completed", None, "")
     recall = ScheduledMessage.objects.get(kind="maintenance_recall")
+    assert recall.status == ScheduledMessage.Status.PENDING
+    services.recall_update(plan=plan, status="declined", notes="Asked not to be recalled", actor=actor)
+    recall.refresh_from_db()
     assert recall.status == ScheduledMessage.Status.CANCELLED
 
 
@@ -447,7 +456,7 @@ def test_outcome_ratings_once_per_rater_and_in_range(actor):
     scores = {"hydration": 4, "radiance": 3, "fine_lines": 2, "satisfaction": 5}
     services.outcome_rating_record(session=session, rater="doctor", scores=scores, actor=actor)
     with pytest.raises(ValidationError, match="already recorded"):
-        services.outcome_rating_record(session=session, rater="doctor", scores=scores, actor=actor)
+        services.outcome_rating_record(session=session, rater="doctor", scores={**scores, "radiance": 4}, actor=actor)
     with pytest.raises(ValidationError) as error:
         services.outcome_rating_record(session=session, rater="patient", scores={**scores, "hydration": 6}, actor=actor)
     assert "hydration" in error.value.message_dict

@@ -363,7 +363,7 @@ def test_ratings_recorded_and_out_of_range_refused(doctor_client):
     )
     assert response.status_code == 400
     assert "Choose a rating from 1 (poor) to 5 (excellent)." in response.content.decode()
-    response = doctor_client.post(url("session_rating", session.patient.pk, session.pk), data)
+    response = doctor_client.post(url("session_rating", session.patient.pk, session.pk), {**data, "radiance": "4"})
     assert "already recorded" in response.content.decode()
 
 
@@ -654,6 +654,6 @@ def test_draft_session_edit_keeps_its_batches(doctor_client, doctor):
 def test_no_session_form_once_every_session_is_recorded(doctor_client):
     plan = ActivePlanFactory(session_count=4)
     for number in range(1, 5):
-        TreatmentSessionFactory(plan=plan, number=number)
+        SignedSessionFactory(plan=plan, number=number)
     response = doctor_client.get(url("session_create", plan.patient.pk, plan.pk), follow=True)
     assert "All 4 sessions of this plan are already recorded." in response.content.decode()

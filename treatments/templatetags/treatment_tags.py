@@ -99,12 +99,27 @@ FACE_REGIONS: list[tuple[str, str, dict]] = [
 ]
 
 
+AREA_VALUES = frozenset(FacialArea.values)
+
+
+def _known_areas(selected) -> set[str]:
+    """The facial areas among ``selected``: a bound form redisplays what was posted, which may
+    be anything (empty, unknown, huge); only the known areas are drawn and named."""
+    if isinstance(selected, str):
+        selected = [selected]
+    try:
+        values = list(selected or ())
+    except TypeError:
+        return set()
+    return {value for value in values if isinstance(value, str) and value in AREA_VALUES}
+
+
 @register.simple_tag
 def face_diagram(selected=(), field_name: str = ""):
     """An SVG face with the chosen areas filled. With ``field_name`` it is interactive: a
     click toggles the checkbox of that area (static/js/treatments_face.js); the checkboxes
     stay the accessible way to choose."""
-    selected = set(selected or ())
+    selected = _known_areas(selected)
     shapes = []
     for area, element, attributes in FACE_REGIONS:
         classes = "face-area" + (" is-selected" if area in selected else "")

@@ -12,7 +12,8 @@ from crispy_forms.layout import Layout
 from django import forms
 from django.utils import timezone
 
-from clinic.forms import CrispyForm, CrispyModelForm, DateInput, DateTimeInput
+from clinic.forms import CrispyForm, CrispyModelForm, DateInput, DateTimeInput, PlainForm
+from clinic.text import REASON_MAX
 from treatments import selectors
 from treatments.models import (
     MAX_MAINTENANCE_MONTHS,
@@ -109,6 +110,7 @@ class OverrideMixin:
                 label=f"Reason to go ahead despite: {finding.title}",
                 help_text=finding.reason,
                 required=False,
+                max_length=REASON_MAX,
                 widget=forms.Textarea(attrs={"rows": 2}),
             )
             self.override_codes[name] = finding.code
@@ -437,7 +439,7 @@ def refuse_control_characters(text: str) -> str:
     return text
 
 
-class FollowUpAnswerForm(forms.Form):
+class FollowUpAnswerForm(PlainForm):
     answer = forms.ChoiceField(
         label="How is your skin?",
         choices=SessionFollowUp.Answer.choices,

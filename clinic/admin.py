@@ -102,8 +102,30 @@ class ClinicModelAdmin(ClinicFormsMixin, SafeChangeListMixin, admin.ModelAdmin):
     """The base of every ModelAdmin of the clinic (tests/clinic/test_admin_filters.py checks)."""
 
 
+class ClinicInlineFormSet(forms.BaseInlineFormSet):
+    """Django leaves the parent out of an inline row's unique checks against the database, so
+    a new row duplicating a saved one (``batch_product_lot``: the lot of another batch of the
+    product) reached the database as an IntegrityError. Here each row's constraints are
+    checked with the parent included: a form error."""
+
+    def clean(self):
+        super().clean()
+        if self.instance.pk is None:
+            return  # a new parent has no saved rows; rows among themselves are checked by Django
+        for form in self.forms:
+            if not form.has_changed() or self._should_delete_form(form) or not hasattr(form, "cleaned_data"):
+                continue
+            exclude = {name for name in form._get_validation_exclusions() if name != self.fk.name}
+            try:
+                form.instance.validate_constraints(exclude=exclude)
+            except ValidationError as error:
+                form.add_error(None, error.messages)
+
+
 class ClinicTabularInline(ClinicFormsMixin, admin.TabularInline):
     """The base of every inline of the clinic."""
+
+    formset = ClinicInlineFormSet
 
 
 @admin.register(AuditEntry)

@@ -52,6 +52,12 @@ class SafeChangeListMixin:
     def get_changelist(self, request, **kwargs):
         return SafeChangeList
 
+    def get_search_results(self, request, queryset, search_term):
+        # Also the autocomplete's search (?term=), which has no change list to guard it.
+        if "\x00" in search_term:
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)
+
 
 class ClinicAdminForm(TextRulesMixin, forms.ModelForm):
     """The admin's forms follow the same text rules as the clinic's pages (clinic/text.py)."""

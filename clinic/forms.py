@@ -58,7 +58,9 @@ def apply_text_rules(name: str, field: forms.Field, limit: int | None = None) ->
 
     def to_python(value):
         value = parse(value)
-        return text.normalize_text(value, strip=field.strip) if isinstance(value, str) else value
+        if isinstance(value, str):
+            value = text.normalize_text(value, strip=field.strip) or field.empty_value
+        return value
 
     field.to_python = to_python
     # Django's own NUL check says less than ours (which names the character).

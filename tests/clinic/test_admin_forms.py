@@ -95,3 +95,12 @@ def test_practitioner_with_a_user_that_is_not_an_id_is_a_form_error(manager_clie
     assert response.status_code == 200
     assert "Select a valid choice" in str(response.context["errors"])
     assert not Practitioner.objects.exists()
+
+
+@pytest.mark.parametrize("term", ["%00", "x%00y", "%FF", "%E2%80%8B", "x" * 5000])
+def test_the_practitioner_forms_user_search_answers_odd_terms(manager_client, term):
+    url = reverse("admin:autocomplete")
+    query = f"app_label=scheduling&model_name=practitioner&field_name=user&term={term}"
+    for page in ("", "&page=abc", "&page=99999999999999999999"):
+        response = manager_client.get(f"{url}?{query}{page}")
+        assert response.status_code < 500, (term, page)

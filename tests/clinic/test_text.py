@@ -63,7 +63,7 @@ def test_one_line_boxes_refuse_line_breaks_and_tabs(value):
         "Anne-Marie O'Neill",
         "क्\u200dष",
         "🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f",
-    ],  # noqa: E501
+    ],
 )
 def test_what_people_write_is_kept(value):
     assert text.text_problem(value, multiline=False) is None

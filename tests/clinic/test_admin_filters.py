@@ -72,8 +72,8 @@ def test_a_good_filter_still_filters(superuser_client):
 
 # A manager walks every change list they can reach with hand-typed filters --------------------
 
-NASTY_VALUES = ["%00", "abc", "99999", "99999999999999999999", "-1", "%FF", "9999-12-31", "(", "%E2%80%8B"]
-LOOKUPS = ["exact", "gte", "year", "month", "isnull", "in", "id__exact", "regex"]
+NASTY_VALUES = ["%00", "abc", "99999", "99999999999999999999", "%FF", "9999-12-31", "("]
+LOOKUPS = ["exact", "gte", "year", "month", "isnull", "in", "regex"]
 
 
 def manager_queries(model_admin) -> list[str]:

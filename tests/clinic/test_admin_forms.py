@@ -2,8 +2,10 @@
 follow the clinic's text rules."""
 
 import pytest
+from django.contrib import admin
 from django.urls import reverse
 
+from clinic.admin import ClinicModelAdmin
 from scheduling.models import Practitioner
 from tests.factories import DoctorFactory
 from tests.treatments.factories import BatchFactory, ProductFactory
@@ -104,3 +106,49 @@ def test_the_practitioner_forms_user_search_answers_odd_terms(manager_client, te
     for page in ("", "&page=abc", "&page=99999999999999999999"):
         response = manager_client.get(f"{url}?{query}{page}")
         assert response.status_code < 500, (term, page)
+
+
+# Every add form a manager reaches, each box given something odd ------------------------------
+
+ODD_VALUES = ["\x00", "abc", "-1", "99999999999999999999", "1e400", "NaN", "9999-12-31", "\u200b", "\ufffd", "x" * 5000]
+
+
+def add_form_post(response) -> dict:
+    """What the add page would post untouched: every field's initial value, inline management forms."""
+    form = response.context["adminform"].form
+    data = {}
+    for name in form.fields:
+        value = form[name].value()
+        if value is None:
+            continue
+        data[name] = [str(v) for v in value] if isinstance(value, list | tuple) else str(value)
+    names = list(form.fields)
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        management = formset.management_form
+        for name in management.fields:
+            data[management.add_prefix(name)] = str(management[name].value())
+        # One new row of each inline, so that its boxes are tried too.
+        data[management.add_prefix("TOTAL_FORMS")] = "1"
+        row = formset._construct_form(0)
+        names += [row.add_prefix(name) for name in row.fields if name not in {"id", "DELETE", formset.fk.name}]
+    return data, names
+
+
+@pytest.mark.parametrize(
+    "model_admin",
+    [model_admin for model_admin in admin.site._registry.values() if isinstance(model_admin, ClinicModelAdmin)],
+    ids=str,
+)
+def test_manager_add_forms_answer_odd_values_with_form_errors(manager_client, model_admin):
+    opts = model_admin.model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_add")
+    response = manager_client.get(url)
+    if response.status_code != 200:
+        pytest.skip("a manager cannot add these")
+    DoctorFactory()
+    initial, fields = add_form_post(response)
+    for name in fields:
+        for value in ODD_VALUES:
+            response = manager_client.post(url, {**initial, name: value})
+            assert response.status_code < 500, (name, value)

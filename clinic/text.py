@@ -144,13 +144,3 @@ class TextMaxLengthValidator(MaxLengthValidator):
     def __call__(self, value) -> None:
         if isinstance(value, str):
             super().__call__(value)
-
-
-def clean_text(value: str, *, multiline: bool, limit: int, required: bool = False) -> str:
-    """The same rules for text a view reads without a form."""
-    value = normalize_text(value or "")
-    if required and not value:
-        raise ValidationError("This field is required.", code="required")
-    TextValidator(multiline=multiline)(value)
-    TextMaxLengthValidator(limit)(value)
-    return value

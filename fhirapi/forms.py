@@ -2,10 +2,11 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 
+from clinic.forms import PlainForm
 from fhirapi.models import SCOPE_CHOICES
 
 
-class ApiTokenForm(forms.Form):
+class ApiTokenForm(PlainForm):
     name = forms.CharField(
         max_length=80, help_text="Who will use it, e.g. 'Lab results system'. Shown in the audit trail."
     )

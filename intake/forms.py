@@ -6,6 +6,7 @@ import unicodedata
 
 from django import forms
 
+from clinic.forms import PlainForm
 from intake import questions
 from patients.models import HistoryItem, SkinProfile
 
@@ -48,7 +49,7 @@ def _radio(choices, label: str) -> forms.ChoiceField:
     return forms.ChoiceField(label=label, choices=choices, required=False, widget=forms.RadioSelect)
 
 
-class QuestionnaireForm(forms.Form):
+class QuestionnaireForm(PlainForm):
     """One page, every question optional while saving a draft; sending it to the clinic asks
     for the pregnancy answer, a name for every "something else", and the confirmation."""
 
@@ -122,5 +123,5 @@ class QuestionnaireForm(forms.Form):
         return {name: value for name, value in self.cleaned_data.items() if name not in {"action", "confirm"}}
 
 
-class AnswerDecisionForm(forms.Form):
+class AnswerDecisionForm(PlainForm):
     decision = forms.ChoiceField(choices=[("accept", "Accept"), ("decline", "Decline")])

@@ -36,6 +36,7 @@ def communications(request):
 @permission_required(RETRY_MESSAGES, raise_exception=True)
 def message_retry(request, pk: int):
     message = get_object_or_404(ScheduledMessage, pk=pk)
+    done = redirect_to_next(request, "messaging:communications")  # decided before acting
     if message.status != ScheduledMessage.Status.FAILED:
         messages.info(
             request, f"Only a failed message can be retried; this one is {message.get_status_display().lower()}."
@@ -43,7 +44,7 @@ def message_retry(request, pk: int):
     else:
         services.message_retry(message=message)
         messages.success(request, f"The {message.get_kind_display().lower()} to {message.patient} will be sent again.")
-    return redirect_to_next(request, "messaging:communications")
+    return done
 
 
 @require_http_methods(["GET", "POST"])

@@ -6,7 +6,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from clinic.forms import CrispyForm, CrispyModelForm, DateInput
+from clinic.forms import CrispyForm, CrispyModelForm, DateInput, PlainForm
 from patients.models import ConsentDocument, HistoryItem, Patient, SkinProfile
 from patients.phones import normalize_phone
 from patients.safety_rules import could_be_pregnant
@@ -77,7 +77,7 @@ class PatientForm(CrispyModelForm):
         return {name: self.cleaned_data[name] for name in self._meta.fields}
 
 
-class PatientSearchForm(forms.Form):
+class PatientSearchForm(PlainForm):
     q = forms.CharField(
         label="Search patients",
         required=False,
@@ -131,7 +131,7 @@ class HistoryItemForm(CrispyModelForm):
         return {name: self.cleaned_data[name] for name in self._meta.fields}
 
 
-class HistoryRowForm(forms.Form):
+class HistoryRowForm(PlainForm):
     """One entry of one category in the whole-history form: the type list holds only the
     category's own codes (the ones the safety rules read); the name may be left empty when the
     type says it all."""
@@ -275,7 +275,7 @@ class ConsentChoiceForm(CrispyForm):
         self.fields["document"].queryset = ConsentDocument.objects.current().order_by("procedure")
 
 
-class ConsentSignForm(forms.Form):
+class ConsentSignForm(PlainForm):
     """The patient's signature on the tablet: a drawing on the pad and their typed full name."""
 
     document = _current_consent_field(widget=forms.HiddenInput)
@@ -307,7 +307,7 @@ class ConsentSignForm(forms.Form):
         return " ".join(self.cleaned_data["signed_name"].split())
 
 
-class ConsentWithdrawForm(forms.Form):
+class ConsentWithdrawForm(PlainForm):
     reason = forms.CharField(label="Reason for withdrawal", widget=forms.Textarea(attrs={"rows": 2}), max_length=1000)
 
     def clean_reason(self) -> str:
@@ -329,7 +329,7 @@ class ErasureForm(CrispyForm):
     confirm = forms.BooleanField(label="I have checked the patient's identity and this is their request.")
 
 
-class RetentionPurgeForm(forms.Form):
+class RetentionPurgeForm(PlainForm):
     confirm = forms.BooleanField(label="Purge this record and all its clinical data for good.")
 
 

@@ -31,6 +31,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from clinic.text import NOTE_MAX, normalize_text, text_problem
 from patients.forms import OLDEST_PLAUSIBLE_AGE
 from patients.models import Patient, PatientImport
 from patients.phones import normalize_phone
@@ -242,6 +243,15 @@ def _limit(name: str) -> int:
 
 def _parse_row(values: dict[str, str], today: date) -> tuple[Patient, list[str]]:
     errors: list[str] = []
+    # The same text rules as the registration form (clinic/text.py): an invisible-only cell is
+    # empty, control characters and U+FFFD are refused, the notes are at most NOTE_MAX.
+    values = {name: normalize_text(value) for name, value in values.items()}
+    for name, value in values.items():
+        problem = text_problem(value, multiline=name == "reception_notes")
+        if problem:
+            errors.append(f"{FIELDS[name]}: {problem}")
+    if len(values.get("reception_notes", "")) > NOTE_MAX:
+        errors.append(f"{FIELDS['reception_notes']} is longer than {NOTE_MAX} characters.")
     patient = Patient()
     for name in REQUIRED:
         if not values.get(name):

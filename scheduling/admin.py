@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from clinic.admin import ClinicModelAdmin
+from clinic.admin import ClinicModelAdmin, ClinicTabularInline
 from scheduling.models import (
     Appointment,
     AppointmentChange,
@@ -16,12 +16,12 @@ from scheduling.models import (
 # services (validation, history, patient emails), i.e. the scheduling pages.
 
 
-class WorkingHoursInline(admin.TabularInline):
+class WorkingHoursInline(ClinicTabularInline):
     model = WorkingHours
     extra = 0
 
 
-class TimeOffInline(admin.TabularInline):
+class TimeOffInline(ClinicTabularInline):
     model = TimeOff
     extra = 0
 
@@ -56,7 +56,7 @@ class TimeOffAdmin(ClinicModelAdmin):
     list_select_related = ("practitioner__user",)
 
 
-class AppointmentChangeInline(admin.TabularInline):
+class AppointmentChangeInline(ClinicTabularInline):
     model = AppointmentChange
     extra = 0
     can_delete = False

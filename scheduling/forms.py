@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.timezone import localtime
 
-from clinic.forms import CrispyForm, DateInput
+from clinic.forms import CrispyForm, DateInput, PlainForm
 from clinic.localtime import AmbiguousLocalTime, NonexistentLocalTime, local_datetime
 from patients.models import Patient
 from scheduling.availability import lunchtime
@@ -209,11 +209,11 @@ class CourseForm(CrispyForm):
         return cleaned
 
 
-class DayForm(forms.Form):
+class DayForm(PlainForm):
     date = forms.DateField(required=False)
 
 
-class RecallSlotForm(forms.Form):
+class RecallSlotForm(PlainForm):
     """The slot a patient picked on the recall booking page: "<practitioner id>|<ISO start>",
     accepted only if it is one of the lunchtime slots the page may offer."""
 
@@ -247,7 +247,7 @@ class GridDayForm(DayForm):
     move = forms.IntegerField(required=False, min_value=1)
 
 
-class GridCellForm(forms.Form):
+class GridCellForm(PlainForm):
     """A free cell of a grid, as its link gives it: who, when, and how long is free from there."""
 
     practitioner = practitioner_field(required=True)

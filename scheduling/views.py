@@ -502,13 +502,14 @@ def _status_view(service, success: str):
     @login_required
     def view(request, pk: int):
         appointment = get_appointment_for(request.user, pk, perm=CHANGE_APPOINTMENT)
+        done = redirect_to_next(request, appointment)  # decided before acting: it cannot fail after
         try:
             service(appointment, request.user)
         except ValidationError as error:
             messages.error(request, service_error_text(error))
         else:
             messages.success(request, success.format(patient=appointment.patient))
-        return redirect_to_next(request, appointment)
+        return done
 
     return view
 

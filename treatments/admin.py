@@ -4,7 +4,7 @@ every read, the admin would not."""
 
 from django.contrib import admin
 
-from clinic.admin import ClinicModelAdmin
+from clinic.admin import ClinicModelAdmin, ClinicTabularInline
 from treatments.models import Batch, Ingredient, Product
 
 
@@ -24,7 +24,7 @@ class IngredientAdmin(ClinicModelAdmin):
 RECALL_FIELDS = ["recalled_at", "recall_reason", "recalled_by"]
 
 
-class BatchInline(admin.TabularInline):
+class BatchInline(ClinicTabularInline):
     model = Batch
     extra = 0
     fields = ["lot_number", "expiry_date", "quantity_in_stock", "received_on", *RECALL_FIELDS]

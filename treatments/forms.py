@@ -13,7 +13,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.text import Truncator
 
-from clinic.forms import CrispyForm, CrispyModelForm, DateInput, DateTimeInput
+from clinic.forms import CrispyForm, CrispyModelForm, DateInput, DateTimeInput, PlainForm
+from clinic.text import REASON_MAX
 from treatments import selectors
 from treatments.models import (
     MAX_MAINTENANCE_MONTHS,
@@ -128,6 +129,7 @@ class OverrideMixin:
                 label=f"Reason to go ahead despite: {finding.title}",
                 help_text=finding.reason,
                 required=False,
+                max_length=REASON_MAX,
                 widget=forms.Textarea(attrs={"rows": 2}),
             )
             self.override_codes[name] = finding.code
@@ -480,7 +482,7 @@ def refuse_control_characters(text: str) -> str:
     return text
 
 
-class FollowUpAnswerForm(forms.Form):
+class FollowUpAnswerForm(PlainForm):
     answer = forms.ChoiceField(
         label="How is your skin?",
         choices=SessionFollowUp.Answer.choices,

@@ -5,11 +5,12 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from clinic import roles
+from clinic.forms import PlainForm
 
 ROLE_CHOICES = [(name, name) for name in roles.ALL_ROLES]
 
 
-class _Form(forms.Form):
+class _Form(PlainForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -27,6 +27,7 @@ from clinic.accounts.access import INVITE_STAFF, VIEW_STAFF, get_staff_for, may_
 from clinic.accounts.forms import CodeForm, InviteForm, RolesForm, VerifyForm
 from clinic.accounts.qr import qr_svg
 from clinic.audit import Actor
+from clinic.redirects import next_from
 
 RECOVERY_CODES_SESSION_KEY = "clinic_recovery_codes"
 
@@ -199,10 +200,7 @@ class InvitationView(auth_views.PasswordResetConfirmView):
 
 
 def _next_url(request, fallback: str = "home") -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return reverse(fallback)
+    return next_from(request, get=True) or reverse(fallback)
 
 
 @require_GET

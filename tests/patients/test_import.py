@@ -180,3 +180,19 @@ def test_old_unfinished_uploads_are_deleted_on_the_next_upload(manager_client, m
         manager_client.force_login(manager)  # the first session has expired
         uploaded(manager_client, GOOD)
     assert not PatientImport.objects.filter(pk=old.pk).exists()
+
+
+def test_cells_follow_the_text_rules_of_the_registration_form(manager_client):
+    text = (
+        "first name,last name,date of birth,notes\n"
+        "\u200b,Blank,1980-01-01,\n"  # line 2: an invisible first name is missing
+        "Esc\x1b,Ape,1980-01-01,\n"  # line 3: a control character
+        "Rep\ufffd,Lace,1980-01-01,\n"  # line 4: a character that could not be read
+        'Ann,Notes,1980-01-01,"two\nlines"\n'  # line 5: fine, notes may have lines
+    )
+    patient_import = uploaded(manager_client, text)
+    map_columns(manager_client, patient_import)
+    body = manager_client.get(reverse("patients:import_preview", args=[patient_import.pk])).content.decode()
+    assert "3 of 4 rows have errors" in body
+    for expected in ("First name is missing.", "U+001B", "U+FFFD"):
+        assert expected in body, expected

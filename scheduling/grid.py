@@ -18,7 +18,7 @@ hours, time off and closures together (RULES_SQL), whatever the number of appoin
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from html import escape
@@ -58,6 +58,7 @@ class DayClock:
         late = datetime.combine(day, time(23, 59)).replace(tzinfo=zone)
         self.steady = midnight.utcoffset() == late.utcoffset()
         self.midnight = midnight.astimezone(UTC)
+        self._starts: dict[int, str | None] = {}
 
     def seconds(self, instant: datetime) -> int:
         """Seconds of the local wall clock since the day's midnight (negative before the day)."""
@@ -93,10 +94,35 @@ class DayClock:
         except NonexistentLocalTime:
             return None
 
+    def start_text(self, row: int) -> str | None:
+        """The instant of a row as a free cell's ``start`` (ISO 8601, UTC), or None for a time the
+        clocks skip. Asked once per row for every column of the page."""
+        try:
+            return self._starts[row]
+        except KeyError:
+            instant = self.instant(row)
+            text = self._starts[row] = None if instant is None else f"{instant:%Y-%m-%dT%H:%M:%SZ}"
+            return text
+
 
 def clock_text(row: int) -> str:
     minutes = row * ROW_MINUTES
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+CLOCK_TEXTS = [clock_text(row) for row in range(ROWS_PER_DAY + 1)]
+
+
+def _gaps(first: int, last: int, taken: Iterable[Span]) -> list[Span]:
+    """The parts of [first, last) that none of ``taken`` covers, in order."""
+    gaps, at = [], first
+    for start, end in sorted(taken):
+        if start > at:
+            gaps.append((at, start))
+        at = max(at, end)
+    if at < last:
+        gaps.append((at, last))
+    return gaps
 
 
 def _subtract(spans: Iterable[Span], holes: Iterable[Span]) -> list[Span]:
@@ -140,11 +166,6 @@ class GridColumn:
     href: str = ""  # the column heading's link (a practitioner's week, a day)
     blocks: list[Block] = field(default_factory=list)
     today: bool = False
-    html: SafeString = field(default_factory=SafeString)
-
-    @property
-    def day_iso(self) -> str:
-        return f"{self.day:%Y-%m-%d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,25 +184,43 @@ class Grid:
     lunch: Span
     columns: list[GridColumn]
     axis_html: SafeString = field(default_factory=SafeString)
+    body_html: SafeString = field(default_factory=SafeString)
 
     @property
     def rows(self) -> int:
         return self.last - self.first
 
     def render(self, *, can_book: bool, can_change: bool, moving: bool = False) -> None:
-        """Write each column's blocks (``column.html``) and the axis (``axis_html``) for a viewer
-        who may (or may not) book and change appointments."""
+        """Write the columns (``body_html``: each column's heading and blocks) and the axis
+        (``axis_html``) for a viewer who may (or may not) book and change appointments."""
         self.axis_html = mark_safe("".join(_mark_html(mark) for mark in self.marks))  # noqa: S308 - built from numbers
         free_label = "Move here: " if moving else "Free, book: "
+        # Names repeat down a day (types, rooms, a practitioner in the room view): each is escaped once.
+        escaped: dict[str, str] = {}
+
+        def text(value: str) -> str:
+            html = escaped.get(value)
+            if html is None:
+                html = escaped[value] = escape(value)
+            return html
+
+        parts = []
         for column in self.columns:
-            parts = []
+            heading = text(column.title)
+            if column.href:
+                heading = f'<a href="{text(column.href)}">{heading}</a>'
+            parts.append(
+                f'\n  <section class="grid-col{" grid-today" if column.today else ""}" '
+                f'aria-labelledby="col-{column.key}" data-day="{column.day:%Y-%m-%d}">\n'
+                f'    <h2 class="grid-head h6" id="col-{column.key}">{heading}</h2>\n    <div class="grid-body">'
+            )
             for block in column.blocks:
                 if block.kind == "appointment":
-                    parts.append(_appointment_html(block, can_change=can_change))
+                    parts.append(_appointment_html(block, can_change=can_change, text=text))
                 elif block.kind == "free" and block.href and can_book:
                     parts.append(
                         f'<a class="grid-free gr-{block.row} gs-{block.span}{" grid-lunch" if block.lunch else ""}" '
-                        f'href="{escape(block.href)}" data-grid-open data-start="{block.start}">'
+                        f'href="{text(block.href)}" data-grid-open data-start="{block.start}">'
                         f'<span class="visually-hidden">{free_label}</span>'
                         f'<span class="grid-at">{block.time}</span></a>'
                     )
@@ -193,8 +232,9 @@ class Grid:
                     )
                 else:
                     parts.append(f'<div class="grid-off gr-{block.row} gs-{block.span}" aria-hidden="true"></div>')
-            # Every text in these strings is escaped above or a number, a time or a link we built.
-            column.html = mark_safe("".join(parts))  # noqa: S308
+            parts.append("</div>\n  </section>\n  ")
+        # Every text in these strings is escaped above or a number, a time or a link we built.
+        self.body_html = mark_safe("".join(parts))  # noqa: S308
 
     @property
     def marks(self) -> list[AxisMark]:
@@ -213,21 +253,26 @@ def _mark_html(mark: AxisMark) -> str:
     return f'<div class="{classes}">{mark.text if mark.hour else ""}</div>'
 
 
-def _appointment_html(block: Block, *, can_change: bool) -> str:
+STATUS_LABELS = {str(value): str(label) for value, label in Appointment.Status.choices}
+OPEN_STATUSES = frozenset(str(status) for status in Appointment.OPEN_STATUSES)
+
+
+def _appointment_html(block: Block, *, can_change: bool, text: Callable[[str], str] = escape) -> str:
     entry = block.entry
-    meta = escape(entry.appointment_type.name)
+    meta = text(entry.appointment_type.name)
     if entry.plan_session_number:
         meta += f" · session {entry.plan_session_number}"
         if entry.plan is not None:
             meta += f" of {entry.plan.session_count}"
-    meta += f" · {escape(block.who or entry.room.name)}"
-    drag = f' draggable="true" data-appointment="{entry.pk}"' if can_change and entry.is_open else ""
+    meta += f" · {text(block.who or entry.room.name)}"
+    status = entry.status
+    drag = f' draggable="true" data-appointment="{entry.pk}"' if can_change and status in OPEN_STATUSES else ""
     return (
-        f'<a class="grid-appt grid-st-{entry.status} gr-{block.row} gs-{block.span}" href="{block.href}" '
-        f'data-grid-open data-type-colour="{escape(entry.appointment_type.colour)}"{drag}>'
+        f'<a class="grid-appt grid-st-{status} gr-{block.row} gs-{block.span}" href="{block.href}" '
+        f'data-grid-open data-type-colour="{text(entry.appointment_type.colour)}"{drag}>'
         f'<span class="grid-time">{block.time}–{block.end_time}</span> '
         f"<strong>{escape(entry.patient.full_name)}</strong> "
-        f'<span class="grid-meta">{meta} · <span class="grid-status">{entry.get_status_display()}</span></span></a>'
+        f'<span class="grid-meta">{meta} · <span class="grid-status">{STATUS_LABELS[status]}</span></span></a>'
     )
 
 
@@ -295,20 +340,20 @@ def lay_out(
         busy,
     )
     free = [(start, end) for start, end in free if end > start]
-    for start, end in _subtract([(first, last)], [*busy, *free]):
+    for start, end in _gaps(first, last, [*busy, *free]):
         blocks.append(Block("off", start - first + 1, end - start))
+    target = links.move or links.book
     for segment_start, segment_end in free:
         cell = segment_start
         while cell < segment_end:
             cut = min(segment_end, (cell // FREE_CELL_ROWS + 1) * FREE_CELL_ROWS)
-            block = Block("free", cell - first + 1, cut - cell, time=clock_text(cell))
-            block.lunch = lunch[0] <= cell < lunch[1]
-            instant = clock.instant(cell)
-            if practitioner_id is not None and instant is not None:
-                block.start = f"{instant:%Y-%m-%dT%H:%M:%SZ}"
+            in_lunch = lunch[0] <= cell < lunch[1]
+            block = Block("free", cell - first + 1, cut - cell, time=CLOCK_TEXTS[cell], lunch=in_lunch)
+            start_text = clock.start_text(cell) if practitioner_id is not None else None
+            if start_text is not None:
+                block.start = start_text
                 block.free_minutes = (segment_end - cell) * ROW_MINUTES
-                target = links.move or links.book
-                block.href = f"{target}?practitioner={practitioner_id}&start={block.start}"
+                block.href = f"{target}?practitioner={practitioner_id}&start={start_text}"
                 if not links.move:
                     block.href += f"&free={block.free_minutes}"
             blocks.append(block)

@@ -59,6 +59,7 @@ class DayClock:
         self.steady = midnight.utcoffset() == late.utcoffset()
         self.midnight = midnight.astimezone(UTC)
         self._starts: dict[int, str | None] = {}
+        self._places: dict[datetime, tuple[int, int, str]] = {}
 
     def seconds(self, instant: datetime) -> int:
         """Seconds of the local wall clock since the day's midnight (negative before the day)."""
@@ -85,6 +86,14 @@ class DayClock:
         minutes = (self.seconds(instant) // 60) % (24 * 60)
         return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
+    def place(self, instant: datetime) -> tuple[int, int, str]:
+        """The row of an instant, its row rounded up and its text, worked out once per instant of
+        the page (appointments start and end on few distinct times)."""
+        found = self._places.get(instant)
+        if found is None:
+            found = self._places[instant] = (self.row(instant), self.row(instant, up=True), self.text(instant))
+        return found
+
     def instant(self, row: int) -> datetime | None:
         if self.steady:
             return self.midnight + timedelta(minutes=row * ROW_MINUTES)
@@ -97,12 +106,10 @@ class DayClock:
     def start_text(self, row: int) -> str | None:
         """The instant of a row as a free cell's ``start`` (ISO 8601, UTC), or None for a time the
         clocks skip. Asked once per row for every column of the page."""
-        try:
-            return self._starts[row]
-        except KeyError:
+        if row not in self._starts:
             instant = self.instant(row)
-            text = self._starts[row] = None if instant is None else f"{instant:%Y-%m-%dT%H:%M:%SZ}"
-            return text
+            self._starts[row] = None if instant is None else f"{instant:%Y-%m-%dT%H:%M:%SZ}"
+        return self._starts[row]
 
 
 def clock_text(row: int) -> str:
@@ -322,17 +329,18 @@ def lay_out(
     for entry in entries:
         if entry.status == CANCELLED or entry.pk == moving_pk:
             continue
-        start = max(clock.row(entry.starts_at), first, previous_end)
-        end = min(max(clock.row(entry.ends_at, up=True), start + 1), last)
+        start_row, _, start_text = clock.place(entry.starts_at)
+        _, end_row, end_text = clock.place(entry.ends_at)
+        start = max(start_row, first, previous_end)
+        end = min(max(end_row, start + 1), last)
         if end <= start:
             continue
         busy.append((start, end))
         previous_end = end
         blocks.append(
             Block(
-                "appointment", start - first + 1, end - start,
-                time=clock.text(entry.starts_at), end_time=clock.text(entry.ends_at),
-                entry=entry, href=f"{links.appointment}{entry.pk}/",
+                "appointment", start - first + 1, end - start, time=start_text, end_time=end_text, entry=entry,
+                href=f"{links.appointment}{entry.pk}/",
             )
         )  # fmt: skip
     free = _subtract(
@@ -415,8 +423,8 @@ def _axis(clock: DayClock, spans: Iterable[Span], entries: Iterable[CalendarEntr
     ends = [end for _, end in spans]
     for entry in entries:
         if entry.status != CANCELLED:
-            starts.append(clock.row(entry.starts_at))
-            ends.append(clock.row(entry.ends_at, up=True))
+            starts.append(clock.place(entry.starts_at)[0])
+            ends.append(clock.place(entry.ends_at)[1])
     if starts:
         first, last = min(starts), max(ends)
     # Whole hours, and at least one hour shown.

@@ -17,7 +17,8 @@ hours, time off and closures together (RULES_SQL), whatever the number of appoin
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -30,7 +31,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from clinic.localtime import NonexistentLocalTime, day_bounds, local_datetime
-from scheduling.models import Appointment, Room
+from scheduling.models import LONGEST_APPOINTMENT, Appointment, Room
 from scheduling.selectors import CalendarEntry, day_columns
 
 ROW_MINUTES = 5
@@ -442,8 +443,9 @@ def _rows_of(clock: DayClock, periods: Iterable[tuple[datetime, datetime]]) -> l
     return [(clock.row(start), clock.row(end, up=True)) for start, end in periods]
 
 
-def day_grid(day: date, *, moving: Appointment | None = None) -> Grid:
-    """The day: one column per practitioner of selectors.day_columns, in its one statement."""
+def day_grid(day: date, *, moving: Appointment | None = None, now: datetime | None = None) -> Grid:
+    """The day: one column per practitioner of selectors.day_columns, in its one statement. Free
+    time starts after ``now`` (by default, the present)."""
     clock = DayClock(day)
     start, end = day_bounds(day)
     columns = day_columns(day)
@@ -465,7 +467,7 @@ def day_grid(day: date, *, moving: Appointment | None = None) -> Grid:
     lunch = lunch_rows()
     links = Links.for_page(moving=moving)
     week_prefix = reverse("scheduling:week", args=[0])[: -len("0/")]
-    not_before = _not_before(clock, timezone.now())
+    not_before = _not_before(clock, now or timezone.now())
     grid = Grid(axis[0], axis[1], lunch, [])
     for column in columns:
         head = column.practitioner
@@ -477,6 +479,83 @@ def day_grid(day: date, *, moving: Appointment | None = None) -> Grid:
         )  # fmt: skip
         grid.columns.append(grid_column)
     return grid
+
+
+# The day page, written once per state of its data ------------------------------------------
+
+# Everything the day grid is built from, as one text that changes whenever any of it changes: each
+# row's id, and the version of the row (xmin: the transaction that wrote it; ctid: where, which
+# changes on every update, even within one transaction). The appointments overlapping the day with
+# their patients and plans, every practitioner with their user, rooms, appointment types, the
+# weekday's working hours, time off and closures overlapping the day; every part in its place, empty
+# or not (an empty part is not skipped), the rows and their fields between separators none of the
+# values holds (a ctid reads "(0,1)"). Reading this costs less than building the grid (no rows come
+# back, nothing is laid out or written); a grid is kept under it.
+DAY_VERSION_SQL = """
+    SELECT md5(concat_ws('|',
+        coalesce((
+            SELECT string_agg(
+                concat_ws(':', a.id, a.xmin, a.ctid, p.xmin, p.ctid, coalesce(pl.xmin::text, '-'),
+                          coalesce(pl.ctid::text, '-')),
+                ';' ORDER BY a.id)
+            FROM scheduling_appointment a
+            JOIN patients_patient p ON p.id = a.patient_id
+            LEFT JOIN treatments_treatmentplan pl ON pl.id = a.plan_id
+            WHERE a.starts_at < %(end)s AND a.ends_at > %(start)s AND a.starts_at >= %(lower)s), ''),
+        coalesce((
+            SELECT string_agg(concat_ws(':', pr.id, pr.xmin, pr.ctid, u.xmin, u.ctid), ';' ORDER BY pr.id)
+            FROM scheduling_practitioner pr JOIN auth_user u ON u.id = pr.user_id), ''),
+        coalesce((SELECT string_agg(concat_ws(':', id, xmin, ctid), ';' ORDER BY id) FROM scheduling_room), ''),
+        coalesce((
+            SELECT string_agg(concat_ws(':', id, xmin, ctid), ';' ORDER BY id) FROM scheduling_appointmenttype), ''),
+        coalesce((
+            SELECT string_agg(concat_ws(':', id, xmin, ctid), ';' ORDER BY id) FROM scheduling_workinghours
+            WHERE weekday = %(weekday)s), ''),
+        coalesce((
+            SELECT string_agg(concat_ws(':', id, xmin, ctid), ';' ORDER BY id) FROM scheduling_timeoff
+            WHERE starts_at < %(end)s AND ends_at > %(start)s), ''),
+        coalesce((
+            SELECT string_agg(concat_ws(':', id, xmin, ctid), ';' ORDER BY id) FROM scheduling_clinicclosure
+            WHERE starts_at < %(end)s AND ends_at > %(start)s), '')
+    ))
+"""
+DAY_GRIDS_KEPT = 16  # per process: today, a few days around it, for each kind of viewer
+_day_grids: OrderedDict[tuple, Grid] = OrderedDict()
+_day_grids_lock = threading.Lock()
+
+
+def day_version(day: date) -> str:
+    start, end = day_bounds(day)
+    params = {
+        "start": start, "end": end, "lower": start - LONGEST_APPOINTMENT, "weekday": day.weekday(),
+    }  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(DAY_VERSION_SQL, params)
+        return cursor.fetchone()[0]
+
+
+def rendered_day_grid(day: date, *, can_book: bool, can_change: bool) -> Grid:
+    """The day grid, rendered (Grid.render) for such a viewer: the one kept for the day's data as
+    it is now (``day_version``) and the current 5 minutes, or built and kept. Its columns have no
+    blocks left: only the written HTML is kept. The version is read before the grid is built, so
+    a change committed in between is at worst in a grid kept under the older version, which no
+    later request asks for."""
+    now = timezone.now()
+    key = (day, day_version(day), _not_before(DayClock(day), now), can_book, can_change)
+    with _day_grids_lock:
+        kept = _day_grids.get(key)
+        if kept is not None:
+            _day_grids.move_to_end(key)
+            return kept
+    built = day_grid(day, now=now)
+    built.render(can_book=can_book, can_change=can_change)
+    for column in built.columns:
+        column.blocks = []
+    with _day_grids_lock:
+        _day_grids[key] = built
+        while len(_day_grids) > DAY_GRIDS_KEPT:
+            _day_grids.popitem(last=False)
+    return built
 
 
 def week_grid(practitioner, monday: date, *, week_days) -> Grid:

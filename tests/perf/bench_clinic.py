@@ -399,7 +399,7 @@ class Bench:
         from scheduling import grid
 
         def rebuilt():
-            grid._day_grids.clear()
+            grid.forget_kept_grids()
             self.reception_client.get(f"/scheduling/?date={self.day:%Y-%m-%d}", secure=True)
 
         self.time("day calendar page, grid built again (after a change)", rebuilt, floor=floor)

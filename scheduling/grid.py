@@ -17,8 +17,9 @@ hours, time off and closures together (RULES_SQL), whatever the number of appoin
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from html import escape
@@ -30,7 +31,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from clinic.localtime import NonexistentLocalTime, day_bounds, local_datetime
-from scheduling.models import Appointment, Room
+from scheduling.models import LONGEST_APPOINTMENT, Appointment, Room
 from scheduling.selectors import CalendarEntry, day_columns
 
 ROW_MINUTES = 5
@@ -58,6 +59,8 @@ class DayClock:
         late = datetime.combine(day, time(23, 59)).replace(tzinfo=zone)
         self.steady = midnight.utcoffset() == late.utcoffset()
         self.midnight = midnight.astimezone(UTC)
+        self._starts: dict[int, str | None] = {}
+        self._places: dict[datetime, tuple[int, int, str]] = {}
 
     def seconds(self, instant: datetime) -> int:
         """Seconds of the local wall clock since the day's midnight (negative before the day)."""
@@ -84,6 +87,14 @@ class DayClock:
         minutes = (self.seconds(instant) // 60) % (24 * 60)
         return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
+    def place(self, instant: datetime) -> tuple[int, int, str]:
+        """The row of an instant, its row rounded up and its text, worked out once per instant of
+        the page (appointments start and end on few distinct times)."""
+        found = self._places.get(instant)
+        if found is None:
+            found = self._places[instant] = (self.row(instant), self.row(instant, up=True), self.text(instant))
+        return found
+
     def instant(self, row: int) -> datetime | None:
         if self.steady:
             return self.midnight + timedelta(minutes=row * ROW_MINUTES)
@@ -93,10 +104,33 @@ class DayClock:
         except NonexistentLocalTime:
             return None
 
+    def start_text(self, row: int) -> str | None:
+        """The instant of a row as a free cell's ``start`` (ISO 8601, UTC), or None for a time the
+        clocks skip. Asked once per row for every column of the page."""
+        if row not in self._starts:
+            instant = self.instant(row)
+            self._starts[row] = None if instant is None else f"{instant:%Y-%m-%dT%H:%M:%SZ}"
+        return self._starts[row]
+
 
 def clock_text(row: int) -> str:
     minutes = row * ROW_MINUTES
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+CLOCK_TEXTS = [clock_text(row) for row in range(ROWS_PER_DAY + 1)]
+
+
+def _gaps(first: int, last: int, taken: Iterable[Span]) -> list[Span]:
+    """The parts of [first, last) that none of ``taken`` covers, in order."""
+    gaps, at = [], first
+    for start, end in sorted(taken):
+        if start > at:
+            gaps.append((at, start))
+        at = max(at, end)
+    if at < last:
+        gaps.append((at, last))
+    return gaps
 
 
 def _subtract(spans: Iterable[Span], holes: Iterable[Span]) -> list[Span]:
@@ -140,11 +174,6 @@ class GridColumn:
     href: str = ""  # the column heading's link (a practitioner's week, a day)
     blocks: list[Block] = field(default_factory=list)
     today: bool = False
-    html: SafeString = field(default_factory=SafeString)
-
-    @property
-    def day_iso(self) -> str:
-        return f"{self.day:%Y-%m-%d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,25 +192,43 @@ class Grid:
     lunch: Span
     columns: list[GridColumn]
     axis_html: SafeString = field(default_factory=SafeString)
+    body_html: SafeString = field(default_factory=SafeString)
 
     @property
     def rows(self) -> int:
         return self.last - self.first
 
     def render(self, *, can_book: bool, can_change: bool, moving: bool = False) -> None:
-        """Write each column's blocks (``column.html``) and the axis (``axis_html``) for a viewer
-        who may (or may not) book and change appointments."""
+        """Write the columns (``body_html``: each column's heading and blocks) and the axis
+        (``axis_html``) for a viewer who may (or may not) book and change appointments."""
         self.axis_html = mark_safe("".join(_mark_html(mark) for mark in self.marks))  # noqa: S308 - built from numbers
         free_label = "Move here: " if moving else "Free, book: "
+        # Names repeat down a day (types, rooms, a practitioner in the room view): each is escaped once.
+        escaped: dict[str, str] = {}
+
+        def text(value: str) -> str:
+            html = escaped.get(value)
+            if html is None:
+                html = escaped[value] = escape(value)
+            return html
+
+        parts = []
         for column in self.columns:
-            parts = []
+            heading = text(column.title)
+            if column.href:
+                heading = f'<a href="{text(column.href)}">{heading}</a>'
+            parts.append(
+                f'\n  <section class="grid-col{" grid-today" if column.today else ""}" '
+                f'aria-labelledby="col-{column.key}" data-day="{column.day:%Y-%m-%d}">\n'
+                f'    <h2 class="grid-head h6" id="col-{column.key}">{heading}</h2>\n    <div class="grid-body">'
+            )
             for block in column.blocks:
                 if block.kind == "appointment":
-                    parts.append(_appointment_html(block, can_change=can_change))
+                    parts.append(_appointment_html(block, can_change=can_change, text=text))
                 elif block.kind == "free" and block.href and can_book:
                     parts.append(
                         f'<a class="grid-free gr-{block.row} gs-{block.span}{" grid-lunch" if block.lunch else ""}" '
-                        f'href="{escape(block.href)}" data-grid-open data-start="{block.start}">'
+                        f'href="{text(block.href)}" data-grid-open data-start="{block.start}">'
                         f'<span class="visually-hidden">{free_label}</span>'
                         f'<span class="grid-at">{block.time}</span></a>'
                     )
@@ -193,8 +240,9 @@ class Grid:
                     )
                 else:
                     parts.append(f'<div class="grid-off gr-{block.row} gs-{block.span}" aria-hidden="true"></div>')
-            # Every text in these strings is escaped above or a number, a time or a link we built.
-            column.html = mark_safe("".join(parts))  # noqa: S308
+            parts.append("</div>\n  </section>\n  ")
+        # Every text in these strings is escaped above or a number, a time or a link we built.
+        self.body_html = mark_safe("".join(parts))  # noqa: S308
 
     @property
     def marks(self) -> list[AxisMark]:
@@ -213,21 +261,26 @@ def _mark_html(mark: AxisMark) -> str:
     return f'<div class="{classes}">{mark.text if mark.hour else ""}</div>'
 
 
-def _appointment_html(block: Block, *, can_change: bool) -> str:
+STATUS_LABELS = {str(value): str(label) for value, label in Appointment.Status.choices}
+OPEN_STATUSES = frozenset(str(status) for status in Appointment.OPEN_STATUSES)
+
+
+def _appointment_html(block: Block, *, can_change: bool, text: Callable[[str], str] = escape) -> str:
     entry = block.entry
-    meta = escape(entry.appointment_type.name)
+    meta = text(entry.appointment_type.name)
     if entry.plan_session_number:
         meta += f" · session {entry.plan_session_number}"
         if entry.plan is not None:
             meta += f" of {entry.plan.session_count}"
-    meta += f" · {escape(block.who or entry.room.name)}"
-    drag = f' draggable="true" data-appointment="{entry.pk}"' if can_change and entry.is_open else ""
+    meta += f" · {text(block.who or entry.room.name)}"
+    status = entry.status
+    drag = f' draggable="true" data-appointment="{entry.pk}"' if can_change and status in OPEN_STATUSES else ""
     return (
-        f'<a class="grid-appt grid-st-{entry.status} gr-{block.row} gs-{block.span}" href="{block.href}" '
-        f'data-grid-open data-type-colour="{escape(entry.appointment_type.colour)}"{drag}>'
+        f'<a class="grid-appt grid-st-{status} gr-{block.row} gs-{block.span}" href="{block.href}" '
+        f'data-grid-open data-type-colour="{text(entry.appointment_type.colour)}"{drag}>'
         f'<span class="grid-time">{block.time}–{block.end_time}</span> '
         f"<strong>{escape(entry.patient.full_name)}</strong> "
-        f'<span class="grid-meta">{meta} · <span class="grid-status">{entry.get_status_display()}</span></span></a>'
+        f'<span class="grid-meta">{meta} · <span class="grid-status">{STATUS_LABELS[status]}</span></span></a>'
     )
 
 
@@ -277,17 +330,18 @@ def lay_out(
     for entry in entries:
         if entry.status == CANCELLED or entry.pk == moving_pk:
             continue
-        start = max(clock.row(entry.starts_at), first, previous_end)
-        end = min(max(clock.row(entry.ends_at, up=True), start + 1), last)
+        start_row, _, start_text = clock.place(entry.starts_at)
+        _, end_row, end_text = clock.place(entry.ends_at)
+        start = max(start_row, first, previous_end)
+        end = min(max(end_row, start + 1), last)
         if end <= start:
             continue
         busy.append((start, end))
         previous_end = end
         blocks.append(
             Block(
-                "appointment", start - first + 1, end - start,
-                time=clock.text(entry.starts_at), end_time=clock.text(entry.ends_at),
-                entry=entry, href=f"{links.appointment}{entry.pk}/",
+                "appointment", start - first + 1, end - start, time=start_text, end_time=end_text, entry=entry,
+                href=f"{links.appointment}{entry.pk}/",
             )
         )  # fmt: skip
     free = _subtract(
@@ -295,20 +349,20 @@ def lay_out(
         busy,
     )
     free = [(start, end) for start, end in free if end > start]
-    for start, end in _subtract([(first, last)], [*busy, *free]):
+    for start, end in _gaps(first, last, [*busy, *free]):
         blocks.append(Block("off", start - first + 1, end - start))
+    target = links.move or links.book
     for segment_start, segment_end in free:
         cell = segment_start
         while cell < segment_end:
             cut = min(segment_end, (cell // FREE_CELL_ROWS + 1) * FREE_CELL_ROWS)
-            block = Block("free", cell - first + 1, cut - cell, time=clock_text(cell))
-            block.lunch = lunch[0] <= cell < lunch[1]
-            instant = clock.instant(cell)
-            if practitioner_id is not None and instant is not None:
-                block.start = f"{instant:%Y-%m-%dT%H:%M:%SZ}"
+            in_lunch = lunch[0] <= cell < lunch[1]
+            block = Block("free", cell - first + 1, cut - cell, time=CLOCK_TEXTS[cell], lunch=in_lunch)
+            start_text = clock.start_text(cell) if practitioner_id is not None else None
+            if start_text is not None:
+                block.start = start_text
                 block.free_minutes = (segment_end - cell) * ROW_MINUTES
-                target = links.move or links.book
-                block.href = f"{target}?practitioner={practitioner_id}&start={block.start}"
+                block.href = f"{target}?practitioner={practitioner_id}&start={start_text}"
                 if not links.move:
                     block.href += f"&free={block.free_minutes}"
             blocks.append(block)
@@ -370,8 +424,8 @@ def _axis(clock: DayClock, spans: Iterable[Span], entries: Iterable[CalendarEntr
     ends = [end for _, end in spans]
     for entry in entries:
         if entry.status != CANCELLED:
-            starts.append(clock.row(entry.starts_at))
-            ends.append(clock.row(entry.ends_at, up=True))
+            starts.append(clock.place(entry.starts_at)[0])
+            ends.append(clock.place(entry.ends_at)[1])
     if starts:
         first, last = min(starts), max(ends)
     # Whole hours, and at least one hour shown.
@@ -389,8 +443,9 @@ def _rows_of(clock: DayClock, periods: Iterable[tuple[datetime, datetime]]) -> l
     return [(clock.row(start), clock.row(end, up=True)) for start, end in periods]
 
 
-def day_grid(day: date, *, moving: Appointment | None = None) -> Grid:
-    """The day: one column per practitioner of selectors.day_columns, in its one statement."""
+def day_grid(day: date, *, moving: Appointment | None = None, now: datetime | None = None) -> Grid:
+    """The day: one column per practitioner of selectors.day_columns, in its one statement. Free
+    time starts after ``now`` (by default, the present)."""
     clock = DayClock(day)
     start, end = day_bounds(day)
     columns = day_columns(day)
@@ -412,7 +467,7 @@ def day_grid(day: date, *, moving: Appointment | None = None) -> Grid:
     lunch = lunch_rows()
     links = Links.for_page(moving=moving)
     week_prefix = reverse("scheduling:week", args=[0])[: -len("0/")]
-    not_before = _not_before(clock, timezone.now())
+    not_before = _not_before(clock, now or timezone.now())
     grid = Grid(axis[0], axis[1], lunch, [])
     for column in columns:
         head = column.practitioner
@@ -424,6 +479,89 @@ def day_grid(day: date, *, moving: Appointment | None = None) -> Grid:
         )  # fmt: skip
         grid.columns.append(grid_column)
     return grid
+
+
+# The day page, written once per state of its data ------------------------------------------
+
+# Everything the day grid is built from, as one text that changes whenever any of it changes: each
+# row's id, and the version of the row (xmin: the transaction that wrote it; ctid: where, which
+# changes on every update, even within one transaction). The appointments overlapping the day with
+# their patients and plans, every practitioner with their user, rooms, appointment types, the
+# weekday's working hours, time off and closures overlapping the day; every part in its place, empty
+# or not (an empty part is not skipped), the rows and their fields between separators none of the
+# values holds (a ctid reads "(0,1)"). Reading this costs less than building the grid (no rows come
+# back, nothing is laid out or written); a grid is kept under it.
+DAY_VERSION_SQL = """
+    SELECT md5(concat_ws('|',
+        coalesce((
+            SELECT string_agg(
+                concat_ws(':', a.id, a.xmin, a.ctid, p.xmin, p.ctid, coalesce(pl.xmin::text, '-'),
+                          coalesce(pl.ctid::text, '-')),
+                ';' ORDER BY a.id)
+            FROM scheduling_appointment a
+            JOIN patients_patient p ON p.id = a.patient_id
+            LEFT JOIN treatments_treatmentplan pl ON pl.id = a.plan_id
+            WHERE a.starts_at < %(end)s AND a.ends_at > %(start)s AND a.starts_at >= %(lower)s), ''),
+        coalesce((
+            SELECT string_agg(concat_ws(':', pr.id, pr.xmin, pr.ctid, u.xmin, u.ctid), ';' ORDER BY pr.id)
+            FROM scheduling_practitioner pr JOIN auth_user u ON u.id = pr.user_id), ''),
+        coalesce((SELECT string_agg(concat_ws(':', id, xmin, ctid), ';' ORDER BY id) FROM scheduling_room), ''),
+        coalesce((
+            SELECT string_agg(concat_ws(':', id, xmin, ctid), ';' ORDER BY id) FROM scheduling_appointmenttype), ''),
+        coalesce((
+            SELECT string_agg(concat_ws(':', id, xmin, ctid), ';' ORDER BY id) FROM scheduling_workinghours
+            WHERE weekday = %(weekday)s), ''),
+        coalesce((
+            SELECT string_agg(concat_ws(':', id, xmin, ctid), ';' ORDER BY id) FROM scheduling_timeoff
+            WHERE starts_at < %(end)s AND ends_at > %(start)s), ''),
+        coalesce((
+            SELECT string_agg(concat_ws(':', id, xmin, ctid), ';' ORDER BY id) FROM scheduling_clinicclosure
+            WHERE starts_at < %(end)s AND ends_at > %(start)s), '')
+    ))
+"""
+DAY_GRIDS_KEPT = 16  # per process: today, a few days around it, for each kind of viewer
+_day_grids: OrderedDict[tuple, Grid] = OrderedDict()
+_day_grids_lock = threading.Lock()
+
+
+def forget_kept_grids() -> None:
+    """Drop every kept day grid (the benchmark times a grid built again this way)."""
+    with _day_grids_lock:
+        _day_grids.clear()
+
+
+def day_version(day: date) -> str:
+    start, end = day_bounds(day)
+    params = {
+        "start": start, "end": end, "lower": start - LONGEST_APPOINTMENT, "weekday": day.weekday(),
+    }  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(DAY_VERSION_SQL, params)
+        return cursor.fetchone()[0]
+
+
+def rendered_day_grid(day: date, *, can_book: bool, can_change: bool) -> Grid:
+    """The day grid, rendered (Grid.render) for such a viewer: the one kept for the day's data as
+    it is now (``day_version``) and the current 5 minutes, or built and kept. Its columns have no
+    blocks left: only the written HTML is kept. The version is read before the grid is built, so
+    a change committed in between is at worst in a grid kept under the older version, which no
+    later request asks for."""
+    now = timezone.now()
+    key = (day, day_version(day), _not_before(DayClock(day), now), can_book, can_change)
+    with _day_grids_lock:
+        kept = _day_grids.get(key)
+        if kept is not None:
+            _day_grids.move_to_end(key)
+            return kept
+    built = day_grid(day, now=now)
+    built.render(can_book=can_book, can_change=can_change)
+    for column in built.columns:
+        column.blocks = []
+    with _day_grids_lock:
+        _day_grids[key] = built
+        while len(_day_grids) > DAY_GRIDS_KEPT:
+            _day_grids.popitem(last=False)
+    return built
 
 
 def week_grid(practitioner, monday: date, *, week_days) -> Grid:

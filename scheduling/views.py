@@ -117,8 +117,11 @@ def _day_page(request, *, home: bool = False):
             messages.error(request, "Only a booked or confirmed appointment can be moved.")
             moving = None
     can_book, can_change = request.user.has_perm(BOOK_APPOINTMENT), request.user.has_perm(CHANGE_APPOINTMENT)
-    day_grid = grid.day_grid(day, moving=moving)
-    day_grid.render(can_book=can_book, can_change=can_change, moving=moving is not None)
+    if moving is None:
+        day_grid = grid.rendered_day_grid(day, can_book=can_book, can_change=can_change)
+    else:
+        day_grid = grid.day_grid(day, moving=moving)
+        day_grid.render(can_book=can_book, can_change=can_change, moving=True)
     context = {
         "day": day,
         "previous_day": day - timedelta(days=1),

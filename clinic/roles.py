@@ -139,6 +139,16 @@ def roles_of(user) -> frozenset[str]:
         return frozenset()
     cached = getattr(user, "_clinic_roles", None)
     if cached is None:
+        # The staff backend (clinic/accounts/backends.py) reads the roles with the permissions,
+        # which every page needs anyway: one statement for both.
+        user.get_all_permissions()
+        cached = getattr(user, "_clinic_roles", None)
+    if cached is None:
         cached = frozenset(user.groups.values_list("name", flat=True))
         user._clinic_roles = cached
     return cached
+
+
+def remember_roles(user, names) -> None:
+    """Keep ``user``'s role names for the request (read by ``roles_of``)."""
+    user._clinic_roles = frozenset(names)

@@ -220,7 +220,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # Axes first: it refuses a locked-out username or address before any password is checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "clinic.accounts.backends.StaffBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -182,7 +182,7 @@ class InvitationView(auth_views.PasswordResetConfirmView):
 
     template_name = "accounts/invitation.html"
     post_reset_login = True
-    post_reset_login_backend = "django.contrib.auth.backends.ModelBackend"
+    post_reset_login_backend = "clinic.accounts.backends.StaffBackend"
     success_url = reverse_lazy("accounts:second_factor")
 
     def get_user(self, uidb64):

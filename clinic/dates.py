@@ -12,7 +12,7 @@ The ranges (``today`` is the clinic's local date, moved by time_machine in tests
 ======================  ===========================  =======================================
 What                    From                         To
 ======================  ===========================  =======================================
-BIRTH                   1 Jan 1900                   today
+BIRTH                   1 Jan 1900 (and 120 years)   today
 HISTORY (since/until)   1 Jan 1900                   today (an illness may predate the clinic)
 RECORD (consultation,   RECORDS_START (1 Jan 2000)   today: a record of what happened is
 session, recall date)                                never dated before the clinic kept records
@@ -23,7 +23,7 @@ course)
 SEARCH (slot finder,    today - 31 days              today + 2 years (a stale link still
 waiting list)                                        opens; the forms say what is past)
 CALENDAR (browse)       today - 10 years             today + 5 years
-PERIOD (report, audit,  RECORDS_START                today + 5 years
+PERIOD (report, audit,  RECORDS_START                today + 10 years
 recall and message
 filters)
 ======================  ===========================  =======================================
@@ -69,11 +69,14 @@ def _long(day: date) -> str:
 @dataclass(frozen=True)
 class DateRange:
     """The dates accepted for one kind of input, from ``earliest(today)`` to ``latest(today)``
-    both included. ``what`` names the date in messages ("The date of birth")."""
+    both included. ``what`` names the date in messages ("The date of birth"); ``too_early``
+    and ``too_late``, when given, are the messages for a date before or after the range."""
 
     what: str
     earliest: Callable[[date], date]
     latest: Callable[[date], date]
+    too_early: str = ""
+    too_late: str = ""
 
     def bounds(self, today: date | None = None) -> tuple[date, date]:
         today = today or timezone.localdate()
@@ -89,6 +92,10 @@ class DateRange:
         earliest, latest = self.bounds(today)
         if earliest <= day <= latest:
             return ""
+        if day < earliest and self.too_early:
+            return self.too_early
+        if day > latest and self.too_late:
+            return self.too_late
         if day > latest == today:
             return f"{self.what} cannot be in the future."
         if day < earliest == today:
@@ -109,14 +116,25 @@ class DateRange:
         self.check(timezone.localtime(instant).date() if timezone.is_aware(instant) else rough)
 
 
-BIRTH = DateRange("The date of birth", lambda today: EARLIEST_BIRTH, lambda today: today)
+OLDEST_PLAUSIBLE_AGE = 120
+BIRTH = DateRange(
+    "The date of birth",
+    lambda today: max(EARLIEST_BIRTH, date(today.year - OLDEST_PLAUSIBLE_AGE, 1, 1)),
+    lambda today: today,
+    too_early=f"Check the year: the patient would be over {OLDEST_PLAUSIBLE_AGE} years old.",
+)
 HISTORY = DateRange("This date", lambda today: EARLIEST_BIRTH, lambda today: today)
 RECORD = DateRange("This date", lambda today: RECORDS_START, lambda today: today)
 PLAN_START = DateRange("The first session", lambda today: RECORDS_START, lambda today: years_after(today, 1))
 BOOKING = DateRange("The appointment date", lambda today: today, lambda today: years_after(today, 2))
 SEARCH = DateRange("The date", lambda today: today - timedelta(days=31), lambda today: years_after(today, 2))
 CALENDAR = DateRange("The calendar date", lambda today: years_after(today, -10), lambda today: years_after(today, 5))
-PERIOD = DateRange("The date", lambda today: RECORDS_START, lambda today: years_after(today, 5))
+PERIOD = DateRange(
+    "The date",
+    lambda today: RECORDS_START,
+    lambda today: years_after(today, 10),
+    too_early=f"Choose a date from {RECORDS_START.year} on.",
+)
 
 
 # Form fields ------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ the rules (and repeat the important ones, so that no other caller can skip them)
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
@@ -52,7 +53,11 @@ class ConsultationForm(CrispyModelForm):
     class Meta:
         model = Consultation
         fields = list(CONSULTATION_FIELDS)
-        field_classes = {"consulted_on": dates.date_field(dates.RECORD)}
+        field_classes = {
+            "consulted_on": dates.date_field(
+                dataclasses.replace(dates.RECORD, too_late="A consultation cannot be dated in the future.")
+            )
+        }
         widgets = {
             "goals": forms.Textarea(attrs={"rows": 2}),
             "examination": forms.Textarea(attrs={"rows": 3}),
@@ -502,7 +507,9 @@ class BatchRecallForm(CrispyForm):
     )
     recalled_on = dates.DateField(
         label="Recalled on",
-        within=dates.RECORD,
+        within=dataclasses.replace(
+            dates.RECORD, too_late="The recall date is today or a day before, never in the future."
+        ),
         help_text="The date of the recall notice; today unless it came in earlier.",
         error_messages={"required": "Give the date of the recall.", "invalid": "Give the date as a calendar date."},
     )

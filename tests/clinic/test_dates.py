@@ -11,6 +11,7 @@ import time_machine
 from django import forms
 from django.core.exceptions import BadRequest
 from django.http import Http404, QueryDict
+from django.urls import reverse
 from django.utils import timezone
 
 from clinic import dates
@@ -181,3 +182,21 @@ def test_every_date_field_of_every_form_has_a_range():
                 ):
                     unbounded.append(f"{module_name}.{name}.{field_name}")
     assert unbounded == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("page", "names"),
+    [
+        ("audit_list", ("date_from", "date_to")),
+        ("messaging:communications", ("day",)),
+        ("reports:index", ("date_from", "date_to")),
+        ("treatments:recall_list", ("date_from", "date_to")),
+    ],
+)
+@pytest.mark.parametrize("value", ["0001-01-01", "9999-12-31", "2026-02-30", HUGE_ID])
+def test_filters_with_far_dates_are_form_errors(manager_client, page, names, value):
+    query = {"date_from": "2030-01-01", "date_to": "2030-01-07", **dict.fromkeys(names, value)}
+    response = manager_client.get(reverse(page), query)
+    assert response.status_code in (200, 400)
+    assert response.context["form"].errors

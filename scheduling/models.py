@@ -32,6 +32,15 @@ colour_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour such as 
 LONGEST_APPOINTMENT = timedelta(days=1)
 
 
+def earliest_start_running_at(instant):
+    """The earliest start of an appointment that may still run at ``instant``. At the first
+    instant Python has (a day bound of 0001-01-01), that instant: nothing starts before it."""
+    try:
+        return instant - LONGEST_APPOINTMENT
+    except OverflowError:
+        return instant
+
+
 def new_feed_token() -> str:
     return secrets.token_urlsafe(32)
 
@@ -202,12 +211,12 @@ class AppointmentQuerySet(models.QuerySet):
     def overlapping(self, starts_at, ends_at) -> AppointmentQuerySet:
         """Appointments whose blocked time overlaps [starts_at, ends_at)."""
         return self.filter(
-            starts_at__lt=ends_at, blocked_until__gt=starts_at, starts_at__gte=starts_at - LONGEST_APPOINTMENT
+            starts_at__lt=ends_at, blocked_until__gt=starts_at, starts_at__gte=earliest_start_running_at(starts_at)
         )
 
     def during(self, start, end) -> AppointmentQuerySet:
         """Appointments whose own time (buffer left out) overlaps [start, end)."""
-        return self.filter(starts_at__lt=end, ends_at__gt=start, starts_at__gte=start - LONGEST_APPOINTMENT)
+        return self.filter(starts_at__lt=end, ends_at__gt=start, starts_at__gte=earliest_start_running_at(start))
 
     def for_calendar(self) -> AppointmentQuerySet:
         return self.select_related("patient", "practitioner__user", "room", "appointment_type", "plan")

@@ -7,7 +7,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from scheduling import services
+from clinic.localtime import day_bounds
+from scheduling import selectors, services
 from scheduling.models import Appointment, AppointmentChange, WaitlistEntry
 from tests.scheduling.conftest import MONDAY
 from tests.scheduling.factories import AppointmentFactory, appointment_type
@@ -262,3 +263,13 @@ def test_malformed_feed_token_is_not_found(client, practitioner, token):
 
 def test_feed_token_still_opens_the_feed(client, practitioner):
     assert client.get(reverse("scheduling:feed", args=[practitioner.feed_token])).status_code == 200
+
+
+# Reads at the ends of Python's calendar ---------------------------------------------------
+
+
+@pytest.mark.parametrize("day", [datetime.date.min, datetime.date.max, datetime.date(9999, 12, 27)])
+def test_calendar_reads_do_not_overflow_at_the_ends_of_the_calendar(practitioner, day):
+    assert selectors.day_columns(day)
+    assert selectors.week_days(practitioner, day)
+    assert list(Appointment.objects.overlapping(*day_bounds(day))) == []

@@ -21,6 +21,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic import dates
 from messaging import keys
 from treatments.models import MAX_SESSION_MINUTES
 
@@ -119,6 +120,21 @@ class WorkingHours(models.Model):
         return f"{self.get_weekday_display()} {self.starts_at:%H:%M}-{self.ends_at:%H:%M}"
 
 
+def check_period_in_calendar(period) -> None:
+    """A time off or closure (entered in the admin) within the days the calendars show
+    (clinic/dates.py), so that no read of it overflows."""
+    errors = {}
+    for name in ("starts_at", "ends_at"):
+        value = getattr(period, name)
+        if value is not None:
+            try:
+                dates.CALENDAR.check_instant(value)
+            except ValidationError as error:
+                errors[name] = error.messages
+    if errors:
+        raise ValidationError(errors)
+
+
 class TimeOff(models.Model):
     practitioner = models.ForeignKey(Practitioner, on_delete=models.CASCADE, related_name="time_off")
     starts_at = models.DateTimeField()
@@ -139,6 +155,9 @@ class TimeOff(models.Model):
     def __str__(self) -> str:
         return f"{self.practitioner}: {self.reason or 'time off'}"
 
+    def clean(self) -> None:
+        check_period_in_calendar(self)
+
 
 class ClinicClosure(models.Model):
     starts_at = models.DateTimeField()
@@ -157,6 +176,9 @@ class ClinicClosure(models.Model):
 
     def __str__(self) -> str:
         return self.reason or "Clinic closed"
+
+    def clean(self) -> None:
+        check_period_in_calendar(self)
 
 
 class AppointmentType(models.Model):

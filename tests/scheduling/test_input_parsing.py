@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from clinic.localtime import day_bounds
 from scheduling import selectors, services
-from scheduling.models import Appointment, AppointmentChange, WaitlistEntry
+from scheduling.models import Appointment, AppointmentChange, ClinicClosure, TimeOff, WaitlistEntry
 from tests.scheduling.conftest import MONDAY
 from tests.scheduling.factories import AppointmentFactory, appointment_type
 from tests.treatments.factories import ActivePlanFactory
@@ -273,3 +273,17 @@ def test_calendar_reads_do_not_overflow_at_the_ends_of_the_calendar(practitioner
     assert selectors.day_columns(day)
     assert selectors.week_days(practitioner, day)
     assert list(Appointment.objects.overlapping(*day_bounds(day))) == []
+
+
+@pytest.mark.parametrize(
+    "starts_at", [datetime.datetime(9999, 12, 30, tzinfo=UTC), datetime.datetime(1, 1, 1, tzinfo=UTC)]
+)
+def test_time_off_and_closures_stay_within_the_calendar(practitioner, starts_at):
+    for period in (
+        TimeOff(practitioner=practitioner, starts_at=starts_at, ends_at=starts_at + datetime.timedelta(hours=1)),
+        ClinicClosure(starts_at=starts_at, ends_at=starts_at + datetime.timedelta(hours=1)),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            period.full_clean()
+        assert "starts_at" in refused.value.message_dict
+    TimeOff(practitioner=practitioner, starts_at=at(12), ends_at=at(13)).full_clean()

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 
-from clinic import text
+from clinic import dates, text
 from clinic.models import AuditEntry
 
 
@@ -138,8 +138,8 @@ class AuditFilterForm(CrispyForm):
     )
     action = forms.ChoiceField(choices=[("", "Any action"), *AuditEntry.Action.choices], required=False)
     outcome = forms.ChoiceField(choices=[("", "Any outcome"), *AuditEntry.Outcome.choices], required=False)
-    date_from = forms.DateField(label="From", required=False, widget=DateInput())
-    date_to = forms.DateField(label="To", required=False, widget=DateInput())
+    date_from = dates.DateField(label="From", required=False, within=dates.PERIOD)
+    date_to = dates.DateField(label="To", required=False, within=dates.PERIOD)
 
     def clean(self):
         cleaned = super().clean()

@@ -14,6 +14,20 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
+# Python's datetimes end at years 1 and 9999. The forms keep people's dates far inside
+# (clinic/dates.py), but a day at an end of that range must not raise OverflowError here: its
+# instants stop at the first or last instant Python has, so a query "from" or "until" it
+# still means everything before or after.
+FIRST_INSTANT = datetime.min.replace(tzinfo=UTC)
+LAST_INSTANT = datetime.max.replace(tzinfo=UTC)
+
+
+def _to_utc(local: datetime) -> datetime:
+    try:
+        return local.astimezone(UTC)
+    except OverflowError:
+        return FIRST_INSTANT if local.year == 1 else LAST_INSTANT
+
 
 class NonexistentLocalTime(ValueError):
     """The local time falls in the hour skipped when the clocks go forward."""
@@ -27,7 +41,10 @@ def is_nonexistent(day: date, at: time, zone: ZoneInfo | None = None) -> bool:
     zone = zone or timezone.get_default_timezone()
     naive = datetime.combine(day, at)
     aware = naive.replace(tzinfo=zone)
-    return aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive
+    try:
+        return aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive
+    except OverflowError:  # at an end of Python's dates, where no clock changes
+        return False
 
 
 def is_ambiguous(day: date, at: time, zone: ZoneInfo | None = None) -> bool:
@@ -56,7 +73,7 @@ def local_datetime(day: date, at: time, *, fold: int | None = None, zone: ZoneIn
         )
     # Returned in UTC: adding a duration to a zoned datetime in Python adds wall-clock time,
     # which is wrong across a change of offset.
-    return datetime.combine(day, at).replace(tzinfo=zone, fold=fold or 0).astimezone(UTC)
+    return _to_utc(datetime.combine(day, at).replace(tzinfo=zone, fold=fold or 0))
 
 
 def clock_reaches(day: date, at: time, zone: ZoneInfo | None = None) -> datetime:
@@ -100,6 +117,8 @@ def local_instants(day: date, at: time, zone: ZoneInfo | None = None) -> list[da
 
 def day_bounds(day: date, zone: ZoneInfo | None = None) -> tuple[datetime, datetime]:
     """The first instant of ``day`` and of the next day (a local day may last 23 or 25 hours)."""
+    if day == date.max:
+        return clock_reaches(day, time.min, zone), LAST_INSTANT
     return clock_reaches(day, time.min, zone), clock_reaches(day + timedelta(days=1), time.min, zone)
 
 

@@ -6,7 +6,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from clinic.forms import CrispyForm, CrispyModelForm, DateInput, PlainForm
+from clinic import dates
+from clinic.forms import CrispyForm, CrispyModelForm, PlainForm
 from patients.models import ConsentDocument, HistoryItem, Patient, SkinProfile
 from patients.phones import normalize_phone
 from patients.safety_rules import could_be_pregnant
@@ -28,7 +29,8 @@ class PatientForm(CrispyModelForm):
             "emergency_contact_relationship", "emergency_contact_phone", "preferred_contact_channel",
             "reminder_emails_consent", "reception_notes",
         ]  # fmt: skip
-        widgets = {"date_of_birth": DateInput(), "reception_notes": forms.Textarea(attrs={"rows": 3})}
+        widgets = {"reception_notes": forms.Textarea(attrs={"rows": 3})}
+        field_classes = {"date_of_birth": dates.date_field(dates.BIRTH)}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -92,10 +94,9 @@ class HistoryItemForm(CrispyModelForm):
         model = HistoryItem
         fields = ["category", "code", "name", "details", "started_on", "ended_on", "status"]
         widgets = {
-            "started_on": DateInput(),
-            "ended_on": DateInput(),
             "details": forms.Textarea(attrs={"rows": 3}),
         }
+        field_classes = {"started_on": dates.date_field(dates.HISTORY), "ended_on": dates.date_field(dates.HISTORY)}
 
     def __init__(self, *args, revising: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -144,8 +145,8 @@ class HistoryRowForm(PlainForm):
     details = forms.CharField(
         label="Details", max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 1})
     )
-    started_on = forms.DateField(label="Since", required=False, widget=DateInput())
-    ended_on = forms.DateField(label="Until", required=False, widget=DateInput())
+    started_on = dates.DateField(label="Since", required=False, within=dates.HISTORY)
+    ended_on = dates.DateField(label="Until", required=False, within=dates.HISTORY)
     status = forms.ChoiceField(
         label="Status",
         choices=[(HistoryItem.Status.CURRENT, "Current"), (HistoryItem.Status.PAST, "Past (ended)")],

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django import forms
 from django.utils import timezone
 
-from clinic.forms import CrispyForm, DateInput
+from clinic import dates
+from clinic.forms import CrispyForm
 from reports.selectors import Period
 
 MAX_PERIOD_DAYS = 731  # two years: longer periods say little more and cost more
@@ -13,8 +13,8 @@ DEFAULT_PERIOD_DAYS = 91
 
 
 class PeriodForm(CrispyForm):
-    date_from = forms.DateField(label="From", widget=DateInput())
-    date_to = forms.DateField(label="To", widget=DateInput())
+    date_from = dates.DateField(label="From", within=dates.PERIOD)
+    date_to = dates.DateField(label="To", within=dates.PERIOD)
 
     @classmethod
     def default_period(cls) -> Period:

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, time, timedelta
 
 from django import forms
 from django.utils import timezone
 from django.utils.timezone import localtime
 
-from clinic.forms import CrispyForm, DateInput, PlainForm
+from clinic import dates
+from clinic.forms import CrispyForm, PlainForm
 from clinic.localtime import AmbiguousLocalTime, NonexistentLocalTime, local_datetime
 from patients.models import Patient
 from scheduling.availability import lunchtime
@@ -39,14 +41,16 @@ def type_field() -> forms.ModelChoiceField:
     return forms.ModelChoiceField(queryset=AppointmentType.objects.filter(is_active=True), label="Appointment type")
 
 
-def parse_instant(value: str) -> datetime:
-    """A slot's start as put in links: ISO 8601 with its offset, so never ambiguous."""
+def parse_instant(value: str, *, within: dates.DateRange = dates.CALENDAR) -> datetime:
+    """A slot's start as put in links: ISO 8601 with its offset, so never ambiguous; on a
+    day the calendars show (the booking service then refuses a day it cannot book)."""
     try:
         parsed = datetime.fromisoformat(value)
     except (TypeError, ValueError):
         raise forms.ValidationError("The slot's time is not valid: choose it again from the slot finder.") from None
     if parsed.tzinfo is None:
         raise forms.ValidationError("The slot's time has no time zone: choose it again from the slot finder.")
+    within.check_instant(parsed)
     return parsed.astimezone(UTC)
 
 
@@ -68,8 +72,8 @@ class SlotSearchForm(CrispyForm):
     patient = forms.ModelChoiceField(queryset=Patient.objects.active(), required=False, widget=forms.HiddenInput)
     appointment_type = type_field()
     practitioner = practitioner_field(required=False, empty_label="Any practitioner")
-    date_from = forms.DateField(label="From", widget=DateInput())
-    date_to = forms.DateField(label="To", widget=DateInput())
+    date_from = dates.DateField(label="From", within=dates.SEARCH)
+    date_to = dates.DateField(label="To", within=dates.SEARCH)
     window = forms.ChoiceField(label="Time of day", choices=[(key, label) for key, (label, _) in WINDOWS.items()])
     # How many slots to show: "show more" asks for the next page's worth on top.
     shown = forms.IntegerField(
@@ -162,7 +166,7 @@ class BookForm(CrispyForm):
 
 
 class MoveForm(CrispyForm):
-    day = forms.DateField(label="New date", widget=DateInput())
+    day = dates.DateField(label="New date", within=dates.BOOKING)
     at = forms.TimeField(label="New time", widget=TimeInput())
     practitioner = practitioner_field(required=True)
     start = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -193,7 +197,9 @@ class CancelForm(CrispyForm):
 class CourseForm(CrispyForm):
     practitioner = practitioner_field(required=True)
     appointment_type = type_field()
-    first_day = forms.DateField(label="First session on", widget=DateInput())
+    first_day = dates.DateField(
+        label="First session on", within=dataclasses.replace(dates.BOOKING, what="The first session")
+    )
     at = forms.TimeField(label="At", widget=TimeInput())
 
     def clean(self):
@@ -210,7 +216,7 @@ class CourseForm(CrispyForm):
 
 
 class DayForm(PlainForm):
-    date = forms.DateField(required=False)
+    date = dates.DateField(required=False, within=dates.CALENDAR, input_formats=["%Y-%m-%d"])
 
 
 class RecallSlotForm(PlainForm):
@@ -225,9 +231,10 @@ class RecallSlotForm(PlainForm):
 
     def clean_slot(self) -> tuple[Practitioner, datetime]:
         practitioner_id, _, start = self.cleaned_data["slot"].partition("|")
-        if not practitioner_id.isdigit():
+        practitioner_id = dates.parse_id(practitioner_id)
+        if practitioner_id is None:
             raise forms.ValidationError("Choose one of the times listed.")
-        practitioner = Practitioner.objects.active().select_related("user").filter(pk=int(practitioner_id)).first()
+        practitioner = Practitioner.objects.active().select_related("user").filter(pk=practitioner_id).first()
         if practitioner is None:
             raise forms.ValidationError("This practitioner no longer takes appointments: choose another time.")
         starts_at = parse_instant(start)
@@ -244,7 +251,7 @@ class RecallSlotForm(PlainForm):
 class GridDayForm(DayForm):
     """The day grid's query: the day, and in move mode the appointment being moved."""
 
-    move = forms.IntegerField(required=False, min_value=1)
+    move = dates.IdField(required=False)
 
 
 class GridCellForm(PlainForm):

@@ -21,6 +21,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic import dates
 from messaging import keys
 from treatments.models import MAX_SESSION_MINUTES
 
@@ -30,6 +31,15 @@ colour_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour such as 
 # No appointment (buffer included) lasts longer: reads of a period can then bound starts_at on
 # both sides and use the index on it (a constraint below makes it true).
 LONGEST_APPOINTMENT = timedelta(days=1)
+
+
+def earliest_start_running_at(instant):
+    """The earliest start of an appointment that may still run at ``instant``. At the first
+    instant Python has (a day bound of 0001-01-01), that instant: nothing starts before it."""
+    try:
+        return instant - LONGEST_APPOINTMENT
+    except OverflowError:
+        return instant
 
 
 def new_feed_token() -> str:
@@ -110,6 +120,21 @@ class WorkingHours(models.Model):
         return f"{self.get_weekday_display()} {self.starts_at:%H:%M}-{self.ends_at:%H:%M}"
 
 
+def check_period_in_calendar(period) -> None:
+    """A time off or closure (entered in the admin) within the days the calendars show
+    (clinic/dates.py), so that no read of it overflows."""
+    errors = {}
+    for name in ("starts_at", "ends_at"):
+        value = getattr(period, name)
+        if value is not None:
+            try:
+                dates.CALENDAR.check_instant(value)
+            except ValidationError as error:
+                errors[name] = error.messages
+    if errors:
+        raise ValidationError(errors)
+
+
 class TimeOff(models.Model):
     practitioner = models.ForeignKey(Practitioner, on_delete=models.CASCADE, related_name="time_off")
     starts_at = models.DateTimeField()
@@ -130,6 +155,9 @@ class TimeOff(models.Model):
     def __str__(self) -> str:
         return f"{self.practitioner}: {self.reason or 'time off'}"
 
+    def clean(self) -> None:
+        check_period_in_calendar(self)
+
 
 class ClinicClosure(models.Model):
     starts_at = models.DateTimeField()
@@ -148,6 +176,9 @@ class ClinicClosure(models.Model):
 
     def __str__(self) -> str:
         return self.reason or "Clinic closed"
+
+    def clean(self) -> None:
+        check_period_in_calendar(self)
 
 
 class AppointmentType(models.Model):
@@ -202,12 +233,12 @@ class AppointmentQuerySet(models.QuerySet):
     def overlapping(self, starts_at, ends_at) -> AppointmentQuerySet:
         """Appointments whose blocked time overlaps [starts_at, ends_at)."""
         return self.filter(
-            starts_at__lt=ends_at, blocked_until__gt=starts_at, starts_at__gte=starts_at - LONGEST_APPOINTMENT
+            starts_at__lt=ends_at, blocked_until__gt=starts_at, starts_at__gte=earliest_start_running_at(starts_at)
         )
 
     def during(self, start, end) -> AppointmentQuerySet:
         """Appointments whose own time (buffer left out) overlaps [start, end)."""
-        return self.filter(starts_at__lt=end, ends_at__gt=start, starts_at__gte=start - LONGEST_APPOINTMENT)
+        return self.filter(starts_at__lt=end, ends_at__gt=start, starts_at__gte=earliest_start_running_at(start))
 
     def for_calendar(self) -> AppointmentQuerySet:
         return self.select_related("patient", "practitioner__user", "room", "appointment_type", "plan")

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.timezone import localtime
 
 from clinic.localtime import day_bounds, days
-from scheduling.models import LONGEST_APPOINTMENT, Appointment, Practitioner
+from scheduling.models import Appointment, Practitioner, earliest_start_running_at
 
 
 def appointments_between(start: datetime, end: datetime, *, practitioner: Practitioner | None = None):
@@ -138,7 +138,7 @@ def day_columns(day: date) -> list[DayColumn]:
     start, end = day_bounds(day)
     columns: list[DayColumn] = []
     with connection.cursor() as cursor:
-        cursor.execute(DAY_CALENDAR_SQL, {"start": start, "end": end, "lower": start - LONGEST_APPOINTMENT})
+        cursor.execute(DAY_CALENDAR_SQL, {"start": start, "end": end, "lower": earliest_start_running_at(start)})
         for practitioner_id, first_name, last_name, username, *appointment in cursor.fetchall():
             if not columns or columns[-1].practitioner.pk != practitioner_id:
                 name = f"{first_name} {last_name}".strip() or username
@@ -155,12 +155,14 @@ class WeekDay:
 
 
 def week_days(practitioner: Practitioner, monday: date) -> list[WeekDay]:
+    # The last week Python has is cut short at 9999-12-31 rather than overflow.
+    sunday = monday + timedelta(days=min(6, (date.max - monday).days))
     start, _ = day_bounds(monday)
-    _, end = day_bounds(monday + timedelta(days=6))
+    _, end = day_bounds(sunday)
     by_day: dict[date, list[CalendarEntry]] = defaultdict(list)
     for appointment in calendar_entries(start, end, practitioner=practitioner):
         by_day[localtime(appointment.starts_at).date()].append(appointment)
-    return [WeekDay(day, by_day.get(day, [])) for day in days(monday, monday + timedelta(days=6))]
+    return [WeekDay(day, by_day.get(day, [])) for day in days(monday, sunday)]
 
 
 def patient_upcoming(patient, *, limit: int = 10) -> list[Appointment]:

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.timezone import localtime
 from psycopg2 import errorcodes
 
+from clinic import dates
 from clinic.audit import Actor
 from clinic.localtime import clock_reaches
 from intake.services import questionnaire_request
@@ -199,6 +200,19 @@ def _availability_errors(appointment: Appointment, *, now: datetime, room_fixed:
     return errors + problems, room
 
 
+def _check_bookable_time(starts_at: datetime) -> None:
+    """Refuse a start beyond the booking horizon (clinic/dates.py BOOKING), whoever asks, before
+    any arithmetic on it (a year-9999 start plus the duration overflows). A start in the past
+    is left to the availability check, which says so."""
+    _, latest = dates.BOOKING.bounds()
+    try:
+        dates.CALENDAR.check_instant(starts_at)
+    except ValidationError:
+        raise ValidationError(dates.BOOKING.error(starts_at.replace(tzinfo=None).date())) from None
+    if localtime(starts_at).date() > latest:
+        raise ValidationError(dates.BOOKING.error(localtime(starts_at).date()))
+
+
 def _refuse(appointment: Appointment, errors: list[str], *, booking: bool) -> None:
     """Raise the refusal: SlotTaken with free alternatives when other appointments are all
     that stand in the way (a booking from the slot finder then lost the slot since it was
@@ -342,6 +356,7 @@ def appointment_book(
     """Book an appointment. ``room`` None takes a free room (the practitioner's own first).
     ``confirm`` False leaves the confirmation email to the caller (a course sends one for
     all its sessions); the reminder is scheduled either way."""
+    _check_bookable_time(starts_at)
     now = timezone.now()
     with transaction.atomic():
         if plan is not None:
@@ -398,6 +413,7 @@ def appointment_move(
     """Move to another time (and practitioner). The room is kept when it is free, otherwise
     another free room is taken. The reminder follows; a confirmed appointment needs
     confirming again."""
+    _check_bookable_time(starts_at)
     now = timezone.now()
     with transaction.atomic():
         current = _locked(appointment)
@@ -569,6 +585,8 @@ def course_book(
     numbers = [number for number, _, _ in sessions]
     if len(set(numbers)) != len(numbers) or not all(1 <= n <= plan.session_count for n in numbers):
         raise ValidationError("The session numbers do not match the plan.")
+    for _, starts_at, _ in sessions:
+        _check_bookable_time(starts_at)
     booked: list[Appointment] = []
     errors: list[str] = []
     now = timezone.now()

@@ -3,6 +3,7 @@ form, call a service, render or redirect. Objects are loaded through scheduling.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from urllib.parse import urlencode, urlsplit
@@ -11,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from clinic import dates
 from clinic import views as clinic_views
 from clinic.audit import audit_search
 from clinic.forms import add_service_errors, service_error_text
@@ -59,13 +61,21 @@ from scheduling.services import RecallAlreadyBooked, SlotTaken
 from treatments.models import MaintenanceRecall, TreatmentPlan
 
 CHOOSE_PATIENT_MATCHES = 20
+# What models.new_feed_token makes (URL-safe base64), within the column's 64 characters.
+FEED_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-def _day_from(request) -> date:
-    form = DayForm(request.GET)
-    if form.is_valid() and form.cleaned_data["date"]:
-        return form.cleaned_data["date"]
-    return timezone.localdate()
+def _calendar_day(request, form: DayForm) -> tuple[date, int]:
+    """The day a calendar shows and the page's status: ``?date=`` or today. A date that does
+    not exist or lies outside the calendars' range (clinic/dates.py) shows today with the
+    reason, as a 400; a malformed ``move`` is no such appointment."""
+    if form.is_valid():
+        return form.cleaned_data["date"] or timezone.localdate(), 200
+    if "move" in form.errors:
+        raise Http404("No such appointment.")
+    for message in form.errors.get("date", []):
+        messages.error(request, message)
+    return timezone.localdate(), 400
 
 
 def _is_htmx(request) -> bool:
@@ -108,8 +118,7 @@ def _day_url(day: date) -> str:
 
 def _day_page(request, *, home: bool = False):
     form = GridDayForm(request.GET)
-    form.is_valid()
-    day = form.cleaned_data.get("date") or timezone.localdate()
+    day, status = _calendar_day(request, form)
     moving = None
     if form.cleaned_data.get("move") and request.user.has_perm(CHANGE_APPOINTMENT):
         moving = get_appointment_for(request.user, form.cleaned_data["move"], perm=CHANGE_APPOINTMENT)
@@ -136,7 +145,7 @@ def _day_page(request, *, home: bool = False):
         **_grid_context(f"Calendar of {day:%A %d %B}: a column per practitioner"),
     }
     template = "scheduling/_day_grid.html" if _is_htmx(request) else "scheduling/day.html"
-    return render(request, template, context)
+    return render(request, template, context, status=status)
 
 
 @require_GET
@@ -160,7 +169,7 @@ def home(request):
 @login_required
 def calendar_rooms(request):
     require_perm(request.user, VIEW_APPOINTMENT)
-    day = _day_from(request)
+    day, status = _calendar_day(request, DayForm(request.GET))
     room_grid = grid.room_grid(day)
     room_grid.render(can_book=False, can_change=False)
     context = {
@@ -172,14 +181,14 @@ def calendar_rooms(request):
         **_grid_context(f"Rooms on {day:%A %d %B}: a column per room"),
     }
     template = "scheduling/_room_grid.html" if _is_htmx(request) else "scheduling/rooms.html"
-    return render(request, template, context)
+    return render(request, template, context, status=status)
 
 
 @require_GET
 @login_required
 def calendar_week(request, pk: int):
     practitioner = get_practitioner_for(request.user, pk)
-    day = _day_from(request)
+    day, status = _calendar_day(request, DayForm(request.GET))
     monday = day - timedelta(days=day.weekday())
     context = {
         "practitioner": practitioner,
@@ -199,7 +208,7 @@ def calendar_week(request, pk: int):
     if context["can_manage_feed"]:
         context["feed_url"] = request.build_absolute_uri(reverse("scheduling:feed", args=[practitioner.feed_token]))
     template = "scheduling/_week_grid.html" if _is_htmx(request) else "scheduling/week.html"
-    return render(request, template, context)
+    return render(request, template, context, status=status)
 
 
 @require_GET
@@ -249,8 +258,8 @@ def _slot_page(query: dict, *, wanted: int, date_from: date, date_to: date, **se
 def slot_finder(request):
     require_perm(request.user, VIEW_APPOINTMENT)
     patient = None
-    if request.GET.get("patient", "").isdigit():
-        patient = get_patient_for(request.user, int(request.GET["patient"]))
+    if (patient_id := dates.id_param(request.GET, "patient")) is not None:
+        patient = get_patient_for(request.user, patient_id)
     searched = "appointment_type" in request.GET
     form = SlotSearchForm(
         request.GET if searched else None, initial=SlotSearchForm.initial_for(getattr(patient, "pk", None))
@@ -460,7 +469,9 @@ def appointment_move(request, pk: int):
             messages.success(request, f"Moved to {timezone.localtime(appointment.starts_at):%A %d %B at %H:%M}.")
             return redirect_to_next(request, appointment)
     if not alternatives and appointment.is_open:
-        day = local.date()
+        # An appointment stored beyond the booking range (before the forms refused such days)
+        # is offered times from today.
+        day = local.date() if local.date() in dates.BOOKING else timezone.localdate()
         alternatives = availability.find_slots(
             appointment_type=appointment.appointment_type, date_from=max(day, timezone.localdate()),
             date_to=max(day, timezone.localdate()) + timedelta(days=7), practitioner=appointment.practitioner,
@@ -554,7 +565,7 @@ def _posted_sessions(request, plan) -> list[tuple[int, object, object]]:
             continue
         room_id, _, start = raw.rpartition("@")
         starts_at = parse_instant(start)
-        sessions.append((number, starts_at, rooms.get(int(room_id)) if room_id.isdigit() else None))
+        sessions.append((number, starts_at, rooms.get(dates.parse_id(room_id) or 0)))
     return sessions
 
 
@@ -630,6 +641,8 @@ def course_book(request, plan_pk: int):
 @require_GET
 def feed(request, token: str):
     """The practitioner's private feed: the secret token in the URL is the only key."""
+    if not FEED_TOKEN.fullmatch(token):
+        raise Http404("No such calendar feed.")
     practitioner = get_object_or_404(Practitioner.objects.select_related("user"), feed_token=token)
     response = HttpResponse(practitioner_feed(practitioner), content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, no-store"

@@ -3,6 +3,7 @@ the rules (and repeat the important ones, so that no other caller can skip them)
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
@@ -13,7 +14,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.text import Truncator
 
-from clinic.forms import CrispyForm, CrispyModelForm, DateInput, DateTimeInput, PlainForm
+from clinic import dates
+from clinic.forms import CrispyForm, CrispyModelForm, PlainForm
 from clinic.text import REASON_MAX
 from treatments import selectors
 from treatments.models import (
@@ -54,8 +56,12 @@ class ConsultationForm(CrispyModelForm):
     class Meta:
         model = Consultation
         fields = list(CONSULTATION_FIELDS)
+        field_classes = {
+            "consulted_on": dates.date_field(
+                dataclasses.replace(dates.RECORD, too_late="A consultation cannot be dated in the future.")
+            )
+        }
         widgets = {
-            "consulted_on": DateInput(),
             "goals": forms.Textarea(attrs={"rows": 2}),
             "examination": forms.Textarea(attrs={"rows": 3}),
             "history_changes": forms.Textarea(attrs={"rows": 2}),
@@ -178,7 +184,8 @@ class PlanForm(CrispyModelForm):
     class Meta:
         model = TreatmentPlan
         fields = list(PLAN_FIELDS)
-        widgets = {"starts_on": DateInput(), "notes": forms.Textarea(attrs={"rows": 2})}
+        widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
+        field_classes = {"starts_on": dates.date_field(dates.PLAN_START)}
 
     def __init__(self, *args, history_items=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -302,9 +309,11 @@ class SessionForm(OverrideMixin, CrispyModelForm):
     class Meta:
         model = TreatmentSession
         fields = list(SESSION_FIELDS)
+        field_classes = {
+            "performed_at": dates.datetime_field(dates.RECORD),
+            "numbing_applied_at": dates.datetime_field(dates.RECORD),
+        }
         widgets = {
-            "performed_at": DateTimeInput(),
-            "numbing_applied_at": DateTimeInput(),
             "injection_sites": forms.Textarea(attrs={"rows": 2}),
             "aftercare_given": forms.Textarea(attrs={"rows": 2}),
             "notes": forms.Textarea(attrs={"rows": 2}),
@@ -450,8 +459,8 @@ RECALL_WINDOW_MAX_DAYS = 366
 
 
 class RecallFilterForm(CrispyForm):
-    date_from = forms.DateField(label="Due from", widget=DateInput())
-    date_to = forms.DateField(label="Due to", widget=DateInput())
+    date_from = dates.DateField(label="Due from", within=dates.PERIOD)
+    date_to = dates.DateField(label="Due to", within=dates.PERIOD)
     status = forms.ChoiceField(
         label="Status", choices=[("", "Any status"), *MaintenanceRecall.Status.choices], required=False
     )
@@ -541,9 +550,11 @@ class BatchRecallForm(CrispyForm):
         help_text="The manufacturer's or the regulator's notice, and what is wrong with the lot.",
         error_messages={"required": "Give the reason for the recall."},
     )
-    recalled_on = forms.DateField(
+    recalled_on = dates.DateField(
         label="Recalled on",
-        widget=DateInput(),
+        within=dataclasses.replace(
+            dates.RECORD, too_late="The recall date is today or a day before, never in the future."
+        ),
         help_text="The date of the recall notice; today unless it came in earlier.",
         error_messages={"required": "Give the date of the recall.", "invalid": "Give the date as a calendar date."},
     )

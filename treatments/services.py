@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from clinic import dates
 from clinic.audit import Actor, audit_record
 from clinic.localtime import clock_reaches, day_bounds
 from clinic.models import AuditEntry
@@ -108,6 +109,7 @@ def _check_consultation_editable(consultation: Consultation, actor: Actor) -> No
 def consultation_create(*, patient: Patient, fields: dict[str, Any], actor: Actor) -> Consultation:
     consultation = Consultation(patient=patient, doctor=actor.user)
     apply_fields(consultation, fields, CONSULTATION_FIELDS)
+    _check_record_date("consulted_on", consultation.consulted_on)
     consultation.full_clean()
     # The patient's row serialises two posts of the same form: the second finds the first.
     Patient.objects.select_for_update().filter(pk=patient.pk).first()
@@ -127,6 +129,7 @@ def consultation_update(*, consultation: Consultation, fields: dict[str, Any], a
     consultation = Consultation.objects.select_for_update().select_related("doctor").get(pk=consultation.pk)
     _check_consultation_editable(consultation, actor)
     apply_fields(consultation, fields, CONSULTATION_FIELDS)
+    _check_record_date("consulted_on", consultation.consulted_on)
     consultation.full_clean()
     consultation.save()
     audit_record(actor=actor, action=Action.UPDATE, patient=consultation.patient, obj=consultation)
@@ -197,8 +200,17 @@ class CocktailItem:
     amount_per_session: Decimal
 
 
+def _check_record_date(name: str, day: date | None) -> None:
+    """A record's date from any caller, not only a form: within the clinic's records (clinic/dates.py)."""
+    if isinstance(day, date) and (problem := dates.RECORD.error(day)):
+        raise ValidationError({name: problem})
+
+
 def _check_plan_ranges(fields: dict[str, Any]) -> None:
     errors: dict[str, str] = {}
+    starts_on = fields.get("starts_on")
+    if isinstance(starts_on, date) and (problem := dates.PLAN_START.error(starts_on)):
+        errors["starts_on"] = problem
     count = fields.get("session_count")
     if count is None or not MIN_SESSIONS <= count <= MAX_SESSIONS:
         errors["session_count"] = f"A course has from {MIN_SESSIONS} to {MAX_SESSIONS} sessions, one week apart" + (
@@ -469,6 +481,12 @@ def _check_session_fields(session: TreatmentSession) -> None:
     errors: dict[str, str] = {}
     if session.performed_at is None:
         raise ValidationError({"performed_at": "Give the session's date and time."})
+    for name in ("performed_at", "numbing_applied_at"):
+        if getattr(session, name) is not None:
+            try:
+                dates.RECORD.check_instant(getattr(session, name))
+            except ValidationError as error:
+                raise ValidationError({name: error.messages}) from None
     if not session.areas:
         errors["areas"] = "Choose at least one facial area treated."
     if session.numbing_applied_at is not None and session.numbing_applied_at > session.performed_at:
@@ -917,6 +935,8 @@ def batch_recall(*, batch: Batch, reason: str, recalled_on: date, actor: Actor) 
     today = timezone.localdate()
     if recalled_on is None or recalled_on > today:
         errors["recalled_on"] = "The recall date is today or a day before, never in the future."
+    elif problem := dates.RECORD.error(recalled_on):
+        errors["recalled_on"] = problem
     if errors:
         raise ValidationError(errors)
     batch.recalled_at = timezone.now() if recalled_on == today else day_bounds(recalled_on)[0]

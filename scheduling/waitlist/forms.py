@@ -5,7 +5,8 @@ from datetime import timedelta
 from django import forms
 from django.utils import timezone
 
-from clinic.forms import CrispyForm, DateInput
+from clinic import dates
+from clinic.forms import CrispyForm
 from patients.models import Patient
 from scheduling.availability import lunchtime
 from scheduling.forms import TimeInput, practitioner_field, type_field
@@ -19,8 +20,8 @@ class WaitlistAddForm(CrispyForm):
     patient = forms.ModelChoiceField(queryset=Patient.objects.active(), widget=forms.HiddenInput)
     appointment_type = type_field()
     practitioner = practitioner_field(required=False, empty_label="Any practitioner")
-    date_from = forms.DateField(label="From", widget=DateInput())
-    date_to = forms.DateField(label="Until", widget=DateInput())
+    date_from = dates.DateField(label="From", within=dates.SEARCH)
+    date_to = dates.DateField(label="Until", within=dates.SEARCH)
     window_start = forms.TimeField(label="Earliest start", widget=TimeInput())
     window_end = forms.TimeField(label="Latest end", widget=TimeInput())
     weekdays = forms.TypedMultipleChoiceField(

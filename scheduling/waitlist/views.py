@@ -7,11 +7,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from clinic import dates
 from clinic.forms import add_service_errors, service_error_text
 from clinic.permissions import BOOK_APPOINTMENT, CHANGE_APPOINTMENT, VIEW_APPOINTMENT
 from messaging.links import linked_object
@@ -49,10 +51,13 @@ def waitlist(request):
 def waitlist_add(request):
     require_perm(request.user, BOOK_APPOINTMENT)
     raw = request.POST.get("patient") if request.method == "POST" else request.GET.get("patient")
-    if not (raw or "").isdigit():
+    if not raw:
         # The patient is chosen on their own page ("Add to the waiting list").
         return render(request, "scheduling/waitlist/add.html", {"form": None, "patient": None})
-    patient = get_patient_for(request.user, int(raw))
+    patient_id = dates.parse_id(raw)
+    if patient_id is None:
+        raise Http404("No such patient.")
+    patient = get_patient_for(request.user, patient_id)
     form = WaitlistAddForm(
         request.POST if request.method == "POST" else None, initial=WaitlistAddForm.initial_for(patient.pk)
     )

@@ -170,7 +170,11 @@ def test_day_view_navigates_with_htmx(doctor_client, appointment):
 
 
 def test_bad_date_falls_back_to_today(doctor_client):
-    assert doctor_client.get(reverse("scheduling:day") + "?date=notadate").status_code == 200
+    response = doctor_client.get(reverse("scheduling:day") + "?date=notadate")
+    # Today's calendar, saying the date was not understood.
+    assert response.status_code == 400
+    assert response.context["day"] == MONDAY
+    assert "Enter a valid date." in response.content.decode()
 
 
 def test_slot_finder_bad_input_names_the_problem(receptionist_client, patient, practitioner):

@@ -207,8 +207,8 @@ class OutboxEmail(EmailMultiAlternatives):
     def message(self):
         """The MIME message, its multipart boundaries chosen here: a random token no rendered
         text can contain. Left to it, the email generator picks random ones too, and compiles a
-        regular expression per part to search the text for them, a tenth of the time it takes
-        to write out the message."""
+        regular expression per part to search the text for them, about a fifth of the time it
+        takes to write out the message."""
         message = super().message()
         for part in message.walk():
             if part.is_multipart():
@@ -264,7 +264,7 @@ class _Batch:
         self.mail = get_connection() if self.own_connection else connection
         self.journal = _Journal()
         self.outcomes = dict.fromkeys(message_ids, "skipped")
-        self.skipped: dict[str, list[int]] = {}  # reason -> ids
+        self.cancelled: dict[str, list[int]] = {}  # reason -> ids, closed at the end of the batch
 
     def deliver(self) -> dict[int, str]:
         messages = list(
@@ -284,7 +284,7 @@ class _Batch:
             self.journal.flush()
             if self.own_connection:
                 self.mail.close()
-        for reason, ids in self.skipped.items():
+        for reason, ids in self.cancelled.items():
             ScheduledMessage.objects.filter(pk__in=ids, status=Status.PENDING).update(
                 status=Status.CANCELLED, last_error=reason, updated_at=timezone.now()
             )
@@ -299,7 +299,7 @@ class _Batch:
                 return "skipped"
             return _record_failure(message, error, journal=self.journal)
         if reason:
-            self.skipped.setdefault(reason, []).append(message.pk)
+            self.cancelled.setdefault(reason, []).append(message.pk)
             return "cancelled"
         if not self.journal.claim(message):
             return "skipped"  # another worker has it, or it changed since it was read

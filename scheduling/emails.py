@@ -227,7 +227,7 @@ def recall_book_url(plan_id: int) -> str:
     return absolute_url(reverse("scheduling:public_recall_book", args=[make_token(RECALL_BOOK_ACTION, plan_id)]))
 
 
-@register_builder(Kind.MAINTENANCE_RECALL)
+@register_builder(Kind.MAINTENANCE_RECALL, prefetch=treatment_emails.plans_prefetch)
 def build_maintenance_recall(message: ScheduledMessage) -> EmailContent:
     """Treatments decides whether the recall still makes sense; scheduling adds the link that
     books the first session of the next course (scheduling books, treatments does not)."""

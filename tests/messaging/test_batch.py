@@ -161,3 +161,20 @@ def test_a_batch_of_reminders_costs_one_statement_per_message_and_a_few_for_the_
     calendars = [email.attachments[0] for email in mail.outbox]
     assert all(mimetype == "text/calendar" for _, _, mimetype in calendars)
     assert ScheduledMessage.objects.filter(pk__in=more, status=Status.SENT).count() == 50
+
+
+def _aftercare(count: int) -> list[int]:
+    from tests.treatments.factories import SignedSessionFactory
+
+    ids = []
+    for session in SignedSessionFactory.create_batch(count):
+        message = ScheduledMessageFactory(kind=Kind.AFTERCARE, patient=session.patient, subject_ref=session.subject_ref)
+        ids.append(message.pk)
+    return ids
+
+
+def test_a_batch_of_aftercare_emails_reads_its_sessions_at_once(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    small, large = _aftercare(3), _aftercare(12)
+    assert _queries_to_deliver(large) - _queries_to_deliver(small) == 9
+    assert "This was session" in mail.outbox[-1].body

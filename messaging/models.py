@@ -8,7 +8,9 @@ What is guaranteed: every message is sent at least once (or ends failed or cance
 reason); a second copy can only follow a worker that stopped after the mail server may have
 accepted the first and before the row said so, and then it is the same email under the same
 Message-ID (the patient's mail system can recognise it), and the row counts the reclaim
-(``reclaims``), shown to managers as "possibly sent twice".
+(``reclaims``), shown to managers as "possibly sent twice". One more way, not counted: the
+PostgreSQL server itself crashing within a fraction of a second of a "sent" mark, which delivery
+commits without waiting for the disk (messaging/services.py, _commits_not_waiting_for_the_disk).
 """
 
 from __future__ import annotations

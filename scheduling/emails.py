@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.timezone import localtime
@@ -16,7 +17,7 @@ from django.utils.timezone import localtime
 from intake.emails import questionnaire_url
 from intake.models import IntakeQuestionnaire
 from messaging import keys
-from messaging.emails import EmailContent, register_builder
+from messaging.emails import EmailContent, batch_subject, register_builder
 from messaging.links import absolute_url, make_token
 from messaging.models import ScheduledMessage
 from scheduling.ics import appointment_ics, appointments_ics
@@ -71,15 +72,25 @@ def appointment_context(appointment: Appointment, *, links: bool = True) -> dict
     }
 
 
+def _appointments():
+    # What the emails show (type, practitioner's name) and the calendar file needs (its
+    # sequence counts the changes: prefetched, so that counting them is no query).
+    changes = Prefetch("changes", queryset=AppointmentChange.objects.only("pk", "appointment_id"))
+    related = ("practitioner__user", "appointment_type", "room", "plan")
+    return Appointment.objects.select_related(*related).prefetch_related(changes)
+
+
+def appointments_prefetch(messages: list[ScheduledMessage]) -> dict[str, Appointment]:
+    """The appointments a delivery batch's messages are about, in two queries."""
+    ids = {keys.ref_id(message.subject_ref, Appointment.SUBJECT) for message in messages} - {None}
+    return {appointment.subject_ref: appointment for appointment in _appointments().filter(pk__in=ids)}
+
+
 def _appointment_of(message: ScheduledMessage) -> Appointment | None:
     appointment_id = keys.ref_id(message.subject_ref, Appointment.SUBJECT)
     if appointment_id is None:
         return None
-    return (
-        Appointment.objects.select_related("practitioner__user", "appointment_type", "room", "plan")
-        .filter(pk=appointment_id)
-        .first()
-    )
+    return batch_subject(message, lambda: _appointments().filter(pk=appointment_id).first())
 
 
 def _still_upcoming(message: ScheduledMessage, appointment: Appointment | None) -> str:
@@ -105,7 +116,7 @@ def _with_calendar(appointment: Appointment, context: dict) -> EmailContent:
     )
 
 
-@register_builder(Kind.BOOKING_CONFIRMATION)
+@register_builder(Kind.BOOKING_CONFIRMATION, prefetch=appointments_prefetch)
 def booking_confirmation(message: ScheduledMessage) -> EmailContent:
     appointment = _appointment_of(message)
     skip = _still_upcoming(message, appointment)
@@ -115,7 +126,7 @@ def booking_confirmation(message: ScheduledMessage) -> EmailContent:
     return _with_calendar(appointment, context)
 
 
-@register_builder(Kind.APPOINTMENT_REMINDER)
+@register_builder(Kind.APPOINTMENT_REMINDER, prefetch=appointments_prefetch)
 def appointment_reminder(message: ScheduledMessage) -> EmailContent:
     appointment = _appointment_of(message)
     skip = _still_upcoming(message, appointment)
@@ -124,7 +135,7 @@ def appointment_reminder(message: ScheduledMessage) -> EmailContent:
     return _with_calendar(appointment, {"appointment": appointment_context(appointment)})
 
 
-@register_builder(Kind.NEXT_SESSION_REMINDER)
+@register_builder(Kind.NEXT_SESSION_REMINDER, prefetch=appointments_prefetch)
 def next_session_reminder(message: ScheduledMessage) -> EmailContent:
     appointment = _appointment_of(message)
     skip = _still_upcoming(message, appointment)
@@ -140,7 +151,7 @@ def next_session_reminder(message: ScheduledMessage) -> EmailContent:
     return _with_calendar(appointment, context)
 
 
-@register_builder(Kind.NO_SHOW_FOLLOW_UP)
+@register_builder(Kind.NO_SHOW_FOLLOW_UP, prefetch=appointments_prefetch)
 def no_show_follow_up(message: ScheduledMessage) -> EmailContent:
     appointment = _appointment_of(message)
     if appointment is None or appointment.status != Status.NO_SHOW:
@@ -216,7 +227,7 @@ def recall_book_url(plan_id: int) -> str:
     return absolute_url(reverse("scheduling:public_recall_book", args=[make_token(RECALL_BOOK_ACTION, plan_id)]))
 
 
-@register_builder(Kind.MAINTENANCE_RECALL)
+@register_builder(Kind.MAINTENANCE_RECALL, prefetch=treatment_emails.plans_prefetch)
 def build_maintenance_recall(message: ScheduledMessage) -> EmailContent:
     """Treatments decides whether the recall still makes sense; scheduling adds the link that
     books the first session of the next course (scheduling books, treatments does not)."""
@@ -227,7 +238,7 @@ def build_maintenance_recall(message: ScheduledMessage) -> EmailContent:
     return content
 
 
-@register_builder(Kind.INTAKE_QUESTIONNAIRE)
+@register_builder(Kind.INTAKE_QUESTIONNAIRE, prefetch=appointments_prefetch)
 def intake_questionnaire(message: ScheduledMessage) -> EmailContent:
     """The questionnaire asked for by a consultation booking (intake.services.questionnaire_request)."""
     appointment = _appointment_of(message)

@@ -13,25 +13,46 @@ from django.urls import reverse
 from django.utils import timezone
 
 from messaging import keys
-from messaging.emails import EmailContent, register_builder
+from messaging.emails import EmailContent, batch_subject, register_builder
 from messaging.links import absolute_url, make_token
 from messaging.models import ScheduledMessage
 from treatments.models import Batch, BatchUsage, TreatmentPlan, TreatmentSession
 
 
+def plans_prefetch(messages: list[ScheduledMessage]) -> dict[str, TreatmentPlan]:
+    """The plans a delivery batch's messages are about, in one query."""
+    ids = {keys.ref_id(message.subject_ref, TreatmentPlan.SUBJECT) for message in messages} - {None}
+    return {plan.subject_ref: plan for plan in TreatmentPlan.objects.filter(pk__in=ids)}
+
+
 def _plan_of(message: ScheduledMessage) -> TreatmentPlan | None:
     plan_id = keys.ref_id(message.subject_ref, TreatmentPlan.SUBJECT)
-    return TreatmentPlan.objects.filter(pk=plan_id, patient_id=message.patient_id).first()
+    plan = batch_subject(message, lambda: TreatmentPlan.objects.filter(pk=plan_id).first())
+    return plan if plan is not None and plan.patient_id == message.patient_id else None
 
 
-@register_builder(ScheduledMessage.Kind.AFTERCARE)
-def build_aftercare(message: ScheduledMessage) -> EmailContent:
+def _sessions():
+    # The plan for "session 2 of 5", the patient's answer for the skin check (None if none yet).
+    return TreatmentSession.objects.select_related("plan", "follow_up")
+
+
+def sessions_prefetch(messages: list[ScheduledMessage]) -> dict[str, TreatmentSession]:
+    """The session records a delivery batch's messages are about, in one query."""
+    ids = {keys.ref_id(message.subject_ref, TreatmentSession.SUBJECT) for message in messages} - {None}
+    return {session.subject_ref: session for session in _sessions().filter(pk__in=ids)}
+
+
+def _session_of(message: ScheduledMessage) -> TreatmentSession | None:
     session_id = keys.ref_id(message.subject_ref, TreatmentSession.SUBJECT)
-    if session_id is None:
+    session = batch_subject(message, lambda: _sessions().filter(pk=session_id).first())
+    return session if session is not None and session.patient_id == message.patient_id else None
+
+
+@register_builder(ScheduledMessage.Kind.AFTERCARE, prefetch=sessions_prefetch)
+def build_aftercare(message: ScheduledMessage) -> EmailContent:
+    if keys.ref_id(message.subject_ref, TreatmentSession.SUBJECT) is None:
         return EmailContent()
-    session = (
-        TreatmentSession.objects.select_related("plan").filter(pk=session_id, patient_id=message.patient_id).first()
-    )
+    session = _session_of(message)
     if session is None:
         return EmailContent(skip="The session record no longer exists.")
     if not session.is_signed:
@@ -52,10 +73,9 @@ def follow_up_url(session: TreatmentSession) -> str:
     return absolute_url(reverse("treatments:public_follow_up", args=[make_token(FOLLOW_UP_ACTION, session.pk)]))
 
 
-@register_builder(ScheduledMessage.Kind.NEXT_DAY_CHECK)
+@register_builder(ScheduledMessage.Kind.NEXT_DAY_CHECK, prefetch=sessions_prefetch)
 def build_next_day_check(message: ScheduledMessage) -> EmailContent:
-    session_id = keys.ref_id(message.subject_ref, TreatmentSession.SUBJECT)
-    session = TreatmentSession.objects.filter(pk=session_id, patient_id=message.patient_id).first()
+    session = _session_of(message)
     if session is None:
         return EmailContent(skip="The session record no longer exists.")
     if not session.is_signed:
@@ -65,7 +85,7 @@ def build_next_day_check(message: ScheduledMessage) -> EmailContent:
     return EmailContent(context={"session_day": session.performed_at, "follow_up_url": follow_up_url(session)})
 
 
-@register_builder(ScheduledMessage.Kind.COURSE_COMPLETED)
+@register_builder(ScheduledMessage.Kind.COURSE_COMPLETED, prefetch=plans_prefetch)
 def build_course_completed(message: ScheduledMessage) -> EmailContent:
     if keys.ref_id(message.subject_ref, TreatmentPlan.SUBJECT) is None:
         return EmailContent()
@@ -77,7 +97,7 @@ def build_course_completed(message: ScheduledMessage) -> EmailContent:
     return EmailContent(context={"session_count": plan.session_count, "maintenance_due_on": plan.maintenance_due_on})
 
 
-@register_builder(ScheduledMessage.Kind.MAINTENANCE_RECALL)
+@register_builder(ScheduledMessage.Kind.MAINTENANCE_RECALL, prefetch=plans_prefetch)
 def build_maintenance_recall(message: ScheduledMessage) -> EmailContent:
     if keys.ref_id(message.subject_ref, TreatmentPlan.SUBJECT) is None:
         return EmailContent()

@@ -18,8 +18,11 @@ from django.test import Client
 from django.urls import Resolver404, resolve, reverse
 from hypothesis import HealthCheck, Phase, settings
 
+from intake.emails import LINK_ACTION as INTAKE_ACTION
+from messaging.links import make_token
 from tests.factories import DoctorFactory, ManagerFactory, ReceptionistFactory, mark_second_factor_verified
 from tests.fuzz.values import Value
+from tests.intake.factories import IntakeQuestionnaireFactory
 from tests.test_permissions import CHECKED_APPS, OK, PAGES, PERSONAS, World
 
 REPO = Path(__file__).resolve().parents[2]
@@ -82,9 +85,7 @@ class _PageParser(HTMLParser):
         elif tag == "input" and a.get("name"):
             kind = a.get("type", "text").lower()
             self._form.kinds.setdefault(a["name"], kind)
-            if kind in ("submit", "button", "image", "reset", "file"):
-                if kind == "file":
-                    self._form.kinds[a["name"]] = "file"
+            if kind in ("submit", "button", "image", "reset"):
                 return
             if kind in ("checkbox", "radio"):
                 if "checked" in a or (kind == "radio" and a["name"] not in self._radios_seen):
@@ -199,16 +200,13 @@ def multipart(pairs: list[tuple[str, Value | str]], kinds: dict[str, str]) -> di
 
     data: dict[str, list] = {}
     for name, value in pairs:
-        if isinstance(value, Value):
-            if not value.is_utf8:
-                return None
-            text = value.raw.decode()
-        else:
-            text = value
+        raw = value.raw if isinstance(value, Value) else value.encode()
         if kinds.get(name) == "file":
-            data.setdefault(name, []).append(SimpleUploadedFile("fuzz.png", text.encode(), "image/png"))
+            data.setdefault(name, []).append(SimpleUploadedFile("fuzz.csv", raw, "text/csv"))
+        elif isinstance(value, Value) and not value.is_utf8:
+            return None
         else:
-            data.setdefault(name, []).append(text)
+            data.setdefault(name, []).append(raw.decode())
     return data
 
 
@@ -241,14 +239,17 @@ def origin_of(exc: BaseException) -> str:
     line outside Django), and the line that raised."""
     frames = traceback.extract_tb(exc.__traceback__)
     ours = [f for f in frames if "/.venv/" not in f.filename and "/site-packages/" not in f.filename]
-    ours = [f for f in ours if f.filename.startswith(str(REPO)) and "/tests/" not in f.filename] or [
-        f for f in frames if "/site-packages/" in f.filename and "/site-packages/django/" not in f.filename
-    ]
+    ours = (
+        [f for f in ours if f.filename.startswith(str(REPO)) and "/tests/" not in f.filename]
+        or [f for f in frames if "/site-packages/" in f.filename and "/site-packages/django/" not in f.filename]
+        or [f for f in frames if "/django/" in f.filename and "/django/db/" not in f.filename]
+    )
     last = frames[-1] if frames else None
     where = "?"
     if ours:
         path = Path(ours[-1].filename)
-        where = f"{path.relative_to(REPO) if path.is_relative_to(REPO) else path.name}:{ours[-1].lineno}"
+        shown = path.relative_to(REPO) if path.is_relative_to(REPO) else Path(*path.parts[-2:])
+        where = f"{shown}:{ours[-1].lineno}"
     if last is not None and (not ours or last is not ours[-1]):
         where += f" (raised in {Path(last.filename).name}:{last.lineno})"
     return where
@@ -306,6 +307,7 @@ class Site:
         self.world = World(self.users["doctor"])
         self.args = {name: page.args(self.world) for name, page in PAGES.items()}
         self.queries = {name: page.query(self.world) if page.query else {} for name, page in PAGES.items()}
+        self.open_questionnaire = IntakeQuestionnaireFactory(patient=self.world.patient)
         self.clients = {persona: self.client_for(user) for persona, user in self.users.items()}
         self._snapshot_sql = snapshot_sql()
         self.baseline = self.snapshot()
@@ -343,37 +345,44 @@ class Site:
             cursor.execute(self._snapshot_sql)
             return {table: (count, digest) for table, count, digest in cursor.fetchall()}
 
-    def _discover(self) -> None:
+    def _pages(self):
+        """Each page as each persona who may see it, and pages the world shows no form on:
+        a questionnaire the patient has not sent yet."""
         for name, page in PAGES.items():
             for persona, status in zip(PERSONAS, page.get, strict=True):
-                if status != OK:
+                if status == OK:
+                    query = self.queries[name]
+                    path = self.path(name)
+                    if query:
+                        path += "?" + encode([(key, str(value)) for key, value in query.items()])
+                    yield name, persona, path
+        token = make_token(INTAKE_ACTION, self.open_questionnaire.pk)
+        yield "intake:questionnaire", "anonymous", self.path("intake:questionnaire", [token])
+
+    def _discover(self) -> None:
+        for name, persona, path in self._pages():
+            response = self.request(persona, "get", path, name=name, where="(page)", value=Value(b""))
+            if response is None or "html" not in response.get("Content-Type", ""):
+                continue
+            forms, links = read_page(path, response.content.decode())
+            for form in forms:
+                target = url_name_of(form.action)
+                if target is None:
                     continue
-                query = self.queries[name]
-                path = self.path(name)
-                if query:
-                    path += "?" + encode([(key, str(value)) for key, value in query.items()])
-                response = self.request(persona, "get", path, name=name, where="(page)", value=Value(b""))
-                if response is None or "html" not in response.get("Content-Type", ""):
-                    continue
-                forms, links = read_page(path, response.content.decode())
-                for form in forms:
-                    target = url_name_of(form.action)
-                    if target is None:
-                        continue
-                    if form.method == "post":
-                        self._post_forms.setdefault(target, []).append((persona, form))
-                    else:
-                        self._get_keys.setdefault(target, set()).update(form.names)
-                for link in links:
-                    target = url_name_of(link)
-                    if target is not None:
-                        self._get_keys.setdefault(target, set()).update(query_keys(link))
-                for form in forms:
-                    # A GET form that leads to a POST form (choose a consent's text, then sign
-                    # it; choose a course's times, then book them): sent as shown, and read.
-                    target = url_name_of(form.action)
-                    if form.method == "get" and target in PAGES and PAGES[target].post is not None:
-                        self._read_forms_behind(persona, form, target)
+                if form.method == "post":
+                    self._post_forms.setdefault(target, []).append((persona, form))
+                else:
+                    self._get_keys.setdefault(target, set()).update(form.names)
+            for link in links:
+                target = url_name_of(link)
+                if target is not None:
+                    self._get_keys.setdefault(target, set()).update(query_keys(link))
+            for form in forms:
+                # A GET form that leads to a POST form (choose a consent's text, then sign
+                # it; choose a course's times, then book them): sent as shown, and read.
+                target = url_name_of(form.action)
+                if form.method == "get" and target in PAGES and PAGES[target].post is not None:
+                    self._read_forms_behind(persona, form, target)
 
     def _read_forms_behind(self, persona: str, form: Form, target: str) -> None:
         path = f"{urlsplit(form.action).path}?{encode(filled(form))}"

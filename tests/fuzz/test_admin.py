@@ -4,6 +4,8 @@ No answer is a server error; a refused save writes no row."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
@@ -24,6 +26,7 @@ FILTER_VALUES = [
     Value.of("2026-02-30"),
     Value.of("x" * 100_000),
 ]
+LATER_ROW = re.compile(r"-([1-9][0-9]*|__prefix__)-")
 FIELD_VALUES = [*FEW, Value.of("x" * 100_000), Value.of("1e309"), Value.of("0001-01-01"), Value.of("-1")]
 
 
@@ -67,7 +70,8 @@ def test_no_admin_page_answers_a_server_error(fuzz, model_admin):
         forms, _links = read_page(form_path, page.content.decode())
         for form in (form for form in forms if form.method == "post"):
             base = filled(form)
-            for field in form.names:
+            # An inline's first row stands for the others (its rows share their fields).
+            for field in (name for name in form.names if not LATER_ROW.search(name)):
                 for value in FIELD_VALUES:
                     fields = [(key, old) for key, old in base if key != field] + [(field, value)]
                     body = multipart(fields, form.kinds) if form.multipart else encode(fields)

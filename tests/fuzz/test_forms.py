@@ -36,7 +36,14 @@ BY_KIND = {
     "textarea": TEXT + NUMERIC[:2],
     "password": TEXT,
     "email": TEXT,
-    "file": [Value.of(""), Value.of("x" * 100_000), Value.of("GIF89a\x00")],
+    "file": [
+        Value.of(""),
+        Value.of("x" * 100_000),
+        Value(b"GIF89a\x00\xff"),
+        Value(b"first name,last name,date of birth\n\xff\xfe,a\x00b,9999-99-99\n"),
+        Value.of("first name,last name,date of birth\n" + "Zo\u00eb,N,2026-02-30\n" * 3),
+        Value.of("\ufefffirst name;last name\r\n\x00;\n"),
+    ],
 }
 ALL = TEXT + NUMBERS + DATES
 REFUSED = (LOGIN, FORBIDDEN)

@@ -104,12 +104,12 @@ def test_reported_request_answers_below_500(fuzz, case):
     args = list(case.args) if case.args is not None else None
     path = fuzz.path(case.url, args)
     changes = {key: None if value is None else v(resolved(fuzz, value)) for key, value in case.changes}
+    where = ",".join(changes) or "path"
+    value = next((value for value in changes.values() if value is not None), Value.of(str(case.args)))
     if case.method == "get":
         query = [(key, str(value)) for key, value in fuzz.queries[case.url].items() if key not in changes]
         query += [(key, value) for key, value in changes.items() if value is not None]
-        response = fuzz.request(
-            case.persona, "get", f"{path}?{encode(query)}", name=case.url, where="", value=Value(b"")
-        )
+        response = fuzz.request(case.persona, "get", f"{path}?{encode(query)}", name=case.url, where=where, value=value)
     else:
         forms = [form for persona, form in fuzz.post_forms.get(case.url, []) if persona == case.persona]
         fields = filled(forms[0]) if forms else [("next", "/")]
@@ -121,10 +121,11 @@ def test_reported_request_answers_below_500(fuzz, case):
             "post",
             action,
             name=case.url,
-            where="",
-            value=Value(b""),
+            where=where,
+            value=value,
             body=encode(fields),
             refused_writes_nothing=True,
         )
-    assert not fuzz.recorder.problems, fuzz.recorder.report()
+    if fuzz.recorder.problems:
+        pytest.fail(fuzz.recorder.report(), pytrace=False)
     assert response.status_code < 500

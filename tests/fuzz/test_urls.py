@@ -48,7 +48,8 @@ def test_no_url_answers_a_server_error(fuzz, name):
     refused = [persona for persona in PERSONAS if persona not in viewers]
     base = [(key, str(value)) for key, value in fuzz.queries[name].items()]
     path = fuzz.path(name)
-    keys = sorted(set(fuzz.queries[name]) | fuzz.get_keys.get(name, set()) | api_keys(name) | {"page"})
+    known_keys = set(fuzz.queries[name]) | fuzz.get_keys.get(name, set()) | api_keys(name)
+    keys = sorted(known_keys | {"page"})
     thorough_values = NASTY + API_DATES if name.startswith("fhirapi:") else NASTY
 
     def send(persona, where, value, url):
@@ -67,9 +68,15 @@ def test_no_url_answers_a_server_error(fuzz, name):
                 if value.is_digits or not isinstance(arg, int):
                     send(persona, f"path arg {position}", value, path_with(fuzz, name, position, value))
         for key in keys:
-            for value in thorough_values if thorough else FEW:
+            if key == "page" and key not in known_keys:
+                # Every page is sent a page number: most ignore it, so a few values will do.
+                values = FEW if thorough else []
+            else:
+                values = thorough_values if thorough else FEW
+            for value in values:
                 send(persona, f"?{key}", value, with_query(key, value))
-            send(persona, f"?{key} twice", FEW[1], with_query(key, FEW[1], repeat=True))
+            if values:
+                send(persona, f"?{key} twice", FEW[1], with_query(key, FEW[1], repeat=True))
 
     targets = [f"?{key}" for key in keys] + [f"path arg {i}" for i in range(len(fuzz.args[name]))]
 

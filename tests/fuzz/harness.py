@@ -53,7 +53,10 @@ class Form:
 
     @property
     def names(self) -> list[str]:
-        return list(dict.fromkeys(name for name, _ in self.fields if name != "csrfmiddlewaretoken"))
+        """Every field's name, a box left unticked (so not sent as shown) included."""
+        buttons = ("submit", "button", "image", "reset")
+        every = [name for name, _ in self.fields] + [name for name, kind in self.kinds.items() if kind not in buttons]
+        return list(dict.fromkeys(name for name in every if name != "csrfmiddlewaretoken"))
 
 
 class _PageParser(HTMLParser):

@@ -90,6 +90,15 @@ CASES = [
         for value in ("abc", HUGE_ID, f"{HUGE_ID}@2030-01-14T10:00:00+00:00", f"1@{FAR[0]}T10:00:00+00:00")
     ),
     *(Case("scheduling:feed", "anonymous", (), args=(token,)) for token in ("abc\x00", HUGE_ID, "😀", "%")),
+    # Found by the fuzz tests: a clinical page refused for an id past a bigint (the refusal's
+    # audit entry), a 100,000-character username at login (the failure count), FHIR search
+    # parameters with a NUL or a count of 5,000 digits.
+    *(Case(url, "receptionist", (), args=(2**63,)) for url in ("patients:medical_history", "treatments:timeline")),
+    Case("login", "anonymous", (("username", "x" * 100_000), ("password", "x")), "post"),
+    *(
+        Case("fhirapi:patient_search", "doctor", ((key, value),))
+        for key, value in (("name", "a\x00b"), ("_count", "9" * 5000), ("_offset", "²"), ("_id", "²"))
+    ),
 ]
 
 

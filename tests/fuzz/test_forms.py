@@ -46,6 +46,7 @@ BY_KIND = {
     ],
 }
 ALL = TEXT + NUMBERS + DATES
+LONG_FORM = 30  # fields
 REFUSED = (LOGIN, FORBIDDEN)
 
 
@@ -94,11 +95,19 @@ def fuzz_form(fuzz, name: str, persona: str, form: Form, refused: list[str]) -> 
         )
 
     send(persona, "(as shown)", Value(b""), base)
+    # A long form (the patient's questionnaire) repeats a few kinds of field many times: the
+    # first of each kind gets every value, the others a few.
+    first_of_kind = {}
     for field in form.names:
-        for value in BY_KIND.get(form.kinds.get(field, "text"), ALL):
+        first_of_kind.setdefault(form.kinds.get(field, "text"), field)
+    thorough = set(form.names) if len(form.names) <= LONG_FORM else set(first_of_kind.values())
+    for field in form.names:
+        values = BY_KIND.get(form.kinds.get(field, "text"), ALL) if field in thorough else FEW
+        for value in values:
             send(persona, field, value, replaced(base, field, value))
-        send(persona, f"{field} missing", Value(b""), replaced(base, field, None))
-        send(persona, f"{field} twice", FEW[1], replaced(base, field, FEW[1], repeat=True))
+        if field in thorough:
+            send(persona, f"{field} missing", Value(b""), replaced(base, field, None))
+            send(persona, f"{field} twice", FEW[1], replaced(base, field, FEW[1], repeat=True))
     for position, arg in enumerate(fuzz.args[name]):
         for value in PATH_IDS if isinstance(arg, int) else FEW + PATH_IDS:
             send(persona, f"path arg {position}", value, base, action=path_with(fuzz, name, position, value))

@@ -1,5 +1,5 @@
 """Every form with malformed values, one field at a time, as each persona: no answer is a server
-error, and a refused answer (anything but a redirect) writes no row.
+error, and a refused answer (a 4xx, or the form shown again with its errors) writes no row.
 
 The forms are the ones the site's pages show (harness.Site finds them), sent to each URL of
 test_permissions' PAGES that takes a POST. The other fields keep the values the page gave

@@ -4,8 +4,9 @@ a server error.
 The URLs come from test_permissions' PAGES (which fails for a pattern not in it), with the
 arguments and queries it gives each page. The query parameters tried are the ones the page's
 table row gives, the ones the site's GET forms and links send to that URL, and ``page``. Each
-gets every value of values.NASTY, then hypothesis draws more; a repeated key is tried too.
-Personas a page refuses get a few values only: the refusal must not depend on them.
+gets every value of values.NASTY as the first persona who may see the page, a few as each other
+persona (those it refuses included: the refusal must not depend on them), then hypothesis draws
+more; a repeated key is tried too.
 """
 
 from __future__ import annotations
@@ -89,6 +90,5 @@ def test_no_url_answers_a_server_error(fuzz, name):
             send(persona, target, value, path_with(fuzz, name, int(target.split()[-1]), value))
 
     more()
-    print(name, fuzz.recorder.requests)
     if fuzz.recorder.problems:
         pytest.fail("server errors:\n" + fuzz.recorder.report(), pytrace=False)

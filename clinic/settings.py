@@ -377,6 +377,7 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 # The address the audit trail records, so that both speak of the same client.
 AXES_CLIENT_IP_CALLABLE = "clinic.audit.client_address"  # the audit trail's address, trusted proxies and all
 AXES_LOCKOUT_CALLABLE = "clinic.accounts.lockout.lockout_response"
+AXES_USERNAME_CALLABLE = "clinic.accounts.lockout.login_username"  # a 100,000-character name is counted, not stored
 # Refused attempts during a lockout do not extend it: it ends LOGIN_COOLOFF_MINUTES after
 # the failure that caused it. A success does not clear an address's failures either (one
 # valid account must not reset the count of an address guessing others).

@@ -70,6 +70,10 @@ def fhir_view(view: Callable) -> Callable:
 
 
 def _check_format(request: HttpRequest) -> None:
+    for name, values in request.GET.lists():
+        # PostgreSQL text cannot hold a NUL: such a value could match nothing, and is refused.
+        if "\x00" in name or any("\x00" in value for value in values):
+            raise BadParameter(f"{name.replace(chr(0), '')}: a value cannot contain a NUL character.")
     requested = request.GET.getlist("_format")
     if requested and requested[-1] not in JSON_FORMATS:
         raise BadParameter("_format: only JSON is served (json or application/fhir+json).")

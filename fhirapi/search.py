@@ -25,6 +25,7 @@ DATE_PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le")
 DATE_PATTERN = re.compile(r"^(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2}))?)?$")
 INSTANT_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$")
 REFERENCE_PATTERN = re.compile(r"^(?:(?P<type>[A-Z][A-Za-z]+)/)?(?P<id>[A-Za-z0-9\-.]{1,64})$")
+SMALL_NUMBER = re.compile(r"[0-9]{1,9}")
 MAX_COUNT = 200
 DEFAULT_COUNT = 50
 
@@ -144,29 +145,33 @@ def reference_id(value: str, name: str, resource_type: str) -> str:
     return match["id"]
 
 
+def _small_number(value: str) -> int | None:
+    """A whole number of at most 9 digits, written in ASCII ('²' is a digit to str.isdigit,
+    not to int()); None for anything else, however long."""
+    return int(value) if SMALL_NUMBER.fullmatch(value) else None
+
+
 def integer_id(value: str) -> int | None:
     """A database id from a FHIR id: None when it cannot be one (then nothing matches)."""
-    if value.isdigit() and len(value) < 10:
-        return int(value)
-    return None
+    return _small_number(value)
 
 
 def count_value(values: list[str]) -> int:
     if not values:
         return DEFAULT_COUNT
-    value = values[-1]
-    if not value.isdigit() or not 0 < int(value) <= MAX_COUNT:
+    count = _small_number(values[-1])
+    if count is None or not 0 < count <= MAX_COUNT:
         raise BadParameter(f"_count: give a whole number from 1 to {MAX_COUNT}.")
-    return int(value)
+    return count
 
 
 def offset_value(values: list[str]) -> int:
     if not values:
         return 0
-    value = values[-1]
-    if not value.isdigit() or len(value) > 9:
+    offset = _small_number(values[-1])
+    if offset is None:
         raise BadParameter("_offset: give a whole number of entries to skip, 0 or more.")
-    return int(value)
+    return offset
 
 
 def boolean_value(values: list[str], name: str) -> bool:

@@ -20,9 +20,16 @@ def require_perm(user, perm: str) -> None:
         raise PermissionDenied
 
 
+# The largest id a row can have (a PostgreSQL bigint): a URL may name any number.
+MAX_ID = 2**63 - 1
+
+
 def require_record_perm(user, perm: str, *, object_type: str, object_id: int, patient_id: int | None) -> None:
-    """Like require_perm, for a record the user asked for: the refusal is audited."""
+    """Like require_perm, for a record the user asked for: the refusal is audited. A patient
+    id no row can have (the URL's number is past a bigint) is recorded as no patient."""
     if not user.has_perm(perm):
+        if patient_id is not None and not 0 < patient_id <= MAX_ID:
+            patient_id = None
         raise AccessRefused(object_type=object_type, object_id=object_id, patient_id=patient_id)
 
 

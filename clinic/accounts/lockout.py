@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from axes.models import AccessAttempt
 from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -27,6 +28,16 @@ def record_lockout(sender, request, username, ip_address, **kwargs):
         obj=account,
         object_type=ACCOUNT if account is not None else "login (unknown username)",
     )
+
+
+def login_username(request, credentials=None) -> str | None:
+    """The username axes counts failures under (AXES_USERNAME_CALLABLE): the one typed, cut to
+    what its table holds. No account has a longer name (usernames are at most 150 characters),
+    so a longer one is counted, not stored whole, which PostgreSQL would refuse."""
+    username = (credentials or {}).get("username") if credentials else request.POST.get("username")
+    if username is None:
+        return None
+    return str(username)[: AccessAttempt._meta.get_field("username").max_length]
 
 
 def lockout_response(request, original_response=None, credentials=None):

@@ -219,7 +219,8 @@ def booking_latency(count: int) -> bool:
         factory_class.reset_sequence(base)
     mesotherapy = appointment_type("Mesotherapy session")
     booked_by = ReceptionistFactory()
-    start_day = timezone.localdate() + timedelta(days=30 + int(time.time()) % 600)  # a fresh stretch each run, within the booking range
+    # A fresh stretch each run, within the two-year booking range.
+    start_day = timezone.localdate() + timedelta(days=30 + int(time.time()) % 600)
 
     def weekday(offset: int):
         """The offset-th working day from start_day."""

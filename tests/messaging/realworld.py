@@ -185,7 +185,10 @@ class FrozenServer:
 class CeleryWorker:
     """`celery -A clinic worker` in its own process group, against the test database."""
 
-    def __init__(self, *, database_url: str, redis_url: str, smtp_port: int, log_path: Path) -> None:
+    def __init__(
+        self, *, database_url: str, redis_url: str, smtp_port: int, log_path: Path, concurrency: int = 2
+    ) -> None:
+        self.concurrency = concurrency
         self.env = {
             **os.environ,
             # Development settings (the development secret key); a caller may switch to production.
@@ -207,7 +210,7 @@ class CeleryWorker:
         self.log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         start = self.log_path.stat().st_size
         self.process = subprocess.Popen(  # noqa: S603
-            [celery, "-A", "clinic", "worker", "--concurrency=2", "--loglevel=INFO", "--without-gossip",
+            [celery, "-A", "clinic", "worker", f"--concurrency={self.concurrency}", "--loglevel=INFO", "--without-gossip",
              "--without-mingle", "--without-heartbeat", "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip

@@ -211,7 +211,8 @@ class CeleryWorker:
         start = self.log_path.stat().st_size
         self.process = subprocess.Popen(  # noqa: S603
             [celery, "-A", "clinic", "worker", f"--concurrency={self.concurrency}", "--loglevel=INFO",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"],
+             "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         wait_for(

@@ -216,6 +216,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "clinic.accounts.passwords.MaximumLengthValidator"},
 ]
 # Axes first: it refuses a locked-out username or address before any password is checked.
 AUTHENTICATION_BACKENDS = [

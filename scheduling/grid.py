@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from clinic.localtime import NonexistentLocalTime, day_bounds, local_datetime
+from scheduling import selectors
 from scheduling.models import LONGEST_APPOINTMENT, Appointment, Room
 from scheduling.selectors import CalendarEntry, day_columns
 
@@ -481,17 +482,27 @@ def day_grid(day: date, *, moving: Appointment | None = None, now: datetime | No
     return grid
 
 
-# The day page, written once per state of its data ------------------------------------------
+# The day and week pages, written once per state of their data ------------------------------
 
-# Everything the day grid is built from, as one text that changes whenever any of it changes: each
-# row's id, and the version of the row (xmin: the transaction that wrote it; ctid: where, which
-# changes on every update, even within one transaction). The appointments overlapping the day with
-# their patients and plans, every practitioner with their user, rooms, appointment types, the
-# weekday's working hours, time off and closures overlapping the day; every part in its place, empty
-# or not (an empty part is not skipped), the rows and their fields between separators none of the
-# values holds (a ctid reads "(0,1)"). Reading this costs less than building the grid (no rows come
-# back, nothing is laid out or written); a grid is kept under it.
-DAY_VERSION_SQL = """
+# Everything a grid is built from, as one text that changes whenever any of it changes: each row's
+# id, and the version of the row (xmin: the transaction that wrote it; ctid: where, which changes
+# on every update, even within one transaction). Every part in its place, empty or not (an empty
+# part is not skipped), the rows and their fields between separators none of the values holds (a
+# ctid reads "(0,1)"). Reading this costs less than building the grid (no rows come back, nothing
+# is laid out or written); a grid is kept under it. The parts, each given the rows it covers:
+
+
+def _rows_version(table: str, where: str = "") -> str:
+    """The part of a version for the rows of one table."""
+    return f"""coalesce((
+            SELECT string_agg(concat_ws(':', id, xmin, ctid), ';' ORDER BY id) FROM {table} {where}), '')"""  # noqa: S608 - our tables and conditions
+
+
+def _version_sql(*, appointments: str, practitioners: str, hours: str, time_off: str) -> str:
+    """The version of a grid: the appointments overlapping [start, end) (``appointments``: which
+    of them) with their patients and plans; the practitioners shown, with their users; rooms and
+    appointment types; the working hours, time off and closures (overlapping [start, end))."""
+    return f"""
     SELECT md5(concat_ws('|',
         coalesce((
             SELECT string_agg(
@@ -501,77 +512,138 @@ DAY_VERSION_SQL = """
             FROM scheduling_appointment a
             JOIN patients_patient p ON p.id = a.patient_id
             LEFT JOIN treatments_treatmentplan pl ON pl.id = a.plan_id
-            WHERE a.starts_at < %(end)s AND a.ends_at > %(start)s AND a.starts_at >= %(lower)s), ''),
+            WHERE a.starts_at < %(end)s AND a.ends_at > %(start)s AND a.starts_at >= %(lower)s {appointments}), ''),
         coalesce((
             SELECT string_agg(concat_ws(':', pr.id, pr.xmin, pr.ctid, u.xmin, u.ctid), ';' ORDER BY pr.id)
-            FROM scheduling_practitioner pr JOIN auth_user u ON u.id = pr.user_id), ''),
-        coalesce((SELECT string_agg(concat_ws(':', id, xmin, ctid), ';' ORDER BY id) FROM scheduling_room), ''),
-        coalesce((
-            SELECT string_agg(concat_ws(':', id, xmin, ctid), ';' ORDER BY id) FROM scheduling_appointmenttype), ''),
-        coalesce((
-            SELECT string_agg(concat_ws(':', id, xmin, ctid), ';' ORDER BY id) FROM scheduling_workinghours
-            WHERE weekday = %(weekday)s), ''),
-        coalesce((
-            SELECT string_agg(concat_ws(':', id, xmin, ctid), ';' ORDER BY id) FROM scheduling_timeoff
-            WHERE starts_at < %(end)s AND ends_at > %(start)s), ''),
-        coalesce((
-            SELECT string_agg(concat_ws(':', id, xmin, ctid), ';' ORDER BY id) FROM scheduling_clinicclosure
-            WHERE starts_at < %(end)s AND ends_at > %(start)s), '')
+            FROM scheduling_practitioner pr JOIN auth_user u ON u.id = pr.user_id {practitioners}), ''),
+        {_rows_version("scheduling_room")},
+        {_rows_version("scheduling_appointmenttype")},
+        {_rows_version("scheduling_workinghours", hours)},
+        {_rows_version("scheduling_timeoff", f"WHERE starts_at < %(end)s AND ends_at > %(start)s {time_off}")},
+        {_rows_version("scheduling_clinicclosure", "WHERE starts_at < %(end)s AND ends_at > %(start)s")}
     ))
-"""
+"""  # noqa: S608 - our tables and conditions, the values are parameters
+
+
+# The day: every appointment, every practitioner, the weekday's hours, everyone's time off.
+DAY_VERSION_SQL = _version_sql(appointments="", practitioners="", hours="WHERE weekday = %(weekday)s", time_off="")
+# A practitioner's week: theirs only, and their hours of every weekday.
+WEEK_VERSION_SQL = _version_sql(
+    appointments="AND a.practitioner_id = %(practitioner)s",
+    practitioners="WHERE pr.id = %(practitioner)s",
+    hours="WHERE practitioner_id = %(practitioner)s",
+    time_off="AND practitioner_id = %(practitioner)s",
+)
+
+
+class KeptGrids:
+    """The last few rendered grids, by key (the grid's data version among it), in one process."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._grids: OrderedDict[tuple, Grid] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._grids)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._grids.clear()
+
+    def get_or_build(self, key: tuple, build: Callable[[], Grid], *, can_book: bool, can_change: bool) -> Grid:
+        """The grid kept under ``key``, or the one ``build`` returns, rendered and kept. Only the
+        written HTML is kept: the columns have no blocks left."""
+        with self._lock:
+            kept = self._grids.get(key)
+            if kept is not None:
+                self._grids.move_to_end(key)
+                return kept
+        built = build()
+        built.render(can_book=can_book, can_change=can_change)
+        for column in built.columns:
+            column.blocks = []
+        with self._lock:
+            self._grids[key] = built
+            while len(self._grids) > self.size:
+                self._grids.popitem(last=False)
+        return built
+
+
 DAY_GRIDS_KEPT = 16  # per process: today, a few days around it, for each kind of viewer
-_day_grids: OrderedDict[tuple, Grid] = OrderedDict()
-_day_grids_lock = threading.Lock()
+WEEK_GRIDS_KEPT = 32  # per process: this week and the next of the practitioners looked at, per viewer
+_day_grids = KeptGrids(DAY_GRIDS_KEPT)
+_week_grids = KeptGrids(WEEK_GRIDS_KEPT)
 
 
 def forget_kept_grids() -> None:
-    """Drop every kept day grid (the benchmark times a grid built again this way)."""
-    with _day_grids_lock:
-        _day_grids.clear()
+    """Drop every kept grid (the benchmark times a grid built again this way)."""
+    _day_grids.clear()
+    _week_grids.clear()
+
+
+def _version(sql: str, params: dict) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
 
 
 def day_version(day: date) -> str:
     start, end = day_bounds(day)
-    params = {
-        "start": start, "end": end, "lower": start - LONGEST_APPOINTMENT, "weekday": day.weekday(),
-    }  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(DAY_VERSION_SQL, params)
-        return cursor.fetchone()[0]
+    return _version(
+        DAY_VERSION_SQL, {"start": start, "end": end, "lower": start - LONGEST_APPOINTMENT, "weekday": day.weekday()}
+    )
 
 
 def rendered_day_grid(day: date, *, can_book: bool, can_change: bool) -> Grid:
     """The day grid, rendered (Grid.render) for such a viewer: the one kept for the day's data as
-    it is now (``day_version``) and the current 5 minutes, or built and kept. Its columns have no
-    blocks left: only the written HTML is kept. The version is read before the grid is built, so
-    a change committed in between is at worst in a grid kept under the older version, which no
-    later request asks for."""
+    it is now (``day_version``) and the current 5 minutes, or built and kept. The version is read
+    before the grid is built, so a change committed in between is at worst in a grid kept under
+    the older version, which no later request asks for."""
     now = timezone.now()
     key = (day, day_version(day), _not_before(DayClock(day), now), can_book, can_change)
-    with _day_grids_lock:
-        kept = _day_grids.get(key)
-        if kept is not None:
-            _day_grids.move_to_end(key)
-            return kept
-    built = day_grid(day, now=now)
-    built.render(can_book=can_book, can_change=can_change)
-    for column in built.columns:
-        column.blocks = []
-    with _day_grids_lock:
-        _day_grids[key] = built
-        while len(_day_grids) > DAY_GRIDS_KEPT:
-            _day_grids.popitem(last=False)
-    return built
+    return _day_grids.get_or_build(key, lambda: day_grid(day, now=now), can_book=can_book, can_change=can_change)
 
 
-def week_grid(practitioner, monday: date, *, week_days) -> Grid:
-    """A practitioner's week: one column per day (``week_days``: selectors.week_days)."""
+def _week_end(monday: date) -> date:
+    # The last week Python has is cut short at 9999-12-31 rather than overflow (as selectors.week_days).
+    return monday + timedelta(days=min(6, (date.max - monday).days))
+
+
+def week_version(practitioner_id: int, monday: date) -> str:
+    start, _ = day_bounds(monday)
+    _, end = day_bounds(_week_end(monday))
+    params = {"start": start, "end": end, "lower": start - LONGEST_APPOINTMENT, "practitioner": practitioner_id}
+    return _version(WEEK_VERSION_SQL, params)
+
+
+def rendered_week_grid(practitioner, monday: date, *, can_book: bool, can_change: bool) -> Grid:
+    """A practitioner's week grid, rendered for such a viewer: kept, as the day's
+    (rendered_day_grid), under the week's data version (``week_version``), today's date and, in
+    today's week, the current 5 minutes; selectors.week_days is only read to build it."""
+    now = timezone.now()
+    today = timezone.localdate(now)
+    this_week = monday <= today <= _week_end(monday)
+    key = (
+        practitioner.pk, monday, week_version(practitioner.pk, monday), today,
+        _not_before(DayClock(today), now) if this_week else None, can_book, can_change,
+    )  # fmt: skip
+
+    def build() -> Grid:
+        return week_grid(practitioner, monday, week_days=selectors.week_days(practitioner, monday), now=now)
+
+    return _week_grids.get_or_build(key, build, can_book=can_book, can_change=can_change)
+
+
+def week_grid(practitioner, monday: date, *, week_days, now: datetime | None = None) -> Grid:
+    """A practitioner's week: one column per day (``week_days``: selectors.week_days). Free time
+    starts after ``now`` (by default, the present)."""
     start, _ = day_bounds(monday)
     _, end = day_bounds(monday + timedelta(days=6))
     rules = _rules(start, end, range(7), [practitioner.pk])
     hours, away, closures = rules.hours.get(practitioner.pk, {}), rules.away, rules.closures
-    today = timezone.localdate()
-    now = timezone.now()
+    now = now or timezone.now()
+    today = timezone.localdate(now)
     clocks = {entry.day: DayClock(entry.day) for entry in week_days}
     open_by_day = {}
     for entry in week_days:

@@ -203,8 +203,9 @@ def calendar_week(request, pk: int):
         "return_url": f"{reverse('scheduling:week', args=[practitioner.pk])}?date={monday:%Y-%m-%d}",
         **_grid_context(f"Week of {practitioner.name}: a column per day"),
     }
-    context["grid"] = grid.week_grid(practitioner, monday, week_days=selectors.week_days(practitioner, monday))
-    context["grid"].render(can_book=context["can_book"], can_change=context["can_change"])
+    context["grid"] = grid.rendered_week_grid(
+        practitioner, monday, can_book=context["can_book"], can_change=context["can_change"]
+    )
     if context["can_manage_feed"]:
         context["feed_url"] = request.build_absolute_uri(reverse("scheduling:feed", args=[practitioner.feed_token]))
     template = "scheduling/_week_grid.html" if _is_htmx(request) else "scheduling/week.html"

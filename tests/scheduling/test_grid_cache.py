@@ -1,6 +1,6 @@
-"""The day grid is written once per state of its data (scheduling.grid.rendered_day_grid): a
-second look at an unchanged day reuses it, and any change to what the grid shows, or the time
-moving on, shows at once."""
+"""The day grid and a practitioner's week grid are written once per state of their data
+(scheduling.grid.rendered_day_grid, rendered_week_grid): a second look at an unchanged day or
+week reuses it, and any change to what the grid shows, or the time moving on, shows at once."""
 
 import datetime
 import re
@@ -8,7 +8,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from scheduling import grid
+from scheduling import grid, selectors
 from scheduling.models import Appointment, WorkingHours
 from tests.factories import PatientFactory
 from tests.scheduling.conftest import MONDAY
@@ -183,3 +183,198 @@ def test_only_a_few_grids_are_kept(practitioner):
     for offset in range(grid.DAY_GRIDS_KEPT + 5):
         grid.rendered_day_grid(MONDAY + datetime.timedelta(days=offset), can_book=True, can_change=True)
     assert len(grid._day_grids) <= grid.DAY_GRIDS_KEPT
+
+
+# The week -----------------------------------------------------------------------------------
+
+WEDNESDAY = 2  # days after MONDAY
+
+
+def on(days: int, hour: int, minute: int = 0) -> datetime.datetime:
+    return at(hour, minute) + datetime.timedelta(days=days)
+
+
+def week_cell(days: int, hour: int, minute: int = 0) -> str:
+    return f"start={on(days, hour, minute):%Y-%m-%dT%H:%M:%SZ}"
+
+
+def move(appointment, starts_at: datetime.datetime) -> None:
+    ends_at = starts_at + (appointment.ends_at - appointment.starts_at)
+    Appointment.objects.filter(pk=appointment.pk).update(starts_at=starts_at, ends_at=ends_at, blocked_until=ends_at)
+
+
+@pytest.fixture
+def week_page(frozen_now, receptionist_client, practitioner):
+    def get(date: str = "2030-01-09") -> str:
+        response = receptionist_client.get(reverse("scheduling:week", args=[practitioner.pk]) + f"?date={date}")
+        assert response.status_code == 200
+        return response.content.decode()
+
+    return get
+
+
+@pytest.fixture
+def week_reads(monkeypatch):
+    """How many times the week was read (selectors.week_days) and built (grid.week_grid)."""
+    calls = {"read": 0, "built": 0}
+    read, build = selectors.week_days, grid.week_grid
+
+    def counting_read(*args, **kwargs):
+        calls["read"] += 1
+        return read(*args, **kwargs)
+
+    def counting_build(*args, **kwargs):
+        calls["built"] += 1
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(selectors, "week_days", counting_read)
+    monkeypatch.setattr(grid, "week_grid", counting_build)
+    return calls
+
+
+@pytest.fixture
+def wednesday_appointment(practitioner, patient):
+    return AppointmentFactory(
+        practitioner=practitioner, patient=patient, room=practitioner.default_room, starts_at=on(WEDNESDAY, 10)
+    )
+
+
+def test_an_unchanged_week_is_written_once(week_page, wednesday_appointment, week_reads, django_assert_num_queries):
+    first = week_page()
+    # Session, user, second factor, permissions, the practitioner and the week's version: the
+    # version takes the place of the week's two reads (its appointments; hours, time off, closures).
+    with django_assert_num_queries(6):
+        second = week_page()
+    board = re.compile(r'<div class="grid-board.*?</section>\s*</div>', re.DOTALL)
+    assert board.search(second).group(0) == board.search(first).group(0)
+    assert "Jane Doe" in second
+    saturday = week_page("2030-01-12")  # any day of the week is the same week
+    assert board.search(saturday).group(0) == board.search(first).group(0)
+    assert week_reads == {"read": 1, "built": 1}
+
+
+def test_a_booking_a_move_and_a_cancellation_show_on_the_week(week_page, wednesday_appointment, practitioner):
+    assert "10:00–10:30" in week_page()
+    other = AppointmentFactory(
+        practitioner=practitioner, starts_at=on(WEDNESDAY + 1, 11), patient=PatientFactory(last_name="Booked")
+    )
+    assert "Booked" in week_page()
+    move(other, on(WEDNESDAY + 1, 15))
+    body = week_page()
+    assert "15:00–15:30" in body
+    assert "11:00–11:30" not in body
+    Appointment.objects.filter(pk=wednesday_appointment.pk).update(status=Appointment.Status.CANCELLED)
+    assert "10:00–10:30" not in week_page()
+
+
+def test_an_appointment_moved_out_of_the_week_and_back_shows(week_page, wednesday_appointment):
+    assert "10:00–10:30" in week_page()
+    move(wednesday_appointment, on(WEDNESDAY + 7, 10))
+    assert "10:00–10:30" not in week_page()
+    assert "10:00–10:30" in week_page("2030-01-16")
+    move(wednesday_appointment, on(WEDNESDAY, 10))
+    assert "10:00–10:30" in week_page()
+    assert "10:00–10:30" not in week_page("2030-01-16")
+
+
+def test_an_appointment_given_to_another_practitioner_leaves_the_week(
+    week_page, wednesday_appointment, other_practitioner
+):
+    assert "10:00–10:30" in week_page()
+    Appointment.objects.filter(pk=wednesday_appointment.pk).update(practitioner=other_practitioner)
+    assert "10:00–10:30" not in week_page()
+
+
+def test_a_status_change_shows_on_the_week(week_page, wednesday_appointment):
+    assert "Booked</span>" in week_page()
+    Appointment.objects.filter(pk=wednesday_appointment.pk).update(status=Appointment.Status.CONFIRMED)
+    assert "Confirmed</span>" in week_page()
+
+
+def test_renamed_patient_type_and_room_show_on_the_week(week_page, wednesday_appointment, patient, practitioner):
+    week_page()
+    patient.last_name = "Renamed"
+    patient.save(update_fields=["last_name"])
+    assert "Jane Renamed" in week_page()
+    kind = appointment_type("Consultation")
+    kind.name = "First visit"
+    kind.save(update_fields=["name"])
+    assert "First visit" in week_page()
+    room = practitioner.default_room
+    room.name = "Blue room"
+    room.save(update_fields=["name"])
+    assert "Blue room" in week_page()
+
+
+def test_a_plans_session_count_shows_on_the_week(week_page, wednesday_appointment):
+    from tests.treatments.factories import TreatmentPlanFactory
+
+    plan = TreatmentPlanFactory(consultation__patient=wednesday_appointment.patient, session_count=4)
+    Appointment.objects.filter(pk=wednesday_appointment.pk).update(plan=plan, plan_session_number=2)
+    assert "session 2 of 4" in week_page()
+    type(plan).objects.filter(pk=plan.pk).update(session_count=6)
+    assert "session 2 of 6" in week_page()
+
+
+def test_hours_time_off_and_closures_show_on_the_week(week_page, practitioner):
+    assert week_cell(WEDNESDAY, 9) in week_page()
+    WorkingHours.objects.filter(practitioner=practitioner, weekday=WEDNESDAY).update(starts_at=datetime.time(10))
+    body = week_page()
+    assert week_cell(WEDNESDAY, 9) not in body
+    assert week_cell(WEDNESDAY, 10) in body
+    assert week_cell(WEDNESDAY + 1, 9) in body
+    WorkingHours.objects.create(
+        practitioner=practitioner, weekday=5, starts_at=datetime.time(9), ends_at=datetime.time(12)
+    )
+    assert week_cell(5, 9) in week_page()  # Saturday
+    time_off = TimeOffFactory(practitioner=practitioner, starts_at=on(WEDNESDAY, 14), ends_at=on(WEDNESDAY, 16))
+    assert week_cell(WEDNESDAY, 14, 30) not in week_page()
+    time_off.delete()
+    assert week_cell(WEDNESDAY, 14, 30) in week_page()
+    ClinicClosureFactory(starts_at=on(WEDNESDAY + 1, 15), ends_at=on(WEDNESDAY + 1, 18))
+    assert week_cell(WEDNESDAY + 1, 16) not in week_page()
+
+
+def test_another_practitioners_week_is_their_own(week_page, wednesday_appointment, other_practitioner, week_reads):
+    week_page()
+    AppointmentFactory(
+        practitioner=other_practitioner, room=other_practitioner.default_room, starts_at=on(WEDNESDAY, 15)
+    )
+    TimeOffFactory(practitioner=other_practitioner, starts_at=on(WEDNESDAY, 9), ends_at=on(WEDNESDAY, 18))
+    body = week_page()
+    assert "15:00–15:30" not in body
+    assert week_cell(WEDNESDAY, 9) in body
+    assert week_reads["built"] == 1  # nothing of this week changed
+
+
+def test_free_time_that_passes_is_no_longer_offered_on_the_week(
+    week_page, frozen_now, receptionist_client, receptionist
+):
+    frozen_now.move_to(at(9, 10))
+    body = week_page()
+    assert week_cell(0, 9, 15) in body
+    assert 'class="grid-col grid-today"' in body
+    frozen_now.move_to(at(9, 20))
+    body = week_page()
+    assert week_cell(0, 9, 15) not in body
+    assert week_cell(0, 9, 30) in body
+    frozen_now.move_to(on(1, 8))  # the next day: Monday is past, Tuesday is today
+    receptionist_client.force_login(receptionist)  # yesterday's session has expired
+    body = week_page()
+    assert week_cell(0, 16) not in body
+    assert week_cell(1, 9) in body
+    assert f'grid-today" aria-labelledby="col-{(MONDAY + datetime.timedelta(days=1)).toordinal()}"' in body
+
+
+def test_each_viewer_gets_the_week_their_permissions_allow(week_page, client, manager, practitioner):
+    assert "/grid/book/" in week_page()  # reception books
+    client.force_login(manager)
+    body = client.get(reverse("scheduling:week", args=[practitioner.pk]) + "?date=2030-01-09").content.decode()
+    assert "/grid/book/" not in body
+    assert re.search(r'class="grid-free grid-free-shown', body)
+
+
+def test_only_a_few_weeks_are_kept(practitioner):
+    for offset in range(grid.WEEK_GRIDS_KEPT + 5):
+        grid.rendered_week_grid(practitioner, MONDAY + datetime.timedelta(weeks=offset), can_book=True, can_change=True)
+    assert len(grid._week_grids) <= grid.WEEK_GRIDS_KEPT

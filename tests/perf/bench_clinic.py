@@ -435,6 +435,14 @@ class Bench:
             target=f"<= {CALENDAR_MAX_QUERIES} queries, <= {WEEK_PAGE_MAX_RATIO:g}x floor",
             check=lambda result: result.queries <= CALENDAR_MAX_QUERIES and result.ratio <= WEEK_PAGE_MAX_RATIO,
         )
+        # As the day: the week's grid is kept until its data changes (scheduling.grid.rendered_week_grid).
+        week_url = f"/scheduling/week/{self.practitioner.pk}/?date={self.day:%Y-%m-%d}"
+
+        def week_rebuilt():
+            grid.forget_kept_grids()
+            self.reception_client.get(week_url, secure=True)
+
+        self.time("week view page, grid built again (after a change)", week_rebuilt, floor=floor)
 
     # Slot finder --------------------------------------------------------------------------
 

@@ -51,6 +51,12 @@ def day_page(frozen_now, receptionist_client):
     return get
 
 
+@pytest.fixture(params=["day_page", "week_page"])
+def grid_page(request):
+    """The day page, or the week page of the practitioner (the appointment's week)."""
+    return request.getfixturevalue(request.param)
+
+
 @pytest.fixture
 def builds(monkeypatch):
     """How many times the day grid was built (not taken from what was kept)."""
@@ -96,39 +102,39 @@ def test_an_appointment_moved_to_another_day_leaves_this_one(day_page, appointme
     assert "10:00–10:30" not in day_page()
 
 
-def test_a_status_change_shows(day_page, appointment):
-    assert "Booked</span>" in day_page()
+def test_a_status_change_shows(grid_page, appointment):
+    assert "Booked</span>" in grid_page()
     Appointment.objects.filter(pk=appointment.pk).update(status=Appointment.Status.ARRIVED)
-    assert "Arrived</span>" in day_page()
+    assert "Arrived</span>" in grid_page()
 
 
-def test_renamed_patient_type_room_and_practitioner_show(day_page, appointment, patient, practitioner):
-    day_page()
+def test_renamed_patient_type_room_and_practitioner_show(grid_page, appointment, patient, practitioner):
+    grid_page()
     patient.last_name = "Renamed"
     patient.save(update_fields=["last_name"])
-    assert "Jane Renamed" in day_page()
+    assert "Jane Renamed" in grid_page()
     kind = appointment_type("Consultation")
     kind.name = "First visit"
     kind.save(update_fields=["name"])
-    assert "First visit" in day_page()
+    assert "First visit" in grid_page()
     room = practitioner.default_room
     room.name = "Blue room"
     room.save(update_fields=["name"])
-    assert "Blue room" in day_page()
+    assert "Blue room" in grid_page()
     user = practitioner.user
     user.last_name = "Newname"
     user.save(update_fields=["last_name"])
-    assert f"{user.first_name} Newname" in day_page()
+    assert f"{user.first_name} Newname" in grid_page()
 
 
-def test_a_plans_session_count_shows(day_page, appointment):
+def test_a_plans_session_count_shows(grid_page, appointment):
     from tests.treatments.factories import TreatmentPlanFactory
 
     plan = TreatmentPlanFactory(consultation__patient=appointment.patient, session_count=4)
     Appointment.objects.filter(pk=appointment.pk).update(plan=plan, plan_session_number=2)
-    assert "session 2 of 4" in day_page()
+    assert "session 2 of 4" in grid_page()
     type(plan).objects.filter(pk=plan.pk).update(session_count=6)
-    assert "session 2 of 6" in day_page()
+    assert "session 2 of 6" in grid_page()
 
 
 def test_new_and_deactivated_practitioners_show(day_page, practitioner):
@@ -283,37 +289,6 @@ def test_an_appointment_given_to_another_practitioner_leaves_the_week(
     assert "10:00–10:30" in week_page()
     Appointment.objects.filter(pk=wednesday_appointment.pk).update(practitioner=other_practitioner)
     assert "10:00–10:30" not in week_page()
-
-
-def test_a_status_change_shows_on_the_week(week_page, wednesday_appointment):
-    assert "Booked</span>" in week_page()
-    Appointment.objects.filter(pk=wednesday_appointment.pk).update(status=Appointment.Status.CONFIRMED)
-    assert "Confirmed</span>" in week_page()
-
-
-def test_renamed_patient_type_and_room_show_on_the_week(week_page, wednesday_appointment, patient, practitioner):
-    week_page()
-    patient.last_name = "Renamed"
-    patient.save(update_fields=["last_name"])
-    assert "Jane Renamed" in week_page()
-    kind = appointment_type("Consultation")
-    kind.name = "First visit"
-    kind.save(update_fields=["name"])
-    assert "First visit" in week_page()
-    room = practitioner.default_room
-    room.name = "Blue room"
-    room.save(update_fields=["name"])
-    assert "Blue room" in week_page()
-
-
-def test_a_plans_session_count_shows_on_the_week(week_page, wednesday_appointment):
-    from tests.treatments.factories import TreatmentPlanFactory
-
-    plan = TreatmentPlanFactory(consultation__patient=wednesday_appointment.patient, session_count=4)
-    Appointment.objects.filter(pk=wednesday_appointment.pk).update(plan=plan, plan_session_number=2)
-    assert "session 2 of 4" in week_page()
-    type(plan).objects.filter(pk=plan.pk).update(session_count=6)
-    assert "session 2 of 6" in week_page()
 
 
 def test_hours_time_off_and_closures_show_on_the_week(week_page, practitioner):

@@ -7,8 +7,9 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Case, Q, QuerySet, When
+from django.db.models import Case, Count, Q, QuerySet, When, Window
 from django.utils import timezone
 
 from patients.models import (
@@ -65,6 +66,28 @@ def patient_search(query: str, *, include_archived: bool = False) -> QuerySet[Pa
             condition |= Q(phone=e164)
         return patients.filter(condition).order_by("last_name", "first_name", "id")
     return _name_search(patients, normalize_name(query))
+
+
+def patient_search_page(query: str, *, include_archived: bool = False, number, per_page: int) -> Page:
+    """Page ``number`` of patient_search (the page Paginator.get_page would give) and the
+    number of matches. A search reads its page and its count in one statement
+    (count(*) OVER (): PostgreSQL ranks every match to sort them anyway), not two; only a
+    page past the end needs the count first. The whole list (no search) keeps the usual two:
+    its page is read from an index, which counting every row in the same statement would defeat."""
+    patients = patient_search(query, include_archived=include_archived)
+    paginator = Paginator(patients, per_page)
+    if query.strip():
+        try:
+            wanted = int(number) if number is not None else 1
+        except (TypeError, ValueError):
+            wanted = 1  # as get_page: a page that is not a number is the first
+        if wanted >= 1:
+            start = (wanted - 1) * per_page
+            rows = list(patients.annotate(match_count=Window(Count("*")))[start : start + per_page])
+            if rows or wanted == 1:
+                paginator.count = rows[0].match_count if rows else 0  # Paginator.count is a cached property
+                return Page(rows, wanted, paginator)
+    return paginator.get_page(number)
 
 
 # Letters of the search keys (lower case, accents removed): what a misspelt letter may have been.

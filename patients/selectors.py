@@ -113,10 +113,15 @@ def one_edit_away(word: str) -> set[str]:
 
 
 def _known_words(candidates: set[str]) -> set[str]:
-    """Which of ``candidates`` (hundreds) some patient's name contains. One array parameter, not
-    hundreds of IN placeholders: PostgreSQL plans it in a fraction of the time."""
+    """Which of ``candidates`` (hundreds) some patient's name contains. One parameter, not
+    hundreds of IN placeholders: PostgreSQL plans it in a fraction of the time. The words joined
+    by spaces (a word of normalize_name has none), not a list: psycopg2 quotes one string
+    instead of hundreds, half the cost of the lookup."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT word FROM {NameWord._meta.db_table} WHERE word = ANY(%s)", [sorted(candidates)])  # noqa: S608 - the table name is ours
+        cursor.execute(
+            f"SELECT word FROM {NameWord._meta.db_table} WHERE word = ANY(string_to_array(%s, ' '))",  # noqa: S608 - the table name is ours
+            [" ".join(sorted(candidates))],
+        )
         return {word for (word,) in cursor.fetchall()}
 
 

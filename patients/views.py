@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -58,8 +57,9 @@ def patient_list(request):
         include_archived = form.cleaned_data["archived"]
     if query:
         audit_search(request, query=query)
-    patients = selectors.patient_search(query, include_archived=include_archived)
-    page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = selectors.patient_search_page(
+        query, include_archived=include_archived, number=request.GET.get("page"), per_page=PAGE_SIZE
+    )
     params = request.GET.copy()
     params.pop("page", None)
     return render(

@@ -115,9 +115,29 @@ def test_list_searches_and_paginates(receptionist_client):
 
 def test_list_query_count_does_not_grow_with_patients(receptionist_client, django_assert_max_num_queries):
     PatientFactory.create_batch(25)
-    # 9: one of them is the second factor's device, loaded on every request of a verified session.
-    with django_assert_max_num_queries(9):
+    # 8: one of them is the second factor's device, loaded on every request of a verified session;
+    # a search reads its page and its count in one statement.
+    with django_assert_max_num_queries(8):
         receptionist_client.get(reverse("patients:list"), {"q": "a"})
+
+
+def test_list_rows_link_to_each_patient_and_show_the_birth_date(receptionist_client):
+    patient = PatientFactory(first_name="Chloé", last_name="Dubois", date_of_birth=datetime.date(1985, 1, 31))
+    archived = PatientFactory(last_name="Dubreuil", archived_at=timezone.now())
+    response = receptionist_client.get(reverse("patients:list"), {"q": "dub", "archived": "on"})
+    html = response.content.decode()
+    assert f'<a href="{reverse("patients:detail", args=[patient.pk])}">Dubois, Chloé</a>' in html
+    assert f'href="{reverse("patients:detail", args=[archived.pk])}"' in html
+    assert "<td>31 Jan 1985</td>" in html
+    assert 'id="id_archived" checked>' in html
+    assert 'value="dub"' in html
+
+
+def test_list_search_box_shows_its_error(receptionist_client):
+    response = receptionist_client.get(reverse("patients:list"), {"q": "x" * 101})
+    html = response.content.decode()
+    assert 'class="textinput form-control is-invalid" aria-invalid="true" aria-describedby="id_q_error"' in html
+    assert '<div id="id_q_error" class="invalid-feedback"><p id="error_1_id_q"><strong>Ensure this value' in html
 
 
 def test_detail_hides_clinical_data_from_reception(receptionist_client):

@@ -1,8 +1,11 @@
 import datetime
 
 import pytest
+from django.core.paginator import Paginator
+from django.template.defaultfilters import date as date_filter
 
-from patients.selectors import patient_search, possible_duplicates
+from patients.selectors import patient_search, patient_search_page, possible_duplicates
+from patients.templatetags.patients_tags import day_month_year
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -169,3 +172,34 @@ def test_deleting_a_patient_forgets_the_words_only_they_bore(gordillos, manager)
     words = set(NameWord.objects.values_list("word", flat=True))
     assert "zebedee" not in words
     assert {"quixwort", "ana", "gordillo"} <= words
+
+
+@pytest.mark.parametrize("query", ["smith", "smiht", "anna smith", "", "07911", "nobody"])
+@pytest.mark.parametrize("number", [None, "1", "2", "3", "4", "99", "0", "-1", "two", "1.5"])
+def test_search_page_is_the_page_and_count_the_paginator_gives(query, number):
+    PatientFactory.create_batch(7, first_name="Anna", last_name="Smith", phone="+447911900123")
+    PatientFactory.create_batch(3, first_name="Ben", last_name="Smithson")
+    expected = Paginator(patient_search(query), 4).get_page(number)
+    page = patient_search_page(query, number=number, per_page=4)
+    assert (page.number, page.paginator.count, page.paginator.num_pages) == (
+        expected.number,
+        expected.paginator.count,
+        expected.paginator.num_pages,
+    )
+    assert list(page) == list(expected)
+
+
+def test_search_first_page_counts_in_the_same_statement(django_assert_num_queries):
+    PatientFactory.create_batch(3, last_name="Smith")
+    with django_assert_num_queries(2):  # the known words, then the page with its count
+        page = patient_search_page("smith", number=None, per_page=25)
+        assert (len(page), page.paginator.count) == (3, 3)
+
+
+@pytest.mark.parametrize("day", [datetime.date(1985, 1, 31), datetime.date(2001, 5, 2), datetime.date(999, 12, 9)])
+def test_day_month_year_shows_what_the_date_filter_shows(day):
+    assert day_month_year(day) == date_filter(day, "d M Y")
+
+
+def test_day_month_year_of_nothing_is_empty():
+    assert day_month_year(None) == ""

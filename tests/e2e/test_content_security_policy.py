@@ -156,7 +156,8 @@ def test_htmx_calendar_navigation_works_under_the_policy(live_server, watched_pa
         page.get_by_role("link", name=re.compile("Previous day")).click()
     expect(page.locator(".grid-appt").first).to_be_visible()
     # A swapped-in card is coloured too.
-    assert page.locator(".grid-appt").first.evaluate("e => getComputedStyle(e).borderLeftColor") == expected
+    # Painted by clinic.js when htmx has settled the swap (htmx.onLoad): wait for it.
+    expect(page.locator(".grid-appt").first).to_have_css("border-left-color", expected)
     assert_no_violation(page, "calendar navigation")
 
 

@@ -54,7 +54,9 @@ class SinkHandler:
         self._lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.hold_at is not None and len(self.messages) + 1 == self.hold_at and not self.release.is_set():
+        # From the hold_at-th message on, every recipient waits for release (>=, not ==: two
+        # connections at once can each see the count step past hold_at).
+        if self.hold_at is not None and len(self.messages) + 1 >= self.hold_at and not self.release.is_set():
             self.holding.set()
             while not self.release.is_set():
                 await asyncio.sleep(0.05)

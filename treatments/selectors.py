@@ -69,8 +69,8 @@ def plan_sessions(plan: TreatmentPlan) -> list[TreatmentSession]:
         [plan],
         Prefetch(
             "sessions",
-            queryset=TreatmentSession.objects.select_related("doctor")
-            .prefetch_related(
+            # Not the doctor: no page of the plan names who gave each session.
+            queryset=TreatmentSession.objects.prefetch_related(
                 # One query for the usages with their batch and product, not three.
                 Prefetch("batch_usages", queryset=BatchUsage.objects.select_related("batch__product")),
                 Prefetch("ratings", queryset=OutcomeRating.objects.order_by("rater")),

@@ -74,8 +74,7 @@ def plan_sessions(plan: TreatmentPlan) -> list[TreatmentSession]:
                 # One query for the usages with their batch and product, not three.
                 Prefetch("batch_usages", queryset=BatchUsage.objects.select_related("batch__product")),
                 Prefetch("ratings", queryset=OutcomeRating.objects.order_by("rater")),
-            )
-            .order_by("number"),
+            ).order_by("number"),
         ),
     )
     return list(plan.sessions.all())

@@ -377,7 +377,10 @@ def _plan_context(request, patient, plan: TreatmentPlan) -> dict:
             None,
         ),
         "cocktail": selectors.plan_products(plan),
-        "overrides": list(plan.safety_overrides.select_related("overridden_by", "session")),
+        # A plan loaded with get_plan_with_patient_for says whether it has any (no query if not).
+        "overrides": list(plan.safety_overrides.select_related("overridden_by", "session"))
+        if getattr(plan, "has_overrides", True)
+        else [],
     }
 
 

@@ -374,3 +374,24 @@ def test_the_patient_panel_lists_upcoming_appointments_in_one_query(receptionist
     assert page.count(f"with {practitioner.name}") == 3
     assert page.count("scheduling-status-booked") == 3
     assert page.count('data-type-colour="') == 3
+
+
+def test_the_plan_page_lists_its_booked_sessions_in_one_query(doctor, plan, practitioner):
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    client.force_login(doctor)
+    page_url = plan.get_absolute_url()
+    _book_course(plan, practitioner, numbers=(1,))
+    with CaptureQueriesContext(connection) as one:
+        client.get(page_url)
+    _book_course(plan, practitioner, numbers=(2, 3))
+    with CaptureQueriesContext(connection) as three:
+        page = client.get(page_url).content.decode()
+    assert len(three) == len(one)
+    for number in (1, 2, 3):
+        assert f"Session {number}: " in page
+    assert page.count(f"with {practitioner.name}") == 3
+    assert page.count("scheduling-status-booked") == 3

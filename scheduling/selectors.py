@@ -173,6 +173,17 @@ def patient_upcoming(patient, *, limit: int = 10) -> list[Appointment]:
         .filter(patient=patient)
         .filter(Q(starts_at__gte=timezone.now() - timedelta(hours=12)))
         .exclude(status=Appointment.Status.CANCELLED)
+        # And only their columns the panel shows: fewer to read and to turn into objects.
+        .only(
+            "starts_at",
+            "status",
+            "plan_session_number",
+            "appointment_type__name",
+            "appointment_type__colour",
+            "practitioner__user__first_name",
+            "practitioner__user__last_name",
+            "practitioner__user__username",
+        )
         .order_by("starts_at")[:limit]
     )
 
@@ -180,7 +191,19 @@ def patient_upcoming(patient, *, limit: int = 10) -> list[Appointment]:
 def plan_appointments(plan) -> list[Appointment]:
     """The appointments booked for a treatment plan's sessions, in order (cancelled ones left out)."""
     return list(
-        Appointment.objects.live().filter(plan=plan).select_related("practitioner__user").order_by("starts_at", "id")
+        Appointment.objects.live()
+        .filter(plan=plan)
+        .select_related("practitioner__user")
+        # Only the columns the plan page shows.
+        .only(
+            "starts_at",
+            "status",
+            "plan_session_number",
+            "practitioner__user__first_name",
+            "practitioner__user__last_name",
+            "practitioner__user__username",
+        )
+        .order_by("starts_at", "id")
     )
 
 

@@ -6,18 +6,20 @@ Clinical records need patients.view_clinical to read and patients.record_clinica
 
 from __future__ import annotations
 
+from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404
 
 from clinic.permissions import VIEW_CLINICAL
 from patients.access import require_perm, require_record_perm
 from patients.models import Patient
-from treatments.models import Batch, Consultation, Photo, TreatmentPlan, TreatmentSession
+from treatments.models import Batch, Consultation, Photo, SafetyOverride, TreatmentPlan, TreatmentSession
 
 __all__ = [
     "get_batch_for",
     "get_consultation_for",
     "get_photo_for",
     "get_plan_for",
+    "get_plan_with_patient_for",
     "get_session_for",
 ]
 
@@ -35,6 +37,22 @@ def get_plan_for(user, patient: Patient, pk: int, *, perm: str = VIEW_CLINICAL) 
     _require(user, perm, TreatmentPlan, patient, pk)
     return get_object_or_404(
         TreatmentPlan.objects.select_related("doctor", "consultation", "cancelled_by"), pk=pk, patient=patient
+    )
+
+
+def get_plan_with_patient_for(user, patient_pk: int, pk: int, *, perm: str = VIEW_CLINICAL) -> TreatmentPlan:
+    """The plan ``pk`` of patient ``patient_pk`` with its patient (``plan.patient``) and whether
+    it has safety overrides (``plan.has_overrides``), in one query. The refusal is
+    get_patient_for's (the plan's own check asks the same clinical permission, so it never
+    refuses after it); a 404 whether the patient or the plan is missing."""
+    require_record_perm(user, perm, object_type="clinical record", object_id=patient_pk, patient_id=patient_pk)
+    return get_object_or_404(
+        TreatmentPlan.objects.select_related("patient", "doctor", "consultation", "cancelled_by").annotate(
+            # Most plans have no safety override: the page asks for them only when one exists.
+            has_overrides=Exists(SafetyOverride.objects.filter(plan=OuterRef("pk")))
+        ),
+        pk=pk,
+        patient_id=patient_pk,
     )
 
 

@@ -69,13 +69,12 @@ def plan_sessions(plan: TreatmentPlan) -> list[TreatmentSession]:
         [plan],
         Prefetch(
             "sessions",
-            queryset=TreatmentSession.objects.select_related("doctor")
-            .prefetch_related(
+            # Not the doctor: no page of the plan names who gave each session.
+            queryset=TreatmentSession.objects.prefetch_related(
                 # One query for the usages with their batch and product, not three.
                 Prefetch("batch_usages", queryset=BatchUsage.objects.select_related("batch__product")),
                 Prefetch("ratings", queryset=OutcomeRating.objects.order_by("rater")),
-            )
-            .order_by("number"),
+            ).order_by("number"),
         ),
     )
     return list(plan.sessions.all())
@@ -222,10 +221,21 @@ def recall_notices(batch: Batch, patient_ids: list[int]) -> dict[int, ScheduledM
 
 
 def patient_recalled_usages(patient: Patient) -> list[BatchUsage]:
-    """The recalled batches ``patient`` received (one query), for the flag on the patient page."""
+    """The recalled batches ``patient`` received (one query), for the flag on the patient page:
+    only the columns the flag shows (every patient page asks, nearly always for no row)."""
     return list(
         BatchUsage.objects.filter(session__patient=patient, batch__recalled_at__isnull=False)
         .select_related("batch__product", "session")
+        .only(
+            "amount",
+            "batch__lot_number",
+            "batch__recalled_at",
+            "batch__recall_reason",
+            "batch__product__name",
+            "session__number",
+            "session__performed_at",
+            "session__patient_id",
+        )
         .order_by("session__performed_at")
     )
 

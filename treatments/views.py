@@ -44,6 +44,7 @@ from treatments.access import (
     get_consultation_for,
     get_photo_for,
     get_plan_for,
+    get_plan_with_patient_for,
     get_session_for,
 )
 from treatments.emails import FOLLOW_UP_ACTION
@@ -376,15 +377,18 @@ def _plan_context(request, patient, plan: TreatmentPlan) -> dict:
             None,
         ),
         "cocktail": selectors.plan_products(plan),
-        "overrides": list(plan.safety_overrides.select_related("overridden_by", "session")),
+        # A plan loaded with get_plan_with_patient_for says whether it has any (no query if not).
+        "overrides": list(plan.safety_overrides.select_related("overridden_by", "session"))
+        if getattr(plan, "has_overrides", True)
+        else [],
     }
 
 
 @require_GET
 @login_required
 def plan_detail(request, patient_pk: int, pk: int):
-    patient = get_patient_for(request.user, patient_pk, perm=VIEW_CLINICAL)
-    plan = get_plan_for(request.user, patient, pk)
+    plan = get_plan_with_patient_for(request.user, patient_pk, pk)
+    patient = plan.patient
     context = _plan_context(request, patient, plan)
     check = services.plan_safety_check(plan=plan) if plan.is_open else None
     context.update(

@@ -354,3 +354,44 @@ def test_a_refused_move_never_offers_the_current_time_back(doctor_client, practi
     assert at(12, 15) not in offered
     appointment.refresh_from_db()
     assert appointment.starts_at == at(12, 15)
+
+
+def test_the_patient_panel_lists_upcoming_appointments_in_one_query(receptionist_client, practitioner, patient):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    page_url = reverse("patients:detail", args=[patient.pk])
+    AppointmentFactory(practitioner=practitioner, patient=patient, starts_at=at(10, days=1))
+    with CaptureQueriesContext(connection) as one:
+        receptionist_client.get(page_url)
+    AppointmentFactory(practitioner=practitioner, patient=patient, starts_at=at(11, days=2), plan_session_number=None)
+    AppointmentFactory(practitioner=practitioner, patient=patient, starts_at=at(12, days=3))
+    with CaptureQueriesContext(connection) as three:
+        page = receptionist_client.get(page_url).content.decode()
+    # Each row's type, practitioner and status come with the one query (nothing loaded row by row).
+    assert len(three) == len(one)
+    assert page.count("scheduling-type-bar") == 3
+    assert page.count(f"with {practitioner.name}") == 3
+    assert page.count("scheduling-status-booked") == 3
+    assert page.count('data-type-colour="') == 3
+
+
+def test_the_plan_page_lists_its_booked_sessions_in_one_query(doctor, plan, practitioner):
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    client.force_login(doctor)
+    page_url = plan.get_absolute_url()
+    _book_course(plan, practitioner, numbers=(1,))
+    with CaptureQueriesContext(connection) as one:
+        client.get(page_url)
+    _book_course(plan, practitioner, numbers=(2, 3))
+    with CaptureQueriesContext(connection) as three:
+        page = client.get(page_url).content.decode()
+    assert len(three) == len(one)
+    for number in (1, 2, 3):
+        assert f"Session {number}: " in page
+    assert page.count(f"with {practitioner.name}") == 3
+    assert page.count("scheduling-status-booked") == 3

@@ -14,6 +14,7 @@ import pytest
 from django.core import mail
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -319,12 +320,18 @@ def test_patient_and_session_pages_flag_a_recalled_batch(doctor, manager):
     batch = BatchFactory(lot_number="FLAG-1")
     session = _given(batch)
     patient_page = reverse("patients:detail", args=[session.patient_id])
-    assert "Received a recalled batch" not in doctor_client.get(patient_page).content.decode()
+    with CaptureQueriesContext(connection) as unflagged:
+        assert "Received a recalled batch" not in doctor_client.get(patient_page).content.decode()
     Batch.objects.filter(pk=batch.pk).update(recalled_at=timezone.now(), recall_reason="Particles in vials")
     for client in (doctor_client, manager_client):
-        page = client.get(patient_page).content.decode()
+        with CaptureQueriesContext(connection) as flagged:
+            page = client.get(patient_page).content.decode()
         assert "Received a recalled batch" in page
         assert "lot FLAG-1: 1.50 ml in session 1" in page
+        assert "Particles in vials" in page
+        if client is doctor_client:
+            # The flag's columns come with its one query (none is loaded later, row by row).
+            assert len(flagged) == len(unflagged)
     assert "session record" not in manager_client.get(patient_page).content.decode()  # no clinical link
     page = doctor_client.get(session.get_absolute_url()).content.decode()
     assert "Recalled batch:" in page

@@ -394,6 +394,11 @@ def _course_with_sessions(count, doctor):
     return plan
 
 
+# The whole request: session, user, second factor, permissions, then the page's own reads and
+# the audit row. The plan page lists the booked appointments too.
+QUERY_BUDGETS = {"timeline": 9, "plan_detail": 18, "plan_print": 12}
+
+
 @pytest.mark.parametrize("name", ["timeline", "plan_detail", "plan_print"])
 def test_query_budget_does_not_grow_with_sessions(doctor_client, doctor, django_assert_max_num_queries, name):
     counts = []
@@ -407,8 +412,37 @@ def test_query_budget_does_not_grow_with_sessions(doctor_client, doctor, django_
             assert doctor_client.get(target).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
-    with django_assert_max_num_queries(26):  # the plan page lists the booked appointments too
+    with django_assert_max_num_queries(QUERY_BUDGETS[name]):
         doctor_client.get(target)
+
+
+def test_plan_page_lists_its_safety_overrides_and_asks_for_none_without(doctor_client, doctor):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    plan = _course_with_sessions(1, doctor)
+    # Completed: no safety check of today (which reads the overrides for itself).
+    TreatmentPlan.objects.filter(pk=plan.pk).update(
+        status=TreatmentPlan.Status.COMPLETED, maintenance_due_on=timezone.localdate() + datetime.timedelta(days=180)
+    )
+    target = url("plan_detail", plan.patient.pk, plan.pk)
+    with CaptureQueriesContext(connection) as queries:
+        page = doctor_client.get(target).content.decode()
+    assert "overrides-heading" not in page
+    assert not [query for query in queries if query["sql"].startswith('SELECT "treatments_safetyoverride"')]
+    SafetyOverride.objects.create(
+        patient=plan.patient,
+        plan=plan,
+        session=plan.sessions.get(),
+        finding_code="allergy",
+        finding="Allergy to hyaluronic acid",
+        reason="Patch test negative",
+        overridden_by=doctor,
+    )
+    page = doctor_client.get(target).content.decode()
+    assert "overrides-heading" in page
+    assert "Allergy to hyaluronic acid — “Patch test negative”" in page
+    assert ", session 1)" in page
 
 
 # Photos ------------------------------------------------------------------------------

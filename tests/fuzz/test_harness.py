@@ -16,7 +16,7 @@ def test_a_crash_is_recorded_with_the_project_line_it_came_from(fuzz, monkeypatc
     def crash(*args, **kwargs):
         raise ValueError("boom")
 
-    monkeypatch.setattr(selectors, "patient_search", crash)
+    monkeypatch.setattr(selectors, "patient_search_page", crash)  # what the list view calls
     path = fuzz.path("patients:list") + "?q=x"
     response = fuzz.request("receptionist", "get", path, name="patients:list", where="?q", value=Value(b"x"))
     assert response is None

@@ -88,7 +88,13 @@ def test_invisible_characters_at_either_end_are_trimmed():
 def project_form_classes() -> list[type]:
     """Every form class defined in the project's apps (their modules imported first)."""
     base = Path(settings.BASE_DIR).resolve()
-    packages = [config.module for config in apps.get_app_configs() if Path(config.path).resolve().is_relative_to(base)]
+    packages = [
+        config.module
+        for config in apps.get_app_configs()
+        # The project's own apps: under the checkout, and not installed packages (a virtualenv
+        # may live inside the checkout, as bin/setup makes it).
+        if Path(config.path).resolve().is_relative_to(base) and "site-packages" not in Path(config.path).parts
+    ]
     names = {package.__name__ for package in packages}
     for package in packages:
         for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):

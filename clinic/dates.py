@@ -168,10 +168,9 @@ class RangeDateTimeInput(RangeDateInput):
         super().__init__(attrs=attrs, format=format)
 
 
-class DateField(forms.DateField):
-    """A date within ``within``; outside it a form error that gives the range."""
-
-    widget = RangeDateInput
+class _WithinRange:
+    """A form field whose value must fall in ``within`` (checked by ``check_value``); its
+    browser picker is given the range."""
 
     def __init__(self, *, within: DateRange, **kwargs):
         super().__init__(**kwargs)
@@ -179,28 +178,32 @@ class DateField(forms.DateField):
         if isinstance(self.widget, RangeDateInput):
             self.widget.within = within
 
+    def check_value(self, value) -> None:
+        raise NotImplementedError
+
     def validate(self, value) -> None:
         super().validate(value)
         if value not in self.empty_values:
-            self.within.check(value)
+            self.check_value(value)
 
 
-class DateTimeField(forms.DateTimeField):
+class DateField(_WithinRange, forms.DateField):
+    """A date within ``within``; outside it a form error that gives the range."""
+
+    widget = RangeDateInput
+
+    def check_value(self, value) -> None:
+        self.within.check(value)
+
+
+class DateTimeField(_WithinRange, forms.DateTimeField):
     """A local date and time within ``within`` (by its local date). A time the clocks skip or
     repeat is already a form error (Django's own check)."""
 
     widget = RangeDateTimeInput
 
-    def __init__(self, *, within: DateRange, **kwargs):
-        super().__init__(**kwargs)
-        self.within = within
-        if isinstance(self.widget, RangeDateInput):
-            self.widget.within = within
-
-    def validate(self, value) -> None:
-        super().validate(value)
-        if value not in self.empty_values:
-            self.within.check_instant(value)
+    def check_value(self, value) -> None:
+        self.within.check_instant(value)
 
 
 def date_field(within: DateRange) -> Callable[..., DateField]:

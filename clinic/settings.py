@@ -169,7 +169,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.is_verified(): has this session passed the second factor?
-    "django_otp.middleware.OTPMiddleware",
+    "clinic.accounts.middleware.VerifiedDeviceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "clinic.middleware.IdleSessionTimeoutMiddleware",
     # A staff user goes nowhere before enrolling and entering their second factor.
@@ -275,7 +275,7 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            else "clinic.staticstorage.StaticStorage"  # WhiteNoise's compressed manifest storage
         )
     },
 }
@@ -396,6 +396,9 @@ OTP_TOTP_ISSUER = CLINIC_NAME
 # or once the password has changed.
 PASSWORD_RESET_TIMEOUT = env_int("STAFF_INVITE_MAX_AGE_DAYS", 7) * 24 * 60 * 60
 
+# Sessions live in the database (a logout or a deactivated account ends them at once); read
+# by a written-out statement (clinic/sessions.py).
+SESSION_ENGINE = "clinic.sessions"
 SESSION_COOKIE_HTTPONLY = True
 # A login lasts at most SESSION_COOKIE_AGE, and ends sooner after SESSION_IDLE_TIMEOUT_SECONDS
 # without a request (clinic.middleware.IdleSessionTimeoutMiddleware): a screen left open at

@@ -1,5 +1,5 @@
-"""The staff backend reads a user's permissions and role names in one statement, and answers
-exactly what Django's ModelBackend and the groups table say."""
+"""The staff backend reads a user, their permissions, role names and confirmed devices in one
+statement, and answers exactly what Django's ModelBackend, the groups and the devices say."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.accounts.backends import StaffBackend
-from clinic.roles import roles_of
+from clinic.roles import RECEPTIONIST, roles_of
+from tests.factories import UserFactory, authenticator_for
 
 pytestmark = pytest.mark.django_db
 
@@ -53,3 +55,40 @@ def test_inactive_users_and_superusers_as_django_says(receptionist):
     assert StaffBackend().get_all_permissions(fresh(receptionist)) == set()
     root = get_user_model().objects.create_superuser("root_sam", "root@example.org", "x" * 20)
     assert StaffBackend().get_all_permissions(fresh(root)) == ModelBackend().get_all_permissions(fresh(root))
+
+
+def test_get_user_reads_the_user_permissions_roles_and_devices_in_one_statement(
+    receptionist, django_assert_num_queries
+):
+    device = authenticator_for(receptionist)
+    TOTPDevice.objects.create(user=receptionist, name="Not confirmed yet", confirmed=False)
+    someone_else = authenticator_for(UserFactory(username="other_desk"))
+    with django_assert_num_queries(1):
+        user = StaffBackend().get_user(receptionist.pk)
+        assert user == receptionist
+        assert user.username == receptionist.username
+        assert user.has_perm("patients.view_patient")
+        assert not user.has_perm("treatments.add_consultation")
+        assert roles_of(user) == frozenset({RECEPTIONIST})
+        assert user.confirmed_devices == frozenset({device.persistent_id})
+    assert someone_else.persistent_id not in user.confirmed_devices
+    assert user.get_all_permissions() == ModelBackend().get_all_permissions(fresh(receptionist))
+    assert not user._state.adding  # a saved user, as the ORM would load it
+    user.first_name = "Renamed"
+    user.save()
+    assert fresh(receptionist).first_name == "Renamed"
+
+
+def test_get_user_refuses_whom_django_refuses(receptionist):
+    assert StaffBackend().get_user(receptionist.pk + 1000) is None
+    assert StaffBackend().get_user("not a number") is None
+    receptionist.is_active = False
+    receptionist.save()
+    assert StaffBackend().get_user(receptionist.pk) is None
+
+
+def test_a_superuser_is_loaded_with_every_permission(superuser):
+    user = StaffBackend().get_user(superuser.pk)
+    assert user.is_superuser
+    assert user.has_perm("patients.delete_patient")
+    assert user.get_all_permissions() == ModelBackend().get_all_permissions(fresh(superuser))

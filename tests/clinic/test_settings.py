@@ -172,3 +172,22 @@ def test_schema_commands_run_on_a_bare_environment(command):
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_production_static_storage_answers_as_whitenoise_and_keeps_each_url(tmp_path, settings):
+    import json
+
+    from whitenoise.storage import CompressedManifestStaticFilesStorage
+
+    from clinic.staticstorage import StaticStorage
+
+    settings.DEBUG = False
+    manifest = {"paths": {"css/clinic.css": "css/clinic.0123abcd.css"}, "version": "1.1", "hash": "x"}
+    (tmp_path / "staticfiles.json").write_text(json.dumps(manifest))
+    ours = StaticStorage(location=tmp_path, base_url="/static/")
+    theirs = CompressedManifestStaticFilesStorage(location=tmp_path, base_url="/static/")
+    assert ours.url("css/clinic.css") == theirs.url("css/clinic.css") == "/static/css/clinic.0123abcd.css"
+    ours.hashed_files = {}  # kept: the manifest is not looked at again
+    assert ours.url("css/clinic.css") == "/static/css/clinic.0123abcd.css"
+    with pytest.raises(ValueError, match="Missing staticfiles manifest entry"):
+        ours.url("css/unknown.css")

@@ -174,7 +174,9 @@ def test_deleting_a_patient_forgets_the_words_only_they_bore(gordillos, manager)
     assert {"quixwort", "ana", "gordillo"} <= words
 
 
-@pytest.mark.parametrize("query", ["smith", "smiht", "anna smith", "", "07911", "nobody"])
+@pytest.mark.parametrize(
+    "query", ["smith", "smiht", "anna smith", "anna smiht", "sm", "sm_th", "50%", "", "07911", "nobody"]
+)
 @pytest.mark.parametrize("number", [None, "1", "2", "3", "4", "99", "0", "-1", "two", "1.5"])
 def test_search_page_is_the_page_and_count_the_paginator_gives(query, number):
     PatientFactory.create_batch(7, first_name="Anna", last_name="Smith", phone="+447911900123")
@@ -187,6 +189,20 @@ def test_search_page_is_the_page_and_count_the_paginator_gives(query, number):
         expected.paginator.num_pages,
     )
     assert list(page) == list(expected)
+
+
+@pytest.mark.parametrize("query", ["smith", "smiht", "anna smith", "smithson"])
+def test_search_page_with_archived_patients_is_the_page_the_paginator_gives(query):
+    from django.utils import timezone
+
+    PatientFactory.create_batch(3, first_name="Anna", last_name="Smith")
+    PatientFactory.create_batch(2, first_name="Anna", last_name="Smith", archived_at=timezone.now())
+    PatientFactory(first_name="Ben", last_name="Smithson", archived_at=timezone.now())
+    for include_archived in (False, True):
+        expected = Paginator(patient_search(query, include_archived=include_archived), 4).get_page(None)
+        page = patient_search_page(query, include_archived=include_archived, number=None, per_page=4)
+        assert page.paginator.count == expected.paginator.count
+        assert [(p.pk, p.is_archived) for p in page] == [(p.pk, p.is_archived) for p in expected]
 
 
 def test_search_first_page_counts_in_the_same_statement(django_assert_num_queries):
@@ -203,3 +219,31 @@ def test_day_month_year_shows_what_the_date_filter_shows(day):
 
 def test_day_month_year_of_nothing_is_empty():
     assert day_month_year(None) == ""
+
+
+def test_search_rows_are_what_the_template_loop_gave():
+    """patient_search_rows writes the rows the page's template loop used to: same markup, same escaping."""
+    from django.template import engines
+    from django.utils import timezone
+
+    from patients.templatetags.patients_tags import patient_search_rows
+
+    patients = [
+        PatientFactory(first_name="Chloé", last_name="Dubois", phone="+447911900123", email="chloe@example.com"),
+        PatientFactory(first_name="<b>Ann</b>", last_name="O'Brien & Co", phone="", email=""),
+        PatientFactory(last_name="Dubreuil", phone="+33612345678", archived_at=timezone.now()),
+    ]
+    loop = engines["django"].from_string(
+        "{% load patients_tags %}{% for patient in page %}\n  <tr>\n"
+        '    <td><a href="{{ list_url }}{{ patient.pk }}/">{{ patient.last_name }}, {{ patient.first_name }}</a>\n'
+        '      {% if patient.is_archived %}<span class="badge text-bg-secondary">Archived</span>{% endif %}</td>\n'
+        "    <td>{{ patient.date_of_birth|day_month_year }}</td>\n"
+        "    <td>{{ patient.phone|phone }}</td>\n"
+        "    <td>{{ patient.email }}</td>\n"
+        "  </tr>\n  {% endfor %}"
+    )
+    rows = patient_search_rows(patients, "/patients/")
+    assert rows == loop.render({"page": patients, "list_url": "/patients/"})
+    assert "&lt;b&gt;Ann&lt;/b&gt;" in rows
+    assert "O&#x27;Brien &amp; Co" in rows
+    assert rows.count("Archived</span>") == 1

@@ -212,7 +212,8 @@ def _name_search_rows(name: str, *, include_archived: bool, offset: int, limit: 
     with connection.cursor() as cursor:
         cursor.execute(sql, [*condition_params, *rank_params, limit, offset])
         found = cursor.fetchall()
-    patients = [Patient.from_db(connection.alias, SEARCH_PAGE_FIELDS, row[:-1]) for row in found]
+    alias = connection.alias  # connection is a proxy: read its alias once, not once a row
+    patients = [Patient.from_db(alias, SEARCH_PAGE_FIELDS, row[:-1]) for row in found]
     return patients, (found[0][-1] if found else 0)
 
 

@@ -129,6 +129,10 @@ def gordillos():
 )
 def test_name_search_finds_a_misspelt_name_first(gordillos, query, wanted):
     assert patient_search(query).first() == gordillos[wanted]
+    # The search page writes the same statement out (selectors._name_search_rows).
+    page = patient_search_page(query, number=None, per_page=5)
+    assert page[0] == gordillos[wanted]
+    assert [patient.pk for patient in page] == [patient.pk for patient in patient_search(query)[:5]]
 
 
 def test_a_name_typed_right_comes_before_names_one_slip_away(gordillos):

@@ -74,28 +74,32 @@ def patient_search_page(query: str, *, include_archived: bool = False, number, p
     number of matches. A search reads its page and its count in one statement
     (count(*) OVER (): PostgreSQL ranks every match to sort them anyway), not two; only a
     page past the end needs the count first. The whole list (no search) keeps the usual two:
-    its page is read from an index, which counting every row in the same statement would defeat."""
+    its page is read from an index, which counting every row in the same statement would defeat.
+    A name (what receptionists type most) is searched through a written-out statement
+    (_name_search_page)."""
     query = query.strip()
+    if query and _is_name_query(query):
+        return _name_search_page(
+            normalize_name(query), include_archived=include_archived, number=number, per_page=per_page
+        )
+    patients = patient_search(query, include_archived=include_archived)
+    paginator = Paginator(patients, per_page)
     if query:
-        try:
-            wanted = int(number) if number is not None else 1
-        except (TypeError, ValueError):
-            wanted = 1  # as get_page: a page that is not a number is the first
+        wanted = _page_wanted(number)
         if wanted >= 1:
             start = (wanted - 1) * per_page
-            if _is_name_query(query):
-                rows, total = _name_search_rows(
-                    normalize_name(query), include_archived=include_archived, offset=start, limit=per_page
-                )
-            else:
-                matches = patient_search(query, include_archived=include_archived)
-                rows = list(matches.annotate(match_count=Window(Count("*")))[start : start + per_page])
-                total = rows[0].match_count if rows else 0
+            rows = list(patients.annotate(match_count=Window(Count("*")))[start : start + per_page])
             if rows or wanted == 1:
-                paginator = Paginator(rows, per_page)
-                paginator.count = total  # Paginator.count is a cached property
+                paginator.count = rows[0].match_count if rows else 0  # Paginator.count is a cached property
                 return Page(rows, wanted, paginator)
-    return Paginator(patient_search(query, include_archived=include_archived), per_page).get_page(number)
+    return paginator.get_page(number)
+
+
+def _page_wanted(number) -> int:
+    try:
+        return int(number) if number is not None else 1
+    except (TypeError, ValueError):
+        return 1  # as get_page: a page that is not a number is the first
 
 
 # Letters of the search keys (lower case, accents removed): what a misspelt letter may have been.
@@ -180,12 +184,9 @@ def _is_name_query(query: str) -> bool:
 SEARCH_PAGE_FIELDS = ("id", "first_name", "last_name", "date_of_birth", "phone", "email", "archived_at")
 
 
-def _name_search_rows(name: str, *, include_archived: bool, offset: int, limit: int) -> tuple[list[Patient], int]:
-    """One page of _name_search and the number of matches, from the same statement written out:
-    the search page is the busiest there is, and the ORM spent longer building this statement
-    (a CASE a typed word, an alias, a window) than PostgreSQL spends running it. The conditions
-    and the order are _name_search's, word for word (tests/patients/test_search.py compares
-    the two); the patients come with only the fields the page shows."""
+def _name_search_sql(name: str, *, include_archived: bool) -> tuple[str, list, str, list]:
+    """The WHERE and ORDER BY of _name_search written out, with their parameters: the same
+    conditions and order, word for word (tests/patients/test_search.py compares the two)."""
     search_words = "regexp_split_to_array(search_key, %s)"
     conditions = ["erased_at IS NULL"] if include_archived else ["archived_at IS NULL", "erased_at IS NULL"]
     condition_params: list = []
@@ -204,17 +205,43 @@ def _name_search_rows(name: str, *, include_archived: bool, offset: int, limit: 
             condition_params.append(contains)
             ranks.append("CASE WHEN search_key::text ~ %s THEN 0 ELSE 2 END")
             rank_params.append(_word_start(word))
-    sql = (
-        f"SELECT {', '.join(SEARCH_PAGE_FIELDS)}, count(*) OVER ()"  # noqa: S608 - only our names and placeholders
-        f" FROM {Patient._meta.db_table} WHERE {' AND '.join(conditions)}"
-        f" ORDER BY {' + '.join(ranks)}, last_name, first_name, id LIMIT %s OFFSET %s"
-    )
+    order = f"{' + '.join(ranks)}, last_name, first_name, id"
+    return " AND ".join(conditions), condition_params, order, rank_params
+
+
+def _name_search_page(name: str, *, include_archived: bool, number, per_page: int) -> Page:
+    """patient_search_page for a name, its statements written out: the search page is the
+    busiest there is, and the ORM spent longer building the statement (a CASE a typed word, an
+    alias, a window) than PostgreSQL spends running it. The same statements as the ORM path
+    (the known words, then the page with its count; for a page past the end the count, then
+    the last page), and the same page; the patients come with only the fields the page shows."""
+    where, where_params, order, order_params = _name_search_sql(name, include_archived=include_archived)
+    table = Patient._meta.db_table
+
+    def patients_from(offset: int) -> tuple[list[Patient], int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {', '.join(SEARCH_PAGE_FIELDS)}, count(*) OVER () FROM {table} WHERE {where}"  # noqa: S608 - our names, placeholders
+                f" ORDER BY {order} LIMIT %s OFFSET %s",
+                [*where_params, *order_params, per_page, offset],
+            )
+            found = cursor.fetchall()
+        alias = connection.alias  # connection is a proxy: read its alias once, not once a row
+        return [Patient.from_db(alias, SEARCH_PAGE_FIELDS, row[:-1]) for row in found], (found[0][-1] if found else 0)
+
+    paginator = Paginator([], per_page)
+    wanted = _page_wanted(number)
+    if wanted >= 1:
+        rows, paginator.count = patients_from((wanted - 1) * per_page)  # Paginator.count is a cached property
+        if rows or wanted == 1:
+            return Page(rows, wanted, paginator)
+    # A page past the end, or before the first: the last page, as Paginator.get_page gives.
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*condition_params, *rank_params, limit, offset])
-        found = cursor.fetchall()
-    alias = connection.alias  # connection is a proxy: read its alias once, not once a row
-    patients = [Patient.from_db(alias, SEARCH_PAGE_FIELDS, row[:-1]) for row in found]
-    return patients, (found[0][-1] if found else 0)
+        cursor.execute(f"SELECT count(*) FROM {table} WHERE {where}", where_params)  # noqa: S608 - as above
+        paginator.count = cursor.fetchone()[0]
+    last = paginator.num_pages
+    rows = patients_from((last - 1) * per_page)[0] if paginator.count else []
+    return Page(rows, last, paginator)
 
 
 def possible_duplicates(

@@ -216,6 +216,15 @@ def test_search_first_page_counts_in_the_same_statement(django_assert_num_querie
         assert (len(page), page.paginator.count) == (3, 3)
 
 
+@pytest.mark.parametrize(("number", "statements"), [("99", 4), ("0", 3)])
+def test_search_page_past_the_end_is_the_last_page(django_assert_num_queries, number, statements):
+    PatientFactory.create_batch(6, last_name="Smith")
+    # The known words; the page asked for (none past the end); the count; the last page.
+    with django_assert_num_queries(statements):
+        page = patient_search_page("smith", number=number, per_page=4)
+        assert (page.number, len(page), page.paginator.count) == (2, 2, 6)
+
+
 @pytest.mark.parametrize("day", [datetime.date(1985, 1, 31), datetime.date(2001, 5, 2), datetime.date(999, 12, 9)])
 def test_day_month_year_shows_what_the_date_filter_shows(day):
     assert day_month_year(day) == date_filter(day, "d M Y")

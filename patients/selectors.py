@@ -13,6 +13,7 @@ from django.db.models import Case, Count, Q, QuerySet, When, Window
 from django.utils import timezone
 
 from patients.models import (
+    SEARCH_WORD_SEPARATORS,
     ConsentDocument,
     ConsentRecord,
     HistoryItem,
@@ -73,14 +74,18 @@ def patient_search_page(query: str, *, include_archived: bool = False, number, p
     number of matches. A search reads its page and its count in one statement
     (count(*) OVER (): PostgreSQL ranks every match to sort them anyway), not two; only a
     page past the end needs the count first. The whole list (no search) keeps the usual two:
-    its page is read from an index, which counting every row in the same statement would defeat."""
+    its page is read from an index, which counting every row in the same statement would defeat.
+    A name (what receptionists type most) is searched through a written-out statement
+    (_name_search_page)."""
+    query = query.strip()
+    if query and _is_name_query(query):
+        return _name_search_page(
+            normalize_name(query), include_archived=include_archived, number=number, per_page=per_page
+        )
     patients = patient_search(query, include_archived=include_archived)
     paginator = Paginator(patients, per_page)
-    if query.strip():
-        try:
-            wanted = int(number) if number is not None else 1
-        except (TypeError, ValueError):
-            wanted = 1  # as get_page: a page that is not a number is the first
+    if query:
+        wanted = _page_wanted(number)
         if wanted >= 1:
             start = (wanted - 1) * per_page
             rows = list(patients.annotate(match_count=Window(Count("*")))[start : start + per_page])
@@ -88,6 +93,13 @@ def patient_search_page(query: str, *, include_archived: bool = False, number, p
                 paginator.count = rows[0].match_count if rows else 0  # Paginator.count is a cached property
                 return Page(rows, wanted, paginator)
     return paginator.get_page(number)
+
+
+def _page_wanted(number) -> int:
+    try:
+        return int(number) if number is not None else 1
+    except (TypeError, ValueError):
+        return 1  # as get_page: a page that is not a number is the first
 
 
 # Letters of the search keys (lower case, accents removed): what a misspelt letter may have been.
@@ -125,21 +137,26 @@ def _known_words(candidates: set[str]) -> set[str]:
         return {word for (word,) in cursor.fetchall()}
 
 
+def _name_words(name: str) -> list[tuple[str, list[str]]]:
+    """Each typed word of ``name`` with the words some patient bears one slip from it (none for
+    a short word): what both forms of the name search below look for."""
+    typed = name.split(" ")
+    fuzzy = [word for word in typed if len(word) >= FUZZY_MIN_LENGTH]
+    variants = {word: one_edit_away(word) for word in fuzzy}
+    known = _known_words(set().union(*variants.values())) if variants else set()
+    return [(word, sorted(variants.get(word, set()) & known)) for word in typed]
+
+
 def _name_search(patients: QuerySet[Patient], name: str) -> QuerySet[Patient]:
     """Every typed word must begin or appear in a word of the name, or be one slip away from
     one (a word some patient bears: looked up in NameWord, then found through the index on
     each patient's words). Best first: the words as typed, then misspelt ones, then the
     words found inside others; then by name."""
-    typed = name.split(" ")
-    fuzzy = [word for word in typed if len(word) >= FUZZY_MIN_LENGTH]
-    variants = {word: one_edit_away(word) for word in fuzzy}
-    known = _known_words(set().union(*variants.values())) if variants else set()
     condition = Q()
     rank = []
-    for word in typed:
+    for word, neighbours in _name_words(name):
         matches = Q(search_key__contains=word)
-        order = [When(search_key__regex=rf"(^|[ .-]){re.escape(word)}", then=0)]
-        neighbours = sorted(variants.get(word, set()) & known)
+        order = [When(search_key__regex=_word_start(word), then=0)]
         if neighbours:
             matches |= Q(search_words__overlap=neighbours)
             order.append(When(search_words__overlap=neighbours, then=1))
@@ -151,6 +168,80 @@ def _name_search(patients: QuerySet[Patient], name: str) -> QuerySet[Patient]:
         .alias(mismatch=sum(rank[1:], rank[0]))
         .order_by("mismatch", "last_name", "first_name", "id")
     )
+
+
+def _word_start(word: str) -> str:
+    """A regular expression: ``word`` at the start of a word of the search key."""
+    return rf"(^|[ .-]){re.escape(word)}"
+
+
+def _is_name_query(query: str) -> bool:
+    """Whether patient_search reads ``query`` (stripped, not empty) as a name."""
+    return "@" not in query and parse_date(query) is None and not PHONE_LIKE.match(query)
+
+
+# What the search page shows of each patient (in the model's field order, as Model.from_db wants).
+SEARCH_PAGE_FIELDS = ("id", "first_name", "last_name", "date_of_birth", "phone", "email", "archived_at")
+
+
+def _name_search_sql(name: str, *, include_archived: bool) -> tuple[str, list, str, list]:
+    """The WHERE and ORDER BY of _name_search written out, with their parameters: the same
+    conditions and order, word for word (tests/patients/test_search.py compares the two)."""
+    search_words = "regexp_split_to_array(search_key, %s)"
+    conditions = ["erased_at IS NULL"] if include_archived else ["archived_at IS NULL", "erased_at IS NULL"]
+    condition_params: list = []
+    ranks: list[str] = []
+    rank_params: list = []
+    for word, neighbours in _name_words(name):
+        # search_key::text as the ORM writes it, so that the trigram index is used the same way.
+        contains = "%" + connection.ops.prep_for_like_query(word) + "%"
+        if neighbours:
+            conditions.append(f"(search_key::text LIKE %s OR {search_words} && %s::text[])")
+            condition_params += [contains, SEARCH_WORD_SEPARATORS, neighbours]
+            ranks.append(f"CASE WHEN search_key::text ~ %s THEN 0 WHEN {search_words} && %s::text[] THEN 1 ELSE 2 END")
+            rank_params += [_word_start(word), SEARCH_WORD_SEPARATORS, neighbours]
+        else:
+            conditions.append("search_key::text LIKE %s")
+            condition_params.append(contains)
+            ranks.append("CASE WHEN search_key::text ~ %s THEN 0 ELSE 2 END")
+            rank_params.append(_word_start(word))
+    order = f"{' + '.join(ranks)}, last_name, first_name, id"
+    return " AND ".join(conditions), condition_params, order, rank_params
+
+
+def _name_search_page(name: str, *, include_archived: bool, number, per_page: int) -> Page:
+    """patient_search_page for a name, its statements written out: the search page is the
+    busiest there is, and the ORM spent longer building the statement (a CASE a typed word, an
+    alias, a window) than PostgreSQL spends running it. The same statements as the ORM path
+    (the known words, then the page with its count; for a page past the end the count, then
+    the last page), and the same page; the patients come with only the fields the page shows."""
+    where, where_params, order, order_params = _name_search_sql(name, include_archived=include_archived)
+    table = Patient._meta.db_table
+
+    def patients_from(offset: int) -> tuple[list[Patient], int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {', '.join(SEARCH_PAGE_FIELDS)}, count(*) OVER () FROM {table} WHERE {where}"  # noqa: S608 - our names, placeholders
+                f" ORDER BY {order} LIMIT %s OFFSET %s",
+                [*where_params, *order_params, per_page, offset],
+            )
+            found = cursor.fetchall()
+        alias = connection.alias  # connection is a proxy: read its alias once, not once a row
+        return [Patient.from_db(alias, SEARCH_PAGE_FIELDS, row[:-1]) for row in found], (found[0][-1] if found else 0)
+
+    paginator = Paginator([], per_page)
+    wanted = _page_wanted(number)
+    if wanted >= 1:
+        rows, paginator.count = patients_from((wanted - 1) * per_page)  # Paginator.count is a cached property
+        if rows or wanted == 1:
+            return Page(rows, wanted, paginator)
+    # A page past the end, or before the first: the last page, as Paginator.get_page gives.
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {table} WHERE {where}", where_params)  # noqa: S608 - as above
+        paginator.count = cursor.fetchone()[0]
+    last = paginator.num_pages
+    rows = patients_from((last - 1) * per_page)[0] if paginator.count else []
+    return Page(rows, last, paginator)
 
 
 def possible_duplicates(

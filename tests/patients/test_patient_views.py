@@ -121,6 +121,16 @@ def test_list_query_count_does_not_grow_with_patients(receptionist_client, djang
         receptionist_client.get(reverse("patients:list"), {"q": "a"})
 
 
+@pytest.mark.parametrize("params", [{"q": "smiht"}, {"q": "anna smith", "page": "2"}, {"q": "smith", "archived": "on"}])
+def test_name_search_page_query_count(receptionist_client, django_assert_max_num_queries, params):
+    PatientFactory.create_batch(30, first_name="Anna", last_name="Smith")
+    # session, user, second-factor device, permissions; the search's audit row, the known words
+    # (a misspelt word's neighbours), then the page with its count.
+    with django_assert_max_num_queries(7):
+        response = receptionist_client.get(reverse("patients:list"), params)
+    assert len(response.context["page"]) == (5 if params.get("page") == "2" else 25)
+
+
 def test_list_rows_link_to_each_patient_and_show_the_birth_date(receptionist_client):
     patient = PatientFactory(first_name="Chloé", last_name="Dubois", date_of_birth=datetime.date(1985, 1, 31))
     archived = PatientFactory(last_name="Dubreuil", archived_at=timezone.now())

@@ -129,6 +129,10 @@ def gordillos():
 )
 def test_name_search_finds_a_misspelt_name_first(gordillos, query, wanted):
     assert patient_search(query).first() == gordillos[wanted]
+    # The search page writes the same statement out (selectors._name_search_rows).
+    page = patient_search_page(query, number=None, per_page=5)
+    assert page[0] == gordillos[wanted]
+    assert [patient.pk for patient in page] == [patient.pk for patient in patient_search(query)[:5]]
 
 
 def test_a_name_typed_right_comes_before_names_one_slip_away(gordillos):
@@ -174,7 +178,9 @@ def test_deleting_a_patient_forgets_the_words_only_they_bore(gordillos, manager)
     assert {"quixwort", "ana", "gordillo"} <= words
 
 
-@pytest.mark.parametrize("query", ["smith", "smiht", "anna smith", "", "07911", "nobody"])
+@pytest.mark.parametrize(
+    "query", ["smith", "smiht", "anna smith", "anna smiht", "sm", "sm_th", "50%", "", "07911", "nobody"]
+)
 @pytest.mark.parametrize("number", [None, "1", "2", "3", "4", "99", "0", "-1", "two", "1.5"])
 def test_search_page_is_the_page_and_count_the_paginator_gives(query, number):
     PatientFactory.create_batch(7, first_name="Anna", last_name="Smith", phone="+447911900123")
@@ -189,11 +195,34 @@ def test_search_page_is_the_page_and_count_the_paginator_gives(query, number):
     assert list(page) == list(expected)
 
 
+@pytest.mark.parametrize("query", ["smith", "smiht", "anna smith", "smithson"])
+def test_search_page_with_archived_patients_is_the_page_the_paginator_gives(query):
+    from django.utils import timezone
+
+    PatientFactory.create_batch(3, first_name="Anna", last_name="Smith")
+    PatientFactory.create_batch(2, first_name="Anna", last_name="Smith", archived_at=timezone.now())
+    PatientFactory(first_name="Ben", last_name="Smithson", archived_at=timezone.now())
+    for include_archived in (False, True):
+        expected = Paginator(patient_search(query, include_archived=include_archived), 4).get_page(None)
+        page = patient_search_page(query, include_archived=include_archived, number=None, per_page=4)
+        assert page.paginator.count == expected.paginator.count
+        assert [(p.pk, p.is_archived) for p in page] == [(p.pk, p.is_archived) for p in expected]
+
+
 def test_search_first_page_counts_in_the_same_statement(django_assert_num_queries):
     PatientFactory.create_batch(3, last_name="Smith")
     with django_assert_num_queries(2):  # the known words, then the page with its count
         page = patient_search_page("smith", number=None, per_page=25)
         assert (len(page), page.paginator.count) == (3, 3)
+
+
+@pytest.mark.parametrize(("number", "statements"), [("99", 4), ("0", 3)])
+def test_search_page_past_the_end_is_the_last_page(django_assert_num_queries, number, statements):
+    PatientFactory.create_batch(6, last_name="Smith")
+    # The known words; the page asked for (none past the end); the count; the last page.
+    with django_assert_num_queries(statements):
+        page = patient_search_page("smith", number=number, per_page=4)
+        assert (page.number, len(page), page.paginator.count) == (2, 2, 6)
 
 
 @pytest.mark.parametrize("day", [datetime.date(1985, 1, 31), datetime.date(2001, 5, 2), datetime.date(999, 12, 9)])
@@ -203,3 +232,31 @@ def test_day_month_year_shows_what_the_date_filter_shows(day):
 
 def test_day_month_year_of_nothing_is_empty():
     assert day_month_year(None) == ""
+
+
+def test_search_rows_are_what_the_template_loop_gave():
+    """patient_search_rows writes the rows the page's template loop used to: same markup, same escaping."""
+    from django.template import engines
+    from django.utils import timezone
+
+    from patients.templatetags.patients_tags import patient_search_rows
+
+    patients = [
+        PatientFactory(first_name="Chloé", last_name="Dubois", phone="+447911900123", email="chloe@example.com"),
+        PatientFactory(first_name="<b>Ann</b>", last_name="O'Brien & Co", phone="", email=""),
+        PatientFactory(last_name="Dubreuil", phone="+33612345678", archived_at=timezone.now()),
+    ]
+    loop = engines["django"].from_string(
+        "{% load patients_tags %}{% for patient in page %}\n  <tr>\n"
+        '    <td><a href="{{ list_url }}{{ patient.pk }}/">{{ patient.last_name }}, {{ patient.first_name }}</a>\n'
+        '      {% if patient.is_archived %}<span class="badge text-bg-secondary">Archived</span>{% endif %}</td>\n'
+        "    <td>{{ patient.date_of_birth|day_month_year }}</td>\n"
+        "    <td>{{ patient.phone|phone }}</td>\n"
+        "    <td>{{ patient.email }}</td>\n"
+        "  </tr>\n  {% endfor %}"
+    )
+    rows = patient_search_rows(patients, "/patients/")
+    assert rows == loop.render({"page": patients, "list_url": "/patients/"})
+    assert "&lt;b&gt;Ann&lt;/b&gt;" in rows
+    assert "O&#x27;Brien &amp; Co" in rows
+    assert rows.count("Archived</span>") == 1

@@ -99,10 +99,23 @@ def test_same_name_with_other_birth_date_is_not_a_duplicate(helene):
     assert possible_duplicates(first_name="Hélène", last_name="Lefèvre", date_of_birth=datetime.date(1990, 1, 1)) == []
 
 
+OTHER_FIRST_NAMES = (
+    "Priya", "Tomasz", "Ingrid", "Kwame", "Sofia", "Hiroshi", "Maeve", "Dmitri", "Yara", "Olu",
+    "Niamh", "Pedro", "Astrid", "Chidi", "Elif", "Ravi", "Siobhan", "Mateus", "Freya", "Jun",
+)  # fmt: skip
+OTHER_LAST_NAMES = (
+    "Whitfield", "Nakamura", "Oyelaran", "Kowalczyk", "Fitzpatrick", "Lindqvist", "Sorensen", "Papadopoulos",
+    "Chakraborty", "Montgomery", "Underwood", "Villanueva", "Yamamoto", "Thistlethwaite", "Quigley", "Esposito",
+    "Huxley", "Jankowski", "Pemberton", "Castellanos",
+)  # fmt: skip
+
+
 @pytest.fixture
 def gordillos():
-    """Patients whose names are one slip from one another, among many others."""
-    PatientFactory.create_batch(20)
+    """Patients whose names are one slip from one another, among many others (named here, not
+    drawn at random: a drawn "Caitlin Gordon" once stood beside Ana Gordon)."""
+    for first_name, last_name in zip(OTHER_FIRST_NAMES, OTHER_LAST_NAMES, strict=True):
+        PatientFactory(first_name=first_name, last_name=last_name)
     return {
         "gordillo": PatientFactory(first_name="Lalo", last_name="Gordillo"),
         "gordon": PatientFactory(first_name="Ana", last_name="Gordon"),

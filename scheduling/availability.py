@@ -5,8 +5,9 @@ Availability loads everything a time range needs in a fixed number of queries (w
 hours, time off, closures, appointments) and answers in memory, so the slot finder costs the
 same number of queries whatever the number of appointments. The booking and moving services
 ask it too (scheduling/services.py), and refuse with the same messages it gives. The slot
-finder for any practitioner reads everyone's appointments a stretch of days at a time and stops
-once it has its slots: weeks of everyone's busy times are the biggest read there is.
+finder for any practitioner reads everyone's appointments a stretch of days at a time, of each
+day only those in the way of the times it offers (lunchtime), and stops once it has its slots:
+weeks of everyone's busy times would be the biggest read there is.
 """
 
 from __future__ import annotations
@@ -447,7 +448,7 @@ def find_slots(
     # Everyone's appointments are read a stretch of days at a time until the slots are found:
     # the first whole day (with the rest of today when the search starts today, part gone),
     # then the next 3 days, the next 12, 48... Of each day only the appointments in the way of
-    # its times are read (at lunchtime, a fifth of the day's): a clinic with room on the first
+    # its times are read (at lunchtime, about a quarter of the day's): a clinic with room on the first
     # day reads that day's lunchtime only, and three reads cover a fortnight.
     remaining_days = iter(days(date_from, date_to))
     stretch = 1

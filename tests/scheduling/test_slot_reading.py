@@ -195,8 +195,7 @@ def test_reading_day_by_day_finds_what_reading_everything_finds(
         transaction.set_rollback(True)
 
 
-@pytest.mark.parametrize("week", WEEKS)
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize(("week", "seed"), [(week, seed) for seed, week in enumerate(WEEKS, start=1)])
 def test_on_a_busy_week_reading_day_by_day_finds_what_reading_everything_finds(clinic, week, seed):
     """A week whose practitioners are mostly busy from 10:00 to 16:00 and round midnight (a
     seeded draw: the same week every run), searched every way: each search finds the same

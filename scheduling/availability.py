@@ -5,13 +5,14 @@ Availability loads everything a time range needs in a fixed number of queries (w
 hours, time off, closures, appointments) and answers in memory, so the slot finder costs the
 same number of queries whatever the number of appointments. The booking and moving services
 ask it too (scheduling/services.py), and refuse with the same messages it gives. The slot
-finder for any practitioner reads everyone's appointments a stretch of days at a time and stops
-once it has its slots: weeks of everyone's busy times are the biggest read there is.
+finder for any practitioner reads everyone's appointments a stretch of days at a time, of each
+day only those in the way of the times it offers (lunchtime), and stops once it has its slots:
+weeks of everyone's busy times would be the biggest read there is.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -22,7 +23,16 @@ from django.utils import timezone
 from django.utils.timezone import localtime
 
 from clinic.localtime import day_bounds, days, local_instants
-from scheduling.models import Appointment, AppointmentType, ClinicClosure, Practitioner, Room, TimeOff, WorkingHours
+from scheduling.models import (
+    Appointment,
+    AppointmentType,
+    ClinicClosure,
+    Practitioner,
+    Room,
+    TimeOff,
+    WorkingHours,
+    earliest_start_running_at,
+)
 
 SLOT_STEP = timedelta(minutes=15)
 ALTERNATIVE_SEARCH_DAYS = 3
@@ -104,9 +114,9 @@ class Availability:
     # these; the other rooms' appointments are loaded the first time one is asked about.
     practitioner_ids: Sequence[int] | None = None
     room_ids: Sequence[int] = ()
-    # Read the appointments starting before this instant only, for now (None: the whole
-    # range); read_until() reads on. Time off, closures and hours are small: read at once.
-    read_appointments_until: datetime | None = None
+    # False: read no appointment yet; read_during() reads those in the way of the times about
+    # to be asked about. Time off, closures and hours are small: read at once either way.
+    read_appointments: bool = True
     zone: tzinfo = field(init=False)
     hours: dict[int, dict[int, list[tuple[time, time]]]] = field(init=False)
     time_off: dict[int, list[tuple[datetime, datetime, str]]] = field(init=False)
@@ -121,7 +131,9 @@ class Availability:
         # The clinic's zone, read once: the slot finder converts thousands of instants.
         self.zone = timezone.get_current_timezone()
         self.hours = defaultdict(lambda: defaultdict(list))
-        for practitioner_id, weekday, starts_at, ends_at in WorkingHours.objects.values_list(
+        # In no order (a day's shifts are only searched, and sorted to be shown): ordered by
+        # practitioner, the query would join their user for the names.
+        for practitioner_id, weekday, starts_at, ends_at in WorkingHours.objects.order_by().values_list(
             "practitioner_id", "weekday", "starts_at", "ends_at"
         ):
             self.hours[practitioner_id][weekday].append((starts_at, ends_at))
@@ -144,48 +156,75 @@ class Availability:
             self._wanted = Q(practitioner_id__in=self.practitioner_ids) | Q(room_id__in=self.room_ids)
             if self.patient_id is not None:
                 self._wanted |= Q(patient_id=self.patient_id)
-        self._read_until = end
-        if self.read_appointments_until is not None:
-            self._read_until = min(max(self.read_appointments_until, start), end)
-        self._add(self._appointments(self._wanted, until=self._read_until))
+        # What was read: the periods whose appointments are all in (_read), the last ending
+        # at _read_through.
+        self._read: list[Q] = []
+        self._read_through: datetime | None = None
+        if self.read_appointments:
+            self._read_through = end
+            self._read.append(self._overlapping(start, end))
+            self._add(self._appointments(self._wanted & self._read[0]))
 
-    def read_until(self, instant: datetime) -> None:
-        """Read the appointments starting before ``instant`` too (within the range)."""
-        until = min(instant, self.end + timedelta(days=1))
-        if until <= self._read_until:
+    @staticmethod
+    def _overlapping(start: datetime, end: datetime, *, after: datetime | None = None) -> Q:
+        """The appointments whose blocked time overlaps [start, end); with ``after``, only
+        those starting from then on. Bounding the start from below too lets PostgreSQL use the
+        index on starts_at (no appointment is blocked for more than LONGEST_APPOINTMENT)."""
+        earliest = earliest_start_running_at(start)
+        if after is not None:
+            earliest = max(earliest, after)
+        return Q(starts_at__lt=end, blocked_until__gt=start, starts_at__gte=earliest)
+
+    def read_during(self, periods: Iterable[Interval]) -> None:
+        """Read, in one query, the appointments whose blocked time overlaps ``periods`` too.
+
+        The periods come in order of their start, none starting before the last one read
+        started: what they share with the periods read before is not read again, so no
+        appointment is counted twice.
+        """
+        during = Q()
+        read_through = self._read_through
+        for start, end in periods:
+            if read_through is not None and end <= read_through:
+                continue
+            # An appointment starting before read_through and in the way of this period was in
+            # the way of the period read last too (that one started no later): it was read.
+            during |= self._overlapping(start, end, after=read_through)
+            read_through = end
+        if not during:
             return
-        self._add(self._appointments(self._wanted, until=until, after=self._read_until))
-        self._read_until = until
-
-    @property
-    def appointments_read_until(self) -> datetime:
-        return self._read_until
+        self._read_through = read_through
+        self._read.append(during)
+        self._add(self._appointments(self._wanted & during))
 
     def _add(self, rows) -> None:
-        for practitioner_id, room_id, patient_id, starts_at, ends_at, blocked_until in rows:
-            self.practitioner_busy[practitioner_id].append((starts_at, blocked_until))
-            self.room_busy[room_id].append((starts_at, blocked_until))
-            if patient_id == self.patient_id:
-                self.patient_busy.append((starts_at, ends_at))
+        practitioner_busy, room_busy, patient_busy = self.practitioner_busy, self.room_busy, self.patient_busy
+        patient_id = self.patient_id
+        for practitioner_id, room_id, row_patient_id, starts_at, ends_at, blocked_until in rows:
+            practitioner_busy[practitioner_id].append((starts_at, blocked_until))
+            room_busy[room_id].append((starts_at, blocked_until))
+            if row_patient_id == patient_id:
+                patient_busy.append((starts_at, ends_at))
 
-    def _appointments(self, condition: Q, *, until: datetime, after: datetime | None = None):
-        """The live appointments overlapping the range up to ``until``; with ``after``, only
-        those starting from then on (the ones starting earlier were read before)."""
-        appointments = Appointment.objects.live()
-        if after is None:
-            appointments = appointments.overlapping(self.start - timedelta(days=1), until)
-        else:
-            appointments = appointments.filter(starts_at__gte=after, starts_at__lt=until)
-        return (
-            appointments.filter(condition)
-            .exclude(pk=self.exclude_appointment_id)
-            .values_list("practitioner_id", "room_id", "patient_id", "starts_at", "ends_at", "blocked_until")
+    def _appointments(self, condition: Q):
+        """The live appointments meeting ``condition`` (the one being moved left out), in no
+        order: busy times are only searched."""
+        appointments = Appointment.objects.live().filter(condition)
+        if self.exclude_appointment_id is not None:
+            appointments = appointments.exclude(pk=self.exclude_appointment_id)
+        return appointments.order_by().values_list(
+            "practitioner_id", "room_id", "patient_id", "starts_at", "ends_at", "blocked_until"
         )
 
     def _load_all_rooms(self) -> None:
         self._all_rooms = True
         self.room_busy = defaultdict(list)
-        for _, room_id, _, starts_at, _, blocked_until in self._appointments(Q(), until=self._read_until):
+        if not self._read:
+            return
+        read = Q()
+        for period in self._read:
+            read |= period
+        for _, room_id, _, starts_at, _, blocked_until in self._appointments(read):
             self.room_busy[room_id].append((starts_at, blocked_until))
 
     def problems(
@@ -237,19 +276,52 @@ class Availability:
     def practitioner_absence(self, practitioner: Practitioner, starts_at: datetime, ends_at: datetime) -> str:
         """Why ``practitioner`` does not work then (hours, closure, time off), or ""."""
         local_start, local_end = starts_at.astimezone(self.zone), ends_at.astimezone(self.zone)
+        return self._absence(practitioner, starts_at, ends_at, local_start, local_end, worded=True)
+
+    def is_away(
+        self,
+        practitioner: Practitioner,
+        starts_at: datetime,
+        ends_at: datetime,
+        local_start: datetime,
+        local_end: datetime,
+    ) -> bool:
+        """Whether practitioner_absence has a reason, given the times in the clinic's zone too:
+        the slot finder asks this of every practitioner at each time, and words nothing."""
+        return bool(self._absence(practitioner, starts_at, ends_at, local_start, local_end, worded=False))
+
+    def _absence(
+        self,
+        practitioner: Practitioner,
+        starts_at: datetime,
+        ends_at: datetime,
+        local_start: datetime,
+        local_end: datetime,
+        *,
+        worded: bool,
+    ) -> str:
+        """practitioner_absence's reason; unless ``worded``, its wording not filled in."""
         shifts = self.hours.get(practitioner.pk, {}).get(local_start.weekday(), [])
         if not shifts:
+            if not worded:
+                return Unavailable.NOT_A_WORKING_DAY
             return Unavailable.NOT_A_WORKING_DAY.format(name=practitioner.name, start=local_start)
         if local_end.date() != local_start.date() or not any(
             shift_start <= local_start.time() and local_end.time() <= shift_end for shift_start, shift_end in shifts
         ):
+            if not worded:
+                return Unavailable.OUTSIDE_WORKING_HOURS
             hours = ", ".join(f"{shift_start:%H:%M}-{shift_end:%H:%M}" for shift_start, shift_end in sorted(shifts))
             return Unavailable.OUTSIDE_WORKING_HOURS.format(name=practitioner.name, start=local_start, hours=hours)
         for closure_start, closure_end, reason in self.closures:
             if closure_start < ends_at and starts_at < closure_end:
+                if not worded:
+                    return Unavailable.CLINIC_CLOSED
                 return Unavailable.CLINIC_CLOSED.format(because=Unavailable.because(reason))
         for off_start, off_end, reason in self.time_off.get(practitioner.pk, []):
             if off_start < ends_at and starts_at < off_end:
+                if not worded:
+                    return Unavailable.AWAY
                 return Unavailable.AWAY.format(name=practitioner.name, because=Unavailable.because(reason))
         return ""
 
@@ -264,7 +336,7 @@ class Availability:
     def free_room(
         self, rooms: Sequence[Room], starts_at: datetime, blocked_until: datetime, prefer: Room | None = None
     ) -> Room | None:
-        ordered = ([prefer] if prefer is not None else []) + [room for room in rooms if room != prefer]
+        ordered = rooms if prefer is None else rooms_in_order(rooms, prefer)
         return next((room for room in ordered if self.room_is_free(room, starts_at, blocked_until)), None)
 
     def book(self, slot: Slot, blocked_until: datetime) -> None:
@@ -272,6 +344,11 @@ class Availability:
         self.practitioner_busy[slot.practitioner.pk].append((slot.starts_at, blocked_until))
         self.room_busy[slot.room.pk].append((slot.starts_at, blocked_until))
         self.patient_busy.append((slot.starts_at, slot.ends_at))
+
+
+def rooms_in_order(rooms: Sequence[Room], prefer: Room | None) -> list[Room]:
+    """The rooms in the order free_room tries them: ``prefer`` first."""
+    return ([prefer] if prefer is not None else []) + [room for room in rooms if room != prefer]
 
 
 def active_rooms() -> list[Room]:
@@ -334,12 +411,8 @@ def find_slots(
     rooms = active_rooms()
     if not practitioners or not rooms or date_to < date_from:
         return []
-    first, first_day_end = day_bounds(date_from)
+    first, _ = day_bounds(date_from)
     _, last = day_bounds(date_to)
-    # One practitioner's appointments are few: read at once. Everyone's are read a stretch of
-    # days at a time (the first day, the next 3, the next 12, 48...) until the slots are found:
-    # three reads cover a fortnight, and a clinic with free time on the first day reads that day only.
-    stretch = timedelta(days=3)
     availability = Availability(
         start=first,
         end=last,
@@ -347,39 +420,75 @@ def find_slots(
         exclude_appointment_id=getattr(exclude_appointment, "pk", None),
         practitioner_ids=None if practitioner is None else [practitioner.pk],
         room_ids=(practitioner.default_room_id,) if practitioner is not None and practitioner.default_room_id else (),
-        # Availability widens by a day: a buffer or a time off may straddle midnight.
-        read_appointments_until=first_day_end + timedelta(days=1) if practitioner is None else None,
+        # One practitioner's appointments are few: read at once. Everyone's: see below.
+        read_appointments=practitioner is not None,
     )
+    zone, duration, buffer = availability.zone, appointment_type.duration, appointment_type.buffer
+
+    def day_times(day: date) -> tuple[list[tuple[datetime, datetime, datetime, datetime]], bool]:
+        """The times of ``day`` to offer if free, in order: (start, end, blocked until, local
+        end); and whether the day is whole (none of its times is past)."""
+        times, whole = [], True
+        for starts_at in _candidate_starts(day, window_start, window_end):
+            if starts_at <= now:
+                whole = False
+                continue
+            ends_at = starts_at + duration
+            local_end = ends_at.astimezone(zone)
+            if local_end.date() != day or local_end.time() > window_end:
+                continue
+            times.append((starts_at, ends_at, ends_at + buffer, local_end))
+        return times, whole
+
     current_place = (
         (exclude_appointment.starts_at, exclude_appointment.practitioner_id) if exclude_appointment else None
     )
+    # Each practitioner's rooms in the order free_room tries them (their own first).
+    rooms_tried: dict[int, list[Room]] = {}
+    # Everyone's appointments are read a stretch of days at a time until the slots are found:
+    # the first whole day (with the rest of today when the search starts today, part gone),
+    # then the next 3 days, the next 12, 48... Of each day only the appointments in the way of
+    # its times are read (at lunchtime, about a quarter of the day's): a clinic with room on the first
+    # day reads that day's lunchtime only, and three reads cover a fortnight.
+    remaining_days = iter(days(date_from, date_to))
+    stretch = 1
+    ahead: deque[list[tuple[datetime, datetime, datetime, datetime]]] = deque()
     slots: list[Slot] = []
-    for day in days(date_from, date_to):
-        needed = day_bounds(day)[1] + timedelta(days=1)
-        if needed > availability.appointments_read_until:
-            availability.read_until(needed + stretch - timedelta(days=1))
-            stretch *= 4
-        for starts_at in _candidate_starts(day, window_start, window_end):
-            if starts_at <= now:
-                continue
-            ends_at = starts_at + appointment_type.duration
-            blocked_until = ends_at + appointment_type.buffer
-            local_end = ends_at.astimezone(availability.zone)
-            if local_end.date() != day or local_end.time() > window_end:
-                continue
+    while True:
+        if not ahead:
+            whole_days = 0
+            for day in remaining_days:
+                times, whole = day_times(day)
+                if times:
+                    ahead.append(times)
+                    whole_days += whole
+                    if whole_days == stretch:
+                        break
+            if not ahead:
+                return slots
+            if practitioner is None:
+                # A day's times may come out of order where the clocks go back: min and max.
+                availability.read_during((min(t[0] for t in times), max(t[2] for t in times)) for times in ahead)
+            stretch = 3 if stretch == 1 else stretch * 4
+        for starts_at, ends_at, blocked_until, local_end in ahead.popleft():
             if patient is not None and not availability.patient_is_free(starts_at, ends_at):
                 continue
+            local_start = starts_at.astimezone(zone)
             for candidate in practitioners:
                 if current_place == (starts_at, candidate.pk):
                     continue
-                if availability.practitioner_problem(candidate, starts_at, ends_at, blocked_until):
+                # practitioner_problem, unworded: away (hours, closure, time off) or busy.
+                if availability.is_away(candidate, starts_at, ends_at, local_start, local_end):
                     continue
-                room = availability.free_room(rooms, starts_at, blocked_until, prefer=candidate.default_room)
+                if availability.practitioner_is_busy(candidate, starts_at, blocked_until):
+                    continue
+                if candidate.pk not in rooms_tried:
+                    rooms_tried[candidate.pk] = rooms_in_order(rooms, candidate.default_room)
+                room = availability.free_room(rooms_tried[candidate.pk], starts_at, blocked_until)
                 if room is not None:
                     slots.append(Slot(candidate, room, starts_at, ends_at))
                     if len(slots) >= limit:
                         return slots
-    return slots
 
 
 CHOICES_PER_SESSION = 5

@@ -332,7 +332,7 @@ def test_slot_finder_query_budget_does_not_grow(receptionist_client, patient, dj
     practitioners = [PractitionerFactory() for _ in range(3)]
     _make_appointments(count, practitioners)
     # 17: one of them loads the session's second-factor device (django-otp), on every page.
-    # +2: the finder for any practitioner reads the appointments of the first day, then of the
+    # +2: the finder for any practitioner reads the appointments of the first whole day, then of the
     # next 3 and the next 12 days, as far as it needs to (find_slots): bounded, whatever the count.
     with django_assert_max_num_queries(19):
         response = receptionist_client.get(reverse("scheduling:find"), {"patient": patient.pk})

@@ -203,7 +203,8 @@ class PlanAppointment:
     starts: str  # |date:"D d M Y, H:i" in local time
 
     def get_status_display(self) -> str:
-        return str(Appointment.Status(self.status).label)
+        # As the model's get_status_display: the stored value if it is not a known status.
+        return str(dict(Appointment.Status.choices).get(self.status, self.status))
 
 
 # The plan's live appointments (cancelled ones left out) and who gives each, in order.

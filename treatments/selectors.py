@@ -111,7 +111,8 @@ class PlanSessionRow:
         return self.status == TreatmentSession.Status.SIGNED
 
     def get_status_display(self) -> str:
-        return str(TreatmentSession.Status(self.status).label)
+        # As the model's get_status_display: the stored value if it is not a known status.
+        return str(dict(TreatmentSession.Status.choices).get(self.status, self.status))
 
 
 def _url_of(name: str, *args) -> Callable[[int], str]:

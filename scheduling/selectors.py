@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.timezone import localtime
 
+from clinic import dateformats
 from clinic.localtime import day_bounds, days
 from scheduling.models import Appointment, Practitioner, earliest_start_running_at
 
@@ -188,23 +189,57 @@ def patient_upcoming(patient, *, limit: int = 10) -> list[Appointment]:
     )
 
 
-def plan_appointments(plan) -> list[Appointment]:
+@dataclass(frozen=True)
+class PlanAppointment:
+    """A booked session of a treatment plan as its page lists it: read as a row, with its link
+    and its date written out (the page shows every booking of the course)."""
+
+    pk: int
+    starts_at: datetime
+    status: str
+    plan_session_number: int | None
+    practitioner_name: str
+    url: str
+    starts: str  # |date:"D d M Y, H:i" in local time
+
+    def get_status_display(self) -> str:
+        # As the model's get_status_display: the stored value if it is not a known status.
+        return str(dict(Appointment.Status.choices).get(self.status, self.status))
+
+
+# The plan's live appointments (cancelled ones left out) and who gives each, in order.
+PLAN_APPOINTMENTS_SQL = """
+    SELECT a.id, a.starts_at, a.status, a.plan_session_number, u.first_name, u.last_name, u.username
+      FROM scheduling_appointment a
+      JOIN scheduling_practitioner pr ON pr.id = a.practitioner_id
+      JOIN auth_user u ON u.id = pr.user_id
+     WHERE a.plan_id = %s AND a.status <> %s
+     ORDER BY a.starts_at, a.id
+"""
+
+
+def plan_appointments(plan) -> list[PlanAppointment]:
     """The appointments booked for a treatment plan's sessions, in order (cancelled ones left out)."""
-    return list(
-        Appointment.objects.live()
-        .filter(plan=plan)
-        .select_related("practitioner__user")
-        # Only the columns the plan page shows.
-        .only(
-            "starts_at",
-            "status",
-            "plan_session_number",
-            "practitioner__user__first_name",
-            "practitioner__user__last_name",
-            "practitioner__user__username",
+    with connection.cursor() as cursor:
+        cursor.execute(PLAN_APPOINTMENTS_SQL, [plan.pk, Appointment.Status.CANCELLED.value])
+        rows = cursor.fetchall()
+    if not rows:
+        return []
+    # One reverse for all the links: .../appointments/<pk>/.
+    head, tail = reverse("scheduling:appointment_detail", args=[1]).rsplit("/1/", 1)
+    return [
+        PlanAppointment(
+            pk=pk,
+            starts_at=starts_at,
+            status=status,
+            plan_session_number=number,
+            # Practitioner.name: the user's full name, else the username.
+            practitioner_name=f"{first_name} {last_name}".strip() or username,
+            url=f"{head}/{pk}/{tail}",
+            starts=dateformats.local_weekday_day_month_year_time(starts_at),
         )
-        .order_by("starts_at", "id")
-    )
+        for pk, starts_at, status, number, first_name, last_name, username in rows
+    ]
 
 
 def plans_to_book(patient) -> list:

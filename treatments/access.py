@@ -6,11 +6,15 @@ Clinical records need patients.view_clinical to read and patients.record_clinica
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef
+from functools import cache
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from clinic.permissions import VIEW_CLINICAL
-from patients.access import require_perm, require_record_perm
+from patients.access import MAX_ID, require_perm, require_record_perm
 from patients.models import Patient
 from treatments.models import Batch, Consultation, Photo, SafetyOverride, TreatmentPlan, TreatmentSession
 
@@ -40,20 +44,58 @@ def get_plan_for(user, patient: Patient, pk: int, *, perm: str = VIEW_CLINICAL) 
     )
 
 
+def _columns(model, alias: str) -> str:
+    return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
+
+
+@cache
+def _plan_with_patient_sql() -> str:
+    """The plan page's plan with its patient, doctor, consultation and who cancelled it, and
+    whether it has safety overrides: what select_related and an Exists annotation would send,
+    written once (every column of each model, so the instances are whole) instead of compiled
+    on every request."""
+    user = get_user_model()
+    plan = TreatmentPlan._meta
+    column = {name: plan.get_field(name).column for name in ("patient", "doctor", "consultation", "cancelled_by")}
+    return f"""
+        SELECT {_columns(TreatmentPlan, "pl")}, {_columns(Patient, "pa")}, {_columns(user, "dr")},
+               {_columns(Consultation, "co")}, {_columns(user, "cb")},
+               EXISTS (SELECT 1 FROM {SafetyOverride._meta.db_table} so WHERE so.plan_id = pl.id)
+          FROM {plan.db_table} pl
+          JOIN {Patient._meta.db_table} pa ON pa.id = pl.{column["patient"]}
+          JOIN {user._meta.db_table} dr ON dr.id = pl.{column["doctor"]}
+          JOIN {Consultation._meta.db_table} co ON co.id = pl.{column["consultation"]}
+          LEFT JOIN {user._meta.db_table} cb ON cb.id = pl.{column["cancelled_by"]}
+         WHERE pl.id = %s AND pl.{column["patient"]} = %s
+    """  # noqa: S608 - our tables and columns, the ids are parameters
+
+
 def get_plan_with_patient_for(user, patient_pk: int, pk: int, *, perm: str = VIEW_CLINICAL) -> TreatmentPlan:
-    """The plan ``pk`` of patient ``patient_pk`` with its patient (``plan.patient``) and whether
-    it has safety overrides (``plan.has_overrides``), in one query. The refusal is
-    get_patient_for's (the plan's own check asks the same clinical permission, so it never
-    refuses after it); a 404 whether the patient or the plan is missing."""
+    """The plan ``pk`` of patient ``patient_pk`` with its patient (``plan.patient``), doctor,
+    consultation and canceller, and whether it has safety overrides (``plan.has_overrides``),
+    in one query. The refusal is get_patient_for's (the plan's own check asks the same clinical
+    permission, so it never refuses after it); a 404 whether the patient or the plan is missing."""
     require_record_perm(user, perm, object_type="clinical record", object_id=patient_pk, patient_id=patient_pk)
-    return get_object_or_404(
-        TreatmentPlan.objects.select_related("patient", "doctor", "consultation", "cancelled_by").annotate(
-            # Most plans have no safety override: the page asks for them only when one exists.
-            has_overrides=Exists(SafetyOverride.objects.filter(plan=OuterRef("pk")))
-        ),
-        pk=pk,
-        patient_id=patient_pk,
+    if not (0 < pk <= MAX_ID and 0 < patient_pk <= MAX_ID):
+        raise Http404  # no row has such an id (a URL may name any number)
+    with connection.cursor() as cursor:
+        cursor.execute(_plan_with_patient_sql(), [pk, patient_pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise Http404
+    values = iter(row)
+    user_model = get_user_model()
+    plan, patient, doctor, consultation, cancelled_by = (
+        model.from_db(connection.alias, None, [next(values) for _ in model._meta.concrete_fields])
+        for model in (TreatmentPlan, Patient, user_model, Consultation, user_model)
     )
+    plan.has_overrides = next(values)
+    fields = TreatmentPlan._meta
+    fields.get_field("patient").set_cached_value(plan, patient)
+    fields.get_field("doctor").set_cached_value(plan, doctor)
+    fields.get_field("consultation").set_cached_value(plan, consultation)
+    fields.get_field("cancelled_by").set_cached_value(plan, cancelled_by if plan.cancelled_by_id is not None else None)
+    return plan
 
 
 def get_session_for(user, patient: Patient, pk: int, *, perm: str = VIEW_CLINICAL) -> TreatmentSession:

@@ -3,10 +3,12 @@ sessions load them in a fixed number of queries, however many sessions there are
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import (
     Count,
     DecimalField,
@@ -20,6 +22,7 @@ from django.db.models import (
     prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 
 from clinic.localtime import day_bounds
@@ -80,8 +83,120 @@ def plan_sessions(plan: TreatmentPlan) -> list[TreatmentSession]:
     return list(plan.sessions.all())
 
 
+@dataclass(frozen=True)
+class SessionScores:
+    """One rater's outcome scores for a session (1-5 each)."""
+
+    rater: str
+    hydration: int
+    radiance: int
+    fine_lines: int
+    satisfaction: int
+
+
+@dataclass
+class PlanSessionRow:
+    """What the plan page shows of one of its sessions, read as a row, not a model instance."""
+
+    pk: int
+    number: int
+    status: str
+    performed_at: datetime
+    url: str
+    usages: list[tuple[str, str]]  # (product name, lot number) of each batch used, in the order recorded
+    ratings: dict[str, SessionScores]  # by rater
+
+    @property
+    def is_signed(self) -> bool:
+        return self.status == TreatmentSession.Status.SIGNED
+
+    def get_status_display(self) -> str:
+        # As the model's get_status_display: the stored value if it is not a known status.
+        return str(dict(TreatmentSession.Status.choices).get(self.status, self.status))
+
+
+def _url_of(name: str, *args) -> Callable[[int], str]:
+    """``reverse(name, args=[*args, pk])`` for any pk, from one reverse: the page links to
+    every session of the plan."""
+    sample = reverse(name, args=[*args, 1])
+    head, tail = sample.rsplit("/1/", 1)
+    return lambda pk: f"{head}/{pk}/{tail}"
+
+
+# The page's sessions with the batches used and the ratings, in one statement (not three).
+PLAN_SESSIONS_SQL = """
+    SELECT s.id, s.patient_id, s.number, s.status, s.performed_at,
+           ARRAY(SELECT ARRAY[p.name, b.lot_number]
+                   FROM treatments_batchusage u
+                   JOIN treatments_batch b ON b.id = u.batch_id
+                   JOIN treatments_product p ON p.id = b.product_id
+                  WHERE u.session_id = s.id
+                  ORDER BY u.id),
+           ARRAY(SELECT ARRAY[r.rater, r.hydration::text, r.radiance::text, r.fine_lines::text, r.satisfaction::text]
+                   FROM treatments_outcomerating r
+                  WHERE r.session_id = s.id
+                  ORDER BY r.rater)
+      FROM treatments_treatmentsession s
+     WHERE s.plan_id = %s
+     ORDER BY s.number
+"""
+
+
+def plan_page_sessions(plan: TreatmentPlan) -> list[PlanSessionRow]:
+    """The plan's sessions as its page shows them (number, status, date, link, batches used,
+    ratings), in number order, in one query however many sessions there are."""
+    with connection.cursor() as cursor:
+        cursor.execute(PLAN_SESSIONS_SQL, [plan.pk])
+        rows = cursor.fetchall()
+    urls: dict[int, Callable[[int], str]] = {}
+    sessions = []
+    for pk, patient_id, number, status, performed_at, usages, ratings in rows:
+        if patient_id not in urls:
+            urls[patient_id] = _url_of("treatments:session_detail", patient_id)
+        sessions.append(
+            PlanSessionRow(
+                pk=pk,
+                number=number,
+                status=status,
+                performed_at=performed_at,
+                url=urls[patient_id](pk),
+                usages=[(name, lot) for name, lot in usages],
+                ratings={
+                    rater: SessionScores(rater, int(hydration), int(radiance), int(fine_lines), int(satisfaction))
+                    for rater, hydration, radiance, fine_lines, satisfaction in ratings
+                },
+            )
+        )
+    return sessions
+
+
 def plan_products(plan: TreatmentPlan):
     return list(plan.plan_products.select_related("product"))
+
+
+@dataclass(frozen=True)
+class CocktailLine:
+    """One product of a plan's cocktail as the plan page lists it."""
+
+    name: str
+    manufacturer: str
+    amount_per_session: Decimal
+
+
+def plan_cocktail(plan: TreatmentPlan) -> list[CocktailLine]:
+    """The plan's cocktail (product, maker, ml per session) in the order it was written."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT p.name, p.manufacturer, pp.amount_per_session
+              FROM treatments_planproduct pp
+              JOIN treatments_product p ON p.id = pp.product_id
+             WHERE pp.plan_id = %s
+             ORDER BY pp.id
+            """,
+            [plan.pk],
+        )
+        return [CocktailLine(*row) for row in cursor.fetchall()]
 
 
 def formulary_products() -> QuerySet[Product]:
@@ -354,9 +469,9 @@ class MeasureChart:
         return any(serie.points for serie in self.series)
 
 
-def outcomes_chart(plan: TreatmentPlan, sessions: list[TreatmentSession]) -> dict:
+def outcomes_chart(plan: TreatmentPlan, sessions: list[PlanSessionRow]) -> dict:
     """One small SVG chart per measure (scores 1-5 up, sessions across), the doctor's and the
-    patient's ratings drawn in two styles, each with its table; from the prefetched ratings."""
+    patient's ratings drawn in two styles, each with its table; from plan_page_sessions' ratings."""
     count = max(plan.session_count, 2)
     inner_w = SMALL_WIDTH - SMALL_PAD_LEFT - SMALL_PAD_RIGHT
     inner_h = SMALL_HEIGHT - SMALL_PAD_TOP - SMALL_PAD_BOTTOM
@@ -367,7 +482,7 @@ def outcomes_chart(plan: TreatmentPlan, sessions: list[TreatmentSession]) -> dic
     def y_of(score: int) -> float:
         return SMALL_PAD_TOP + inner_h * (MAX_RATING - score) / (MAX_RATING - MIN_RATING)
 
-    by_session = {session.pk: {rating.rater: rating for rating in session.ratings.all()} for session in sessions}
+    by_session = {session.pk: session.ratings for session in sessions}
     charts = []
     for key, label in MEASURES:
         series = []

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from clinic import dateformats
 from clinic.audit import Actor, audit_read, audit_record, audit_search
 from clinic.forms import add_service_errors, service_error_text
 from clinic.models import AuditEntry
@@ -356,6 +357,7 @@ def plan_safety_preview(request, patient_pk: int, consultation_pk: int):
 
 
 def _plan_context(request, patient, plan: TreatmentPlan) -> dict:
+    """What the printable plan and the aftercare sheet show."""
     sessions = selectors.plan_sessions(plan)
     by_number = {session.number: session for session in sessions}
     planned = plan.planned_dates()
@@ -384,12 +386,48 @@ def _plan_context(request, patient, plan: TreatmentPlan) -> dict:
     }
 
 
+def _plan_page_context(request, patient, plan: TreatmentPlan) -> dict:
+    """What the plan page shows (also when it comes back with a refused start or cancellation):
+    rows read for the page, dates written and links made here rather than by template filters."""
+    sessions = selectors.plan_page_sessions(plan)
+    by_number = {session.number: session for session in sessions}
+    planned = plan.planned_dates()
+    schedule = []
+    for number in range(1, plan.session_count + 1):
+        planned_on = planned[number - 1] if planned else None
+        session = by_number.get(number)
+        schedule.append(
+            {
+                "number": number,
+                "planned": dateformats.weekday_day_month_year(planned_on) if planned_on else "—",
+                "session": session,
+                "performed": dateformats.local_day_month_year_time(session.performed_at) if session else "",
+                "usages": ", ".join(f"{name} lot {lot}" for name, lot in session.usages) if session else "",
+            }
+        )
+    sessions_done = sum(1 for session in sessions if session.is_signed)
+    return {
+        "patient": patient,
+        "plan": plan,
+        "sessions": sessions,
+        "sessions_done": sessions_done,
+        "sessions_remaining": max(plan.session_count - sessions_done, 0),
+        "can_record_clinical": request.user.has_perm(RECORD_CLINICAL),
+        "schedule": schedule,
+        "cocktail": selectors.plan_cocktail(plan),
+        # A plan loaded with get_plan_with_patient_for says whether it has any (no query if not).
+        "overrides": list(plan.safety_overrides.select_related("overridden_by", "session"))
+        if getattr(plan, "has_overrides", True)
+        else [],
+    }
+
+
 @require_GET
 @login_required
 def plan_detail(request, patient_pk: int, pk: int):
     plan = get_plan_with_patient_for(request.user, patient_pk, pk)
     patient = plan.patient
-    context = _plan_context(request, patient, plan)
+    context = _plan_page_context(request, patient, plan)
     check = services.plan_safety_check(plan=plan) if plan.is_open else None
     context.update(
         {
@@ -427,7 +465,7 @@ def plan_activate(request, patient_pk: int, pk: int):
             messages.success(request, "The course has started.")
             return redirect(plan)
     audit_read(request, patient=patient, obj=plan)
-    context = _plan_context(request, patient, plan)
+    context = _plan_page_context(request, patient, plan)
     context.update(
         {
             "check": check,
@@ -459,7 +497,7 @@ def plan_cancel(request, patient_pk: int, pk: int):
             return redirect(plan)
     audit_read(request, patient=patient, obj=plan)
     check = services.plan_safety_check(plan=plan) if plan.is_open else None
-    context = _plan_context(request, patient, plan)
+    context = _plan_page_context(request, patient, plan)
     context.update(
         {
             "check": check,

@@ -48,14 +48,15 @@ def patient_appointments(context, patient):
 
 
 @register.inclusion_tag("scheduling/_plan_appointments.html", takes_context=True)
-def plan_appointments(context, plan):
-    """The booked sessions of a treatment plan, for its page (which only clinical staff open)."""
+def plan_appointments(context, plan, sessions):
+    """The booked sessions of a treatment plan, for its page (which only clinical staff open);
+    ``sessions`` are the page's (each with ``number`` and ``is_signed``)."""
     user = context["request"].user
     if not user.has_perm(VIEW_APPOINTMENT):
         return {"visible": False}
     appointments = selectors.plan_appointments(plan)
-    # Sessions given (signed: the page's sessions, prefetched) or booked count as taken.
-    taken = {session.number for session in plan.sessions.all() if session.is_signed}
+    # Sessions given (signed) or booked count as taken.
+    taken = {session.number for session in sessions if session.is_signed}
     taken |= {appointment.plan_session_number for appointment in appointments}
     return {
         "visible": True,

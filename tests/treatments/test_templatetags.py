@@ -33,7 +33,7 @@ def test_outcomes_chart_places_scores_on_the_grid(doctor):
             recorded_by=doctor,
         )  # fmt: skip
         sessions.append(session)
-    chart = selectors.outcomes_chart(plan, selectors.plan_sessions(plan))
+    chart = selectors.outcomes_chart(plan, selectors.plan_page_sessions(plan))
     # Small multiples: one chart per measure, each with the doctor's and the patient's series.
     assert [measure.key for measure in chart["charts"]] == ["hydration", "radiance", "fine_lines", "satisfaction"]
     hydration = chart["charts"][0]

@@ -159,3 +159,22 @@ def test_concurrent_writers_never_fork_the_chain(doctor):
     check = audit_chain_check()
     assert check.intact, check.problem
     assert check.entries == 120
+
+
+def test_an_entry_comes_back_as_the_database_wrote_it(doctor, django_assert_num_queries):
+    patient = PatientFactory()
+    actor = Actor(user=doctor, ip_address="2001:db8::7")
+    with django_assert_num_queries(1):
+        entry = audit_record(actor=actor, action=AuditEntry.Action.SEARCH, object_type="patient search", query="q" * 500)
+    stored = AuditEntry.objects.get(pk=entry.pk)
+    for field in AuditEntry._meta.concrete_fields:
+        assert getattr(entry, field.attname) == getattr(stored, field.attname), field.name
+    assert stored.chain_seq is not None
+    assert len(stored.row_hash) == 64
+    assert len(stored.query) == 200
+    assert not entry._state.adding
+    later = audit_record(actor=actor, action=AuditEntry.Action.VIEW, patient=patient, obj=patient)
+    assert later.prev_hash == entry.row_hash
+    assert later.chain_seq == entry.chain_seq + 1
+    assert later.object_type == "patient"
+    assert audit_chain_check().intact

@@ -165,7 +165,9 @@ def test_an_entry_comes_back_as_the_database_wrote_it(doctor, django_assert_num_
     patient = PatientFactory()
     actor = Actor(user=doctor, ip_address="2001:db8::7")
     with django_assert_num_queries(1):
-        entry = audit_record(actor=actor, action=AuditEntry.Action.SEARCH, object_type="patient search", query="q" * 500)
+        entry = audit_record(
+            actor=actor, action=AuditEntry.Action.SEARCH, object_type="patient search", query="q" * 500
+        )
     stored = AuditEntry.objects.get(pk=entry.pk)
     for field in AuditEntry._meta.concrete_fields:
         assert getattr(entry, field.attname) == getattr(stored, field.attname), field.name

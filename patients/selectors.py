@@ -232,11 +232,12 @@ def _instances(model, rows) -> list:
     return [model.from_db("default", names, row) for row in rows]
 
 
+# Column names from the models (no input in these f-strings).
 _CURRENT_HISTORY_SQL = f"""
 SELECT {_columns(HistoryItem, "h")} FROM patients_historyitem h
  WHERE h.patient_id = %(patient)s AND h.superseded_at IS NULL
  ORDER BY h.category, h.recorded_at DESC
-"""
+"""  # noqa: S608
 # The current skin profile (if any) and the day of the last signed consultation that reviewed
 # the history (the table is named, not imported: patients does not import treatments).
 _CURRENT_PROFILE_SQL = f"""
@@ -248,7 +249,7 @@ SELECT {_columns(SkinProfile, "s")},
   LEFT JOIN LATERAL (SELECT * FROM patients_skinprofile
                       WHERE patient_id = %(patient)s AND superseded_at IS NULL
                       ORDER BY version DESC LIMIT 1) s ON TRUE
-"""
+"""  # noqa: S608
 
 
 def patient_safety_reads(patient: Patient) -> tuple[list[HistoryItem], SkinProfile | None, date | None]:

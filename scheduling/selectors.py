@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import connection
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.timezone import localtime
@@ -267,7 +266,15 @@ def patient_panel(patient, *, with_plans: bool, limit: int = 10) -> tuple[list[P
             full_name = f"{first} {last}".strip()  # as User.get_full_name
             appointments.append(
                 PatientAppointment(
-                    link(pk), starts_at, weekday_day_month_year_time(starts_at), status, type_name, colour, full_name or username, number)
+                    link(pk),
+                    starts_at,
+                    weekday_day_month_year_time(starts_at),
+                    status,
+                    type_name,
+                    colour,
+                    full_name or username,
+                    number,
+                )
             )
             continue
         signed, booked = set(signed), set(booked)

@@ -30,7 +30,9 @@ def _status_badge(status: str, css: str, symbol: str, label: str) -> str:
 
 
 # Each status's badge, made once (a badge a row of the lists).
-STATUS_BADGES = {status: _status_badge(status, css, symbol, status.label) for status, (css, symbol) in STATUS_STYLES.items()}
+STATUS_BADGES = {
+    status: _status_badge(status, css, symbol, status.label) for status, (css, symbol) in STATUS_STYLES.items()
+}
 
 
 @register.simple_tag

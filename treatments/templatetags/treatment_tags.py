@@ -6,7 +6,6 @@ from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from clinic.rows import day_month_year, day_month_year_time, link_maker
 from clinic.permissions import (
     CLOSE_FOLLOW_UP_TASK,
     RECORD_CLINICAL,
@@ -15,6 +14,7 @@ from clinic.permissions import (
     VIEW_PRODUCT,
     VIEW_RECALLS,
 )
+from clinic.rows import day_month_year, day_month_year_time, link_maker
 from treatments import selectors
 from treatments.models import Consultation, FacialArea, TreatmentPlan
 from treatments.selectors import open_follow_up_tasks
@@ -72,7 +72,8 @@ def treatment_panel(context, patient):
         for consultation in panel.consultations:
             consultation["url"] = consultation_link(consultation["patient_id"], consultation["id"])
             consultation["is_signed"] = consultation["status"] == Consultation.Status.SIGNED
-            consultation["status_label"] = CONSULTATION_STATUS_LABELS.get(consultation["status"], consultation["status"])
+            status = consultation["status"]
+            consultation["status_label"] = CONSULTATION_STATUS_LABELS.get(status, status)
             consultation["consulted"] = day_month_year(consultation["consulted_on"])
             consultation["doctor"] = _full_name(consultation)
     if panel.tasks:

@@ -212,71 +212,62 @@ class PlanToBook:
     to_book: int
 
 
-_PATIENT_PANEL_SQL = """
-SELECT * FROM (
-  (SELECT 0 AS part, row_number() OVER (ORDER BY a.starts_at) AS position, a.id, a.starts_at, a.status,
-          a.plan_session_number, t.name, t.colour, u.first_name, u.last_name, u.username,
-          NULL::integer AS session_count, NULL::integer[] AS signed, NULL::integer[] AS booked
-     FROM scheduling_appointment a
-     JOIN scheduling_practitioner p ON p.id = a.practitioner_id
-     JOIN auth_user u ON u.id = p.user_id
-     JOIN scheduling_appointmenttype t ON t.id = a.appointment_type_id
-    WHERE a.patient_id = %(patient)s AND a.starts_at >= %(since)s AND a.status <> %(cancelled)s
-    ORDER BY a.starts_at
-    LIMIT %(limit)s)
-  UNION ALL
-  (SELECT 1, pl.id, pl.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, pl.session_count,
-          ARRAY(SELECT s.number FROM treatments_treatmentsession s
-                 WHERE s.plan_id = pl.id AND s.status = %(signed)s),
-          ARRAY(SELECT b.plan_session_number FROM scheduling_appointment b
-                 WHERE b.plan_id = pl.id AND b.status <> %(cancelled)s AND b.plan_session_number IS NOT NULL)
-     FROM treatments_treatmentplan pl
-    WHERE %(with_plans)s AND pl.patient_id = %(patient)s AND pl.status IN %(open)s)
-) panel
-ORDER BY part, position
+_PATIENT_APPOINTMENTS_SQL = """
+SELECT a.id, a.starts_at, a.status, a.plan_session_number, t.name, t.colour, u.first_name, u.last_name, u.username
+  FROM scheduling_appointment a
+  JOIN scheduling_practitioner p ON p.id = a.practitioner_id
+  JOIN auth_user u ON u.id = p.user_id
+  JOIN scheduling_appointmenttype t ON t.id = a.appointment_type_id
+ WHERE a.patient_id = %(patient)s AND a.starts_at >= %(since)s AND a.status <> %(cancelled)s
+ ORDER BY a.starts_at
+ LIMIT %(limit)s
+"""
+# Each open plan with the numbers of its signed sessions and of its sessions held by a live
+# appointment. (A statement each: combined, PostgreSQL takes longer to plan them.)
+_PLANS_TO_BOOK_SQL = """
+SELECT pl.id, pl.session_count,
+       ARRAY(SELECT s.number FROM treatments_treatmentsession s WHERE s.plan_id = pl.id AND s.status = %(signed)s),
+       ARRAY(SELECT b.plan_session_number FROM scheduling_appointment b
+              WHERE b.plan_id = pl.id AND b.status <> %(cancelled)s AND b.plan_session_number IS NOT NULL)
+  FROM treatments_treatmentplan pl
+ WHERE pl.patient_id = %(patient)s AND pl.status IN %(open)s
+ ORDER BY pl.id
 """
 
 
 def patient_panel(patient, *, with_plans: bool, limit: int = 10) -> tuple[list[PatientAppointment], list[PlanToBook]]:
-    """The patient page's appointments panel in one written-out statement: the next
-    ``limit`` appointments (not cancelled, from 12 hours ago) with their type and
-    practitioner, and, ``with_plans`` (for who may book), the open plans with sessions still
-    to book (PlanToBook), by plan id."""
+    """The patient page's appointments panel in written-out statements: the next ``limit``
+    appointments (not cancelled, from 12 hours ago) with their type and practitioner, and,
+    ``with_plans`` (for who may book), the open plans with sessions still to book
+    (PlanToBook), by plan id."""
     from treatments.models import TreatmentPlan, TreatmentSession
 
+    params = {
+        "patient": patient.pk,
+        "since": timezone.now() - timedelta(hours=12),
+        "cancelled": Appointment.Status.CANCELLED,
+        "limit": limit,
+        "signed": TreatmentSession.Status.SIGNED,
+        "open": (TreatmentPlan.Status.PROPOSED, TreatmentPlan.Status.ACTIVE),
+    }
     with connection.cursor() as cursor:
-        cursor.execute(
-            _PATIENT_PANEL_SQL,
-            {
-                "patient": patient.pk,
-                "since": timezone.now() - timedelta(hours=12),
-                "cancelled": Appointment.Status.CANCELLED,
-                "limit": limit,
-                "with_plans": with_plans,
-                "signed": TreatmentSession.Status.SIGNED,
-                "open": (TreatmentPlan.Status.PROPOSED, TreatmentPlan.Status.ACTIVE),
-            },
-        )
-        rows = cursor.fetchall()
-    link = link_maker("scheduling:appointment_detail") if rows and rows[0][0] == 0 else None
+        cursor.execute(_PATIENT_APPOINTMENTS_SQL, params)
+        appointment_rows = cursor.fetchall()
+        plan_rows = []
+        if with_plans:
+            cursor.execute(_PLANS_TO_BOOK_SQL, params)
+            plan_rows = cursor.fetchall()
     appointments: list[PatientAppointment] = []
-    plans: list[PlanToBook] = []
-    for part, _, pk, starts_at, status, number, type_name, colour, first, last, username, count, signed, booked in rows:
-        if part == 0:
+    if appointment_rows:
+        link = link_maker("scheduling:appointment_detail")
+        for pk, starts_at, status, number, type_name, colour, first, last, username in appointment_rows:
             full_name = f"{first} {last}".strip()  # as User.get_full_name
+            when = weekday_day_month_year_time(starts_at)
             appointments.append(
-                PatientAppointment(
-                    link(pk),
-                    starts_at,
-                    weekday_day_month_year_time(starts_at),
-                    status,
-                    type_name,
-                    colour,
-                    full_name or username,
-                    number,
-                )
+                PatientAppointment(link(pk), starts_at, when, status, type_name, colour, full_name or username, number)
             )
-            continue
+    plans: list[PlanToBook] = []
+    for pk, count, signed, booked in plan_rows:
         signed, booked = set(signed), set(booked)
         to_book = count - len(signed | booked)
         if to_book > 0:

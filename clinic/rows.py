@@ -11,6 +11,7 @@ from datetime import date, datetime
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
+from django.utils.translation import get_language
 
 # Stand-ins for the ids, numbers no row has and that no other part of a URL contains.
 _MARKERS = (918273645546372819, 928374655647382910, 938475665748392011)
@@ -37,6 +38,20 @@ def link_maker(viewname: str, arity: int = 1) -> Callable[..., str]:
     return link
 
 
+# The month and weekday names of each language, looked up once (a name a date costs a translation).
+_NAMES: dict[str | None, tuple[list[str], list[str]]] = {}
+
+
+def _names() -> tuple[list[str], list[str]]:
+    language = get_language()
+    names = _NAMES.get(language)
+    if names is None:
+        months = [""] + [str(MONTHS_3[month]).title() for month in range(1, 13)]
+        weekdays = [str(WEEKDAYS_ABBR[day]) for day in range(7)]
+        names = _NAMES[language] = (months, weekdays)
+    return names
+
+
 def _local(value: datetime) -> datetime:
     # As the date filter does: an aware time is shown in the current (the clinic's) time zone.
     return timezone.localtime(value) if timezone.is_aware(value) else value
@@ -48,7 +63,7 @@ def day_month_year(value: date | None) -> str:
         return ""
     if isinstance(value, datetime):
         value = _local(value)
-    return f"{value.day:02d} {MONTHS_3[value.month].title()} {value.year:04d}"
+    return f"{value.day:02d} {_names()[0][value.month]} {value.year:04d}"
 
 
 def day_month_year_time(value: datetime | None) -> str:
@@ -56,7 +71,7 @@ def day_month_year_time(value: datetime | None) -> str:
     if value is None:
         return ""
     value = _local(value)
-    return f"{value.day:02d} {MONTHS_3[value.month].title()} {value.year:04d} {value.hour:02d}:{value.minute:02d}"
+    return f"{value.day:02d} {_names()[0][value.month]} {value.year:04d} {value.hour:02d}:{value.minute:02d}"
 
 
 def day_month_time(value: datetime | None) -> str:
@@ -64,7 +79,7 @@ def day_month_time(value: datetime | None) -> str:
     if value is None:
         return ""
     value = _local(value)
-    return f"{value.day:02d} {MONTHS_3[value.month].title()} {value.hour:02d}:{value.minute:02d}"
+    return f"{value.day:02d} {_names()[0][value.month]} {value.hour:02d}:{value.minute:02d}"
 
 
 def weekday_day_month_year_time(value: datetime | None) -> str:
@@ -72,7 +87,8 @@ def weekday_day_month_year_time(value: datetime | None) -> str:
     if value is None:
         return ""
     value = _local(value)
+    months, weekdays = _names()
     return (
-        f"{WEEKDAYS_ABBR[value.weekday()]} {value.day:02d} {MONTHS_3[value.month].title()} {value.year:04d},"
+        f"{weekdays[value.weekday()]} {value.day:02d} {months[value.month]} {value.year:04d},"
         f" {value.hour:02d}:{value.minute:02d}"
     )

@@ -39,8 +39,8 @@ def treatment_panel(context, patient):
     nothing, and no query is made for them. The patient page's view records the read in
     the audit trail (with the rest of the page); a template tag never writes.
 
-    Its rows are read in one written-out statement (selectors.patient_treatment_panel) and
-    given to the template with their links and dates ready (one URL reversal a kind of link)."""
+    Its rows are read in written-out statements (selectors.patient_treatment_panel) and given
+    to the template with their links and dates ready (one URL reversal a kind of link)."""
     request = context.get("request")
     user = getattr(request, "user", None)
     # Recalled batches the patient received are flagged to whoever traces batches (doctors, managers).

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
+from django.db import connection
 from django.db.models import Count, QuerySet
 
 from clinic.localtime import day_bounds
-from messaging.models import ScheduledMessage
+from messaging.models import UNSUBSCRIBED, ScheduledMessage
 
 
 def communications(*, day: date | None = None, kind: str = "", status: str = "") -> QuerySet[ScheduledMessage]:
@@ -25,5 +27,37 @@ def status_counts() -> dict[str, int]:
     return {row["status"]: row["total"] for row in rows}
 
 
-def messages_for_patient(patient) -> QuerySet[ScheduledMessage]:
-    return patient.scheduled_messages.order_by("-due_at", "-id")
+@dataclass(frozen=True)
+class PatientMessage:
+    """An outbox email as the patient's page lists it."""
+
+    kind: str
+    due_at: datetime
+    status: str
+    sent_at: datetime | None
+    reclaims: int
+    closed_as_unsubscribed: bool  # as ScheduledMessage.closed_as_unsubscribed
+
+
+def messages_for_patient(patient, *, limit: int) -> list[PatientMessage]:
+    """The patient's newest ``limit`` outbox emails, in one written-out statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT kind, due_at, status, sent_at, reclaims, last_error FROM messaging_scheduledmessage"
+            " WHERE patient_id = %s ORDER BY due_at DESC, id DESC LIMIT %s",
+            [patient.pk, limit],
+        )
+        rows = cursor.fetchall()
+    unsubscribed = patient.email_unsubscribed_at is not None
+    Status = ScheduledMessage.Status
+    return [
+        PatientMessage(
+            kind,
+            due_at,
+            status,
+            sent_at,
+            reclaims,
+            last_error == UNSUBSCRIBED if status == Status.CANCELLED else status == Status.PENDING and unsubscribed,
+        )
+        for kind, due_at, status, sent_at, reclaims, last_error in rows
+    ]

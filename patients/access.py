@@ -8,6 +8,8 @@ trail records. Login is checked before, by @login_required on the view.
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.db import DEFAULT_DB_ALIAS, connection
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from clinic.audit import CONTACT_DETAILS, AccessRefused
@@ -38,7 +40,27 @@ def get_patient_for(user, pk: int, *, perm: str = VIEW_PATIENT) -> Patient:
     RECORD_CLINICAL."""
     asked = "clinical record" if perm in {VIEW_CLINICAL, RECORD_CLINICAL} else CONTACT_DETAILS
     require_record_perm(user, perm, object_type=asked, object_id=pk, patient_id=pk)
-    return get_object_or_404(Patient, pk=pk)
+    return patient_or_404(pk)
+
+
+# Every patient page reads its patient: a written-out statement (all the columns, as the ORM
+# reads them) spares each of them building the query.
+_PATIENT_FIELDS = Patient._meta.concrete_fields
+_PATIENT_SQL = "SELECT {} FROM patients_patient WHERE id = %s".format(  # noqa: S608 -- column names from the model
+    ", ".join(f'"{field.column}"' for field in _PATIENT_FIELDS)
+)
+
+
+def patient_or_404(pk: int) -> Patient:
+    """The patient ``pk``, as ``get_object_or_404(Patient, pk=pk)`` gives it."""
+    if not 0 < pk <= MAX_ID:  # no row has such an id (and PostgreSQL would refuse the number)
+        raise Http404("No Patient matches the given query.")
+    with connection.cursor() as cursor:
+        cursor.execute(_PATIENT_SQL, [pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise Http404("No Patient matches the given query.")
+    return Patient.from_db(DEFAULT_DB_ALIAS, [field.attname for field in _PATIENT_FIELDS], row)
 
 
 def get_history_item_for(user, patient: Patient, pk: int, *, perm: str = VIEW_CLINICAL) -> HistoryItem:

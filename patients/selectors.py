@@ -19,6 +19,7 @@ from patients.models import (
     HistoryItem,
     NameWord,
     Patient,
+    SkinProfile,
     search_words_expression,
 )
 from patients.phones import try_normalize_phone
@@ -291,9 +292,15 @@ def history_reviewed_on(patient: Patient) -> date | None:
     )
 
 
-def patient_safety_summary(patient: Patient, *, items=None, profile=None, on: date | None = None) -> SafetySummary:
+_NOT_READ = object()
+
+
+def patient_safety_summary(
+    patient: Patient, *, items=None, profile=None, reviewed_on=_NOT_READ, on: date | None = None
+) -> SafetySummary:
     """The rule table applied to the patient's history and skin profile: the same findings,
-    with the same levels and codes, as the plan's safety check gives for them."""
+    with the same levels and codes, as the plan's safety check gives for them. The caller
+    may pass what it has read already (``patient_safety_reads``)."""
     on = on or timezone.localdate()
     if items is None:
         items = list(patient.history_items.current())
@@ -303,8 +310,50 @@ def patient_safety_summary(patient: Patient, *, items=None, profile=None, on: da
     return SafetySummary(
         findings=findings,
         history_recorded=bool(items) or profile is not None,
-        history_reviewed_on=history_reviewed_on(patient),
+        history_reviewed_on=history_reviewed_on(patient) if reviewed_on is _NOT_READ else reviewed_on,
     )
+
+
+def _columns(model, alias: str) -> str:
+    return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
+
+
+def _instances(model, rows) -> list:
+    names = [field.attname for field in model._meta.concrete_fields]
+    return [model.from_db("default", names, row) for row in rows]
+
+
+# Column names from the models (no input in these f-strings).
+_CURRENT_HISTORY_SQL = f"""
+SELECT {_columns(HistoryItem, "h")} FROM patients_historyitem h
+ WHERE h.patient_id = %(patient)s AND h.superseded_at IS NULL
+ ORDER BY h.category, h.recorded_at DESC
+"""  # noqa: S608
+# The current skin profile (if any) and the day of the last signed consultation that reviewed
+# the history (the table is named, not imported: patients does not import treatments).
+_CURRENT_PROFILE_SQL = f"""
+SELECT {_columns(SkinProfile, "s")},
+       (SELECT c.consulted_on FROM treatments_consultation c
+         WHERE c.patient_id = %(patient)s AND c.history_reviewed AND c.status = 'signed'
+         ORDER BY c.consulted_on DESC LIMIT 1)
+  FROM (SELECT 1) AS one
+  LEFT JOIN LATERAL (SELECT * FROM patients_skinprofile
+                      WHERE patient_id = %(patient)s AND superseded_at IS NULL
+                      ORDER BY version DESC LIMIT 1) s ON TRUE
+"""  # noqa: S608
+
+
+def patient_safety_reads(patient: Patient) -> tuple[list[HistoryItem], SkinProfile | None, date | None]:
+    """What patient_safety_summary reads, in two written-out statements: the current history
+    entries (as ``history_items.current()`` orders them), the current skin profile and the
+    day the history was last reviewed (history_reviewed_on)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CURRENT_HISTORY_SQL, {"patient": patient.pk})
+        items = _instances(HistoryItem, cursor.fetchall())
+        cursor.execute(_CURRENT_PROFILE_SQL, {"patient": patient.pk})
+        *profile_row, reviewed_on = cursor.fetchone()
+    profile = _instances(SkinProfile, [profile_row])[0] if profile_row[0] is not None else None
+    return items, profile, reviewed_on
 
 
 @dataclass(frozen=True)

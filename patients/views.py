@@ -110,9 +110,10 @@ def patient_detail(request, pk: int):
     # safety summary and the treatments panel (which the treatments template tag loads).
     shown = CONTACT_DETAILS
     if request.user.has_perm(VIEW_CLINICAL):
-        items = list(patient.history_items.current())
-        profile = patient.skin_profiles.current().first()
-        context["safety"] = selectors.patient_safety_summary(patient, items=items, profile=profile)
+        items, profile, reviewed_on = selectors.patient_safety_reads(patient)
+        context["safety"] = selectors.patient_safety_summary(
+            patient, items=items, profile=profile, reviewed_on=reviewed_on
+        )
         shown = PATIENT_PAGE_CLINICAL
     context["can_delete"] = (
         request.user.has_perm(DELETE_PATIENT)

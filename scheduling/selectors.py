@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import connection
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.timezone import localtime
 
 from clinic import dateformats
 from clinic.localtime import day_bounds, days
+from clinic.rows import link_maker
 from scheduling.models import Appointment, Practitioner, earliest_start_running_at
 
 
@@ -166,29 +166,6 @@ def week_days(practitioner: Practitioner, monday: date) -> list[WeekDay]:
     return [WeekDay(day, by_day.get(day, [])) for day in days(monday, sunday)]
 
 
-def patient_upcoming(patient, *, limit: int = 10) -> list[Appointment]:
-    # Only what the patient's page shows (type, practitioner): every join of a calendar card
-    # costs PostgreSQL more to plan than the patient's few rows cost to read.
-    return list(
-        Appointment.objects.select_related("practitioner__user", "appointment_type")
-        .filter(patient=patient)
-        .filter(Q(starts_at__gte=timezone.now() - timedelta(hours=12)))
-        .exclude(status=Appointment.Status.CANCELLED)
-        # And only their columns the panel shows: fewer to read and to turn into objects.
-        .only(
-            "starts_at",
-            "status",
-            "plan_session_number",
-            "appointment_type__name",
-            "appointment_type__colour",
-            "practitioner__user__first_name",
-            "practitioner__user__last_name",
-            "practitioner__user__username",
-        )
-        .order_by("starts_at")[:limit]
-    )
-
-
 @dataclass(frozen=True)
 class PlanAppointment:
     """A booked session of a treatment plan as its page lists it: read as a row, with its link
@@ -236,39 +213,98 @@ def plan_appointments(plan) -> list[PlanAppointment]:
             # Practitioner.name: the user's full name, else the username.
             practitioner_name=f"{first_name} {last_name}".strip() or username,
             url=f"{head}/{pk}/{tail}",
-            starts=dateformats.local_weekday_day_month_year_time(starts_at),
+            starts=dateformats.weekday_day_month_year_time(starts_at),
         )
         for pk, starts_at, status, number, first_name, last_name, username in rows
     ]
 
 
-def plans_to_book(patient) -> list:
-    """The patient's open treatment plans with sessions still to book, each with ``given``
-    (sessions signed), ``booked`` (held by a live appointment) and ``to_book`` (the others,
-    as availability.sessions_to_book counts them), in three queries whatever the plans."""
+@dataclass(frozen=True)
+class PatientAppointment:
+    """An upcoming appointment as the patient's page shows it."""
+
+    url: str
+    starts_at: datetime
+    when: str  # as |date:"D d M Y, H:i" shows it
+    status: str
+    type_name: str
+    type_colour: str
+    practitioner: str
+    plan_session_number: int | None
+
+
+@dataclass(frozen=True)
+class PlanToBook:
+    """An open treatment plan with sessions still to book: ``given`` (sessions signed),
+    ``booked`` (held by a live appointment) and ``to_book`` (the others, as
+    availability.sessions_to_book counts them). Only what booking needs, never the plan's
+    clinical content."""
+
+    pk: int
+    session_count: int
+    given: int
+    booked: int
+    to_book: int
+
+
+_PATIENT_APPOINTMENTS_SQL = """
+SELECT a.id, a.starts_at, a.status, a.plan_session_number, t.name, t.colour, u.first_name, u.last_name, u.username
+  FROM scheduling_appointment a
+  JOIN scheduling_practitioner p ON p.id = a.practitioner_id
+  JOIN auth_user u ON u.id = p.user_id
+  JOIN scheduling_appointmenttype t ON t.id = a.appointment_type_id
+ WHERE a.patient_id = %(patient)s AND a.starts_at >= %(since)s AND a.status <> %(cancelled)s
+ ORDER BY a.starts_at
+ LIMIT %(limit)s
+"""
+# Each open plan with the numbers of its signed sessions and of its sessions held by a live
+# appointment. (A statement each: combined, PostgreSQL takes longer to plan them.)
+_PLANS_TO_BOOK_SQL = """
+SELECT pl.id, pl.session_count,
+       ARRAY(SELECT s.number FROM treatments_treatmentsession s WHERE s.plan_id = pl.id AND s.status = %(signed)s),
+       ARRAY(SELECT b.plan_session_number FROM scheduling_appointment b
+              WHERE b.plan_id = pl.id AND b.status <> %(cancelled)s AND b.plan_session_number IS NOT NULL)
+  FROM treatments_treatmentplan pl
+ WHERE pl.patient_id = %(patient)s AND pl.status IN %(open)s
+ ORDER BY pl.id
+"""
+
+
+def patient_panel(patient, *, with_plans: bool, limit: int = 10) -> tuple[list[PatientAppointment], list[PlanToBook]]:
+    """The patient page's appointments panel in written-out statements: the next ``limit``
+    appointments (not cancelled, from 12 hours ago) with their type and practitioner, and,
+    ``with_plans`` (for who may book), the open plans with sessions still to book
+    (PlanToBook), by plan id."""
     from treatments.models import TreatmentPlan, TreatmentSession
 
-    plans = list(TreatmentPlan.objects.open().filter(patient=patient).only("id", "session_count", "patient_id"))
-    if not plans:
-        return []
-    ids = [plan.pk for plan in plans]
-    signed: dict[int, set[int]] = defaultdict(set)
-    for plan_id, number in TreatmentSession.objects.filter(
-        plan_id__in=ids, status=TreatmentSession.Status.SIGNED
-    ).values_list("plan_id", "number"):
-        signed[plan_id].add(number)
-    booked: dict[int, set[int]] = defaultdict(set)
-    for plan_id, number in (
-        Appointment.objects.live()
-        .filter(plan_id__in=ids, plan_session_number__isnull=False)
-        .values_list("plan_id", "plan_session_number")
-    ):
-        booked[plan_id].add(number)
-    to_book = []
-    for plan in sorted(plans, key=lambda plan: plan.pk):
-        plan.given = len(signed[plan.pk])
-        plan.booked = len(booked[plan.pk] - signed[plan.pk])
-        plan.to_book = plan.session_count - len(signed[plan.pk] | booked[plan.pk])
-        if plan.to_book > 0:
-            to_book.append(plan)
-    return to_book
+    params = {
+        "patient": patient.pk,
+        "since": timezone.now() - timedelta(hours=12),
+        "cancelled": Appointment.Status.CANCELLED,
+        "limit": limit,
+        "signed": TreatmentSession.Status.SIGNED,
+        "open": (TreatmentPlan.Status.PROPOSED, TreatmentPlan.Status.ACTIVE),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_PATIENT_APPOINTMENTS_SQL, params)
+        appointment_rows = cursor.fetchall()
+        plan_rows = []
+        if with_plans:
+            cursor.execute(_PLANS_TO_BOOK_SQL, params)
+            plan_rows = cursor.fetchall()
+    appointments: list[PatientAppointment] = []
+    if appointment_rows:
+        link = link_maker("scheduling:appointment_detail")
+        for pk, starts_at, status, number, type_name, colour, first, last, username in appointment_rows:
+            full_name = f"{first} {last}".strip()  # as User.get_full_name
+            when = dateformats.weekday_day_month_year_time(starts_at)
+            appointments.append(
+                PatientAppointment(link(pk), starts_at, when, status, type_name, colour, full_name or username, number)
+            )
+    plans: list[PlanToBook] = []
+    for pk, count, signed, booked in plan_rows:
+        signed, booked = set(signed), set(booked)
+        to_book = count - len(signed | booked)
+        if to_book > 0:
+            plans.append(PlanToBook(pk, count, len(signed), len(booked - signed), to_book))
+    return appointments, plans

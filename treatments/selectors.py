@@ -551,3 +551,80 @@ def open_follow_up_tasks(*, doctor=None) -> QuerySet:
         .order_by("created_at", "id")
     )
     return tasks if doctor is None else tasks.filter(doctor=doctor)
+
+
+# The patient page's treatments panel ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PatientPanel:
+    """What the patient page's treatments panel shows, as plain rows (dicts of the columns):
+    the recalled batches the patient received, the last five plans, the last three
+    consultations and the concerns raised after a session (open first, then the last done)."""
+
+    recalls: list[dict]
+    plans: list[dict]
+    consultations: list[dict]
+    tasks: list[dict]
+
+
+# One statement each (combined into one, PostgreSQL takes longer to plan and run them).
+_PANEL_RECALLS_SQL = """
+SELECT pr.name AS product, b.lot_number, u.amount, b.id AS batch_id, b.recalled_at, b.recall_reason,
+       s.id AS session_id, s.patient_id AS session_patient_id, s.number AS session_number, s.performed_at
+  FROM treatments_batchusage u
+  JOIN treatments_batch b ON b.id = u.batch_id
+  JOIN treatments_product pr ON pr.id = b.product_id
+  JOIN treatments_treatmentsession s ON s.id = u.session_id
+ WHERE s.patient_id = %(patient)s AND b.recalled_at IS NOT NULL
+ ORDER BY s.performed_at
+"""
+_PANEL_PLANS_SQL = """
+SELECT id, patient_id, status, session_count, created_at, maintenance_due_on
+  FROM treatments_treatmentplan
+ WHERE patient_id = %(patient)s
+ ORDER BY created_at DESC
+ LIMIT 5
+"""
+_PANEL_CONSULTATIONS_SQL = """
+SELECT c.id, c.patient_id, c.status, c.consulted_on, u.first_name, u.last_name, u.username
+  FROM treatments_consultation c
+  JOIN auth_user u ON u.id = c.doctor_id
+ WHERE c.patient_id = %(patient)s
+ ORDER BY c.consulted_on DESC, c.created_at DESC
+ LIMIT 3
+"""
+_PANEL_TASKS_SQL = """
+SELECT t.id, t.done_at, f.concern, f.answered_at, s.id AS session_id, s.patient_id AS session_patient_id,
+       s.number AS session_number, d.first_name, d.last_name, d.username
+  FROM treatments_followuptask t
+  JOIN treatments_sessionfollowup f ON f.id = t.follow_up_id
+  JOIN treatments_treatmentsession s ON s.id = f.session_id
+  LEFT JOIN auth_user d ON d.id = t.done_by_id
+ WHERE t.patient_id = %(patient)s
+ ORDER BY t.done_at DESC NULLS FIRST, t.created_at DESC
+ LIMIT 5
+"""
+
+
+def _dict_rows(cursor, sql: str, params: dict) -> list[dict]:
+    cursor.execute(sql, params)
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def patient_treatment_panel(patient: Patient, *, recalls: bool, clinical: bool) -> PatientPanel:
+    """The patient page's treatments panel in written-out statements: the recalled batches
+    (``recalls``) and the plans, consultations and concerns (``clinical``); a part not asked
+    for is not read and comes empty."""
+    params = {"patient": patient.pk}
+    with connection.cursor() as cursor:
+        recall_rows = _dict_rows(cursor, _PANEL_RECALLS_SQL, params) if recalls else []
+        if not clinical:
+            return PatientPanel(recall_rows, [], [], [])
+        return PatientPanel(
+            recall_rows,
+            _dict_rows(cursor, _PANEL_PLANS_SQL, params),
+            _dict_rows(cursor, _PANEL_CONSULTATIONS_SQL, params),
+            _dict_rows(cursor, _PANEL_TASKS_SQL, params),
+        )

@@ -401,7 +401,7 @@ def _plan_page_context(request, patient, plan: TreatmentPlan) -> dict:
                 "number": number,
                 "planned": dateformats.weekday_day_month_year(planned_on) if planned_on else "—",
                 "session": session,
-                "performed": dateformats.local_day_month_year_time(session.performed_at) if session else "",
+                "performed": dateformats.day_month_year_time(session.performed_at) if session else "",
                 "usages": ", ".join(f"{name} lot {lot}" for name, lot in session.usages) if session else "",
             }
         )

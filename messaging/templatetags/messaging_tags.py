@@ -2,15 +2,30 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from clinic.dateformats import day_month_time, day_month_year_time
 from messaging.models import ScheduledMessage
 from messaging.selectors import messages_for_patient
 
 register = template.Library()
 
 
+KIND_LABELS = dict(ScheduledMessage.Kind.choices)
+
+
 @register.inclusion_tag("messaging/_patient_messages.html", takes_context=True)
 def patient_messages(context, patient, limit: int = 20):
-    return {"rows": list(messages_for_patient(patient)[:limit]), "perms": context.get("perms")}
+    # Rows read in one written-out statement, shown as the date filter and message_status show them.
+    rows = [
+        {
+            "kind": KIND_LABELS.get(message.kind, message.kind),
+            "due": day_month_year_time(message.due_at),
+            "badge": _status_badge(message.status, message.reclaims, message.closed_as_unsubscribed),
+            "is_sent": message.status == Status.SENT,
+            "sent": day_month_time(message.sent_at),
+        }
+        for message in messages_for_patient(patient, limit=limit)
+    ]
+    return {"rows": rows, "perms": context.get("perms")}
 
 
 Status = ScheduledMessage.Status
@@ -21,6 +36,7 @@ SENT_TWICE = mark_safe(
     ' <span class="badge text-bg-warning" title="A worker stopped while sending it; it was sent again with the'
     ' same Message-ID.">⚠ Possibly sent twice</span>'
 )
+SENT_WITH_WARNING = format_html("{}{}", SENT, SENT_TWICE)
 FAILED = mark_safe('<span class="badge text-bg-danger">✗ Failed</span>')
 UNSUBSCRIBED = mark_safe('<span class="badge text-bg-secondary">⊘ Will not be sent: unsubscribed</span>')
 CANCELLED = mark_safe('<span class="badge text-bg-secondary">– Cancelled</span>')
@@ -31,14 +47,19 @@ PENDING = mark_safe('<span class="badge text-bg-warning">◷ Pending</span>')
 @register.simple_tag
 def message_status(message: ScheduledMessage) -> SafeString:
     """The status badge of an outbox email (sent possibly twice, unsubscribed: said in words)."""
-    if message.status == Status.SENT:
-        return format_html("{}{}", SENT, SENT_TWICE) if message.reclaims else SENT
-    if message.status == Status.FAILED:
+    return _status_badge(message.status, message.reclaims, lambda: message.closed_as_unsubscribed)
+
+
+def _status_badge(status: str, reclaims: int, closed_as_unsubscribed) -> SafeString:
+    # ``closed_as_unsubscribed``: a bool, or a function giving it (read only when needed).
+    if status == Status.SENT:
+        return SENT_WITH_WARNING if reclaims else SENT
+    if status == Status.FAILED:
         return FAILED
-    if message.closed_as_unsubscribed:
+    if closed_as_unsubscribed() if callable(closed_as_unsubscribed) else closed_as_unsubscribed:
         return UNSUBSCRIBED
-    if message.status == Status.CANCELLED:
+    if status == Status.CANCELLED:
         return CANCELLED
-    if message.status == Status.SENDING:
+    if status == Status.SENDING:
         return SENDING
     return PENDING

@@ -19,16 +19,29 @@ STATUS_STYLES = {
 }
 
 
-@register.simple_tag
-def status_badge(appointment: Appointment) -> str:
-    css, symbol = STATUS_STYLES.get(appointment.status, ("text-bg-light", "?"))
+def _status_badge(status: str, css: str, symbol: str, label: str) -> str:
     return format_html(
         '<span class="badge {} scheduling-status scheduling-status-{}"><span aria-hidden="true">{}</span> {}</span>',
         css,
-        appointment.status,
+        status,
         symbol,
-        appointment.get_status_display(),
+        label,
     )
+
+
+# Each status's badge, made once (a badge a row of the lists).
+STATUS_BADGES = {
+    status: _status_badge(status, css, symbol, status.label) for status, (css, symbol) in STATUS_STYLES.items()
+}
+
+
+@register.simple_tag
+def status_badge(appointment) -> str:
+    """The status badge of an appointment (or of a row with its ``status``)."""
+    badge = STATUS_BADGES.get(appointment.status)
+    if badge is None:  # a status no choice names (as get_status_display, its value is its name)
+        return _status_badge(appointment.status, "text-bg-light", "?", appointment.status)
+    return badge
 
 
 @register.inclusion_tag("scheduling/_patient_appointments.html", takes_context=True)
@@ -37,13 +50,14 @@ def patient_appointments(context, patient):
     if not user.has_perm(VIEW_APPOINTMENT):
         return {"visible": False}
     can_book = user.has_perm(BOOK_APPOINTMENT) and not patient.is_archived
+    # One statement for the appointments and, for who may book, the plans with sessions to book.
+    appointments, plans_to_book = selectors.patient_panel(patient, with_plans=can_book)
     return {
         "visible": True,
         "patient": patient,
-        "appointments": selectors.patient_upcoming(patient),
+        "appointments": appointments,
         "can_book": can_book,
-        # Only what booking needs (the number of sessions), never the plan's clinical content.
-        "plans_to_book": selectors.plans_to_book(patient) if can_book else [],
+        "plans_to_book": plans_to_book,
     }
 
 

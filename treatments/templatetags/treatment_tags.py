@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django import template
-from django.db.models import F
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from clinic.dateformats import day_month_year, day_month_year_time
 from clinic.permissions import (
     CLOSE_FOLLOW_UP_TASK,
     RECORD_CLINICAL,
@@ -15,39 +15,85 @@ from clinic.permissions import (
     VIEW_PRODUCT,
     VIEW_RECALLS,
 )
+from clinic.rows import link_maker
 from treatments import selectors
-from treatments.models import FacialArea, FollowUpTask
+from treatments.models import Consultation, FacialArea, TreatmentPlan
 from treatments.selectors import open_follow_up_tasks
 
 register = template.Library()
+
+
+PLAN_STATUS_LABELS = dict(TreatmentPlan.Status.choices)
+CONSULTATION_STATUS_LABELS = dict(Consultation.Status.choices)
+
+
+def _full_name(row: dict) -> str:
+    # As ``user.get_full_name|default:user.username`` (no user: "").
+    if row["username"] is None:
+        return ""
+    return f"{row['first_name']} {row['last_name']}".strip() or row["username"]
 
 
 @register.inclusion_tag("treatments/_panel.html", takes_context=True)
 def treatment_panel(context, patient):
     """The treatments section of the patient page. Users without clinical permission get
     nothing, and no query is made for them. The patient page's view records the read in
-    the audit trail (with the rest of the page); a template tag never writes."""
+    the audit trail (with the rest of the page); a template tag never writes.
+
+    Its rows are read in written-out statements (selectors.patient_treatment_panel) and given
+    to the template with their links and dates ready (one URL reversal a kind of link)."""
     request = context.get("request")
     user = getattr(request, "user", None)
     # Recalled batches the patient received are flagged to whoever traces batches (doctors, managers).
-    recalls = selectors.patient_recalled_usages(patient) if user is not None and user.has_perm(TRACE_BATCH) else []
-    if user is None or not user.has_perm(VIEW_CLINICAL):
+    show_recalls = user is not None and user.has_perm(TRACE_BATCH)
+    clinical = user is not None and user.has_perm(VIEW_CLINICAL)
+    if not show_recalls and not clinical:
+        return {"show": False, "recalls": [], "patient": patient}
+    panel = selectors.patient_treatment_panel(patient, recalls=show_recalls, clinical=clinical)
+    recalls = panel.recalls
+    session_link = link_maker("treatments:session_detail", 2) if recalls or panel.tasks else None
+    if recalls:
+        batch_link = link_maker("treatments:batch_trace")
+        for usage in recalls:
+            usage["session_url"] = session_link(usage["session_patient_id"], usage["session_id"])
+            usage["batch_url"] = batch_link(usage["batch_id"])
+            usage["performed_on"] = day_month_year(usage["performed_at"])
+            usage["recalled_on"] = day_month_year(usage["recalled_at"])
+    if not clinical:
         return {"show": False, "recalls": recalls, "patient": patient}
-    # The panel names no plan's doctor: no join for one.
-    plans = list(patient.treatment_plans.order_by("-created_at")[:5])
-    consultations = list(patient.consultations.select_related("doctor").order_by("-consulted_on", "-created_at")[:3])
+    if panel.plans:
+        plan_link = link_maker("treatments:plan_detail", 2)
+        for plan in panel.plans:
+            plan["url"] = plan_link(plan["patient_id"], plan["id"])
+            plan["status_label"] = PLAN_STATUS_LABELS.get(plan["status"], plan["status"])
+            plan["created_on"] = day_month_year(plan["created_at"])
+            plan["maintenance_due"] = day_month_year(plan["maintenance_due_on"])
+    if panel.consultations:
+        consultation_link = link_maker("treatments:consultation_detail", 2)
+        for consultation in panel.consultations:
+            consultation["url"] = consultation_link(consultation["patient_id"], consultation["id"])
+            consultation["is_signed"] = consultation["status"] == Consultation.Status.SIGNED
+            status = consultation["status"]
+            consultation["status_label"] = CONSULTATION_STATUS_LABELS.get(status, status)
+            consultation["consulted"] = day_month_year(consultation["consulted_on"])
+            consultation["doctor"] = _full_name(consultation)
+    if panel.tasks:
+        done_link = link_maker("treatments:follow_up_task_done")
+        for task in panel.tasks:
+            task["is_done"] = task["done_at"] is not None
+            task["session_url"] = session_link(task["session_patient_id"], task["session_id"])
+            task["answered"] = day_month_year_time(task["answered_at"])
+            task["done_on"] = day_month_year(task["done_at"])
+            task["done_by"] = _full_name(task) if task["is_done"] else ""
+            task["done_url"] = done_link(task["id"])
     return {
         "show": True,
         "patient": patient,
-        "plans": plans,
-        "consultations": consultations,
+        "plans": panel.plans,
+        "consultations": panel.consultations,
         "can_record": user.has_perm(RECORD_CLINICAL),
         # Concerns raised after a session: the open ones, then the last few done.
-        "tasks": list(
-            FollowUpTask.objects.filter(patient=patient)
-            .select_related("follow_up__session", "done_by")
-            .order_by(F("done_at").desc(nulls_first=True), "-created_at")[:5]
-        ),
+        "tasks": panel.tasks,
         "can_close_tasks": user.has_perm(CLOSE_FOLLOW_UP_TASK),
         "next": request.get_full_path(),
         "recalls": recalls,

@@ -8,22 +8,17 @@ trail records. Login is checked before, by @login_required on the view.
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.db import DEFAULT_DB_ALIAS, connection
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from clinic.audit import CONTACT_DETAILS, AccessRefused
 from clinic.permissions import DELETE_PATIENT, IMPORT_PATIENTS, RECORD_CLINICAL, VIEW_CLINICAL, VIEW_PATIENT
+from clinic.rows import MAX_ID, one_or_404
 from patients.models import ConsentRecord, ErasureRequest, HistoryItem, Patient, PatientImport
 
 
 def require_perm(user, perm: str) -> None:
     if not user.has_perm(perm):
         raise PermissionDenied
-
-
-# The largest id a row can have (a PostgreSQL bigint): a URL may name any number.
-MAX_ID = 2**63 - 1
 
 
 def require_record_perm(user, perm: str, *, object_type: str, object_id: int, patient_id: int | None) -> None:
@@ -43,24 +38,10 @@ def get_patient_for(user, pk: int, *, perm: str = VIEW_PATIENT) -> Patient:
     return patient_or_404(pk)
 
 
-# Every patient page reads its patient: a written-out statement (all the columns, as the ORM
-# reads them) spares each of them building the query.
-_PATIENT_FIELDS = Patient._meta.concrete_fields
-_PATIENT_SQL = "SELECT {} FROM patients_patient WHERE id = %s".format(  # noqa: S608 -- column names from the model
-    ", ".join(f'"{field.column}"' for field in _PATIENT_FIELDS)
-)
-
-
 def patient_or_404(pk: int) -> Patient:
-    """The patient ``pk``, as ``get_object_or_404(Patient, pk=pk)`` gives it."""
-    if not 0 < pk <= MAX_ID:  # no row has such an id (and PostgreSQL would refuse the number)
-        raise Http404("No Patient matches the given query.")
-    with connection.cursor() as cursor:
-        cursor.execute(_PATIENT_SQL, [pk])
-        row = cursor.fetchone()
-    if row is None:
-        raise Http404("No Patient matches the given query.")
-    return Patient.from_db(DEFAULT_DB_ALIAS, [field.attname for field in _PATIENT_FIELDS], row)
+    """The patient ``pk``, as ``get_object_or_404(Patient, pk=pk)`` gives it (every patient page
+    reads its patient: a statement written once spares each of them building the query)."""
+    return one_or_404(Patient, pk)
 
 
 def get_history_item_for(user, patient: Patient, pk: int, *, perm: str = VIEW_CLINICAL) -> HistoryItem:

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
 from clinic.permissions import BOOK_APPOINTMENT, CHANGE_PRACTITIONER, VIEW_APPOINTMENT, VIEW_CLINICAL
+from clinic.rows import one_or_404
 from patients.access import require_perm, require_record_perm
 from scheduling.models import Appointment, Practitioner
 
@@ -27,7 +28,7 @@ def get_appointment_for(user, pk: int, *, perm: str = VIEW_APPOINTMENT) -> Appoi
 
 def get_practitioner_for(user, pk: int) -> Practitioner:
     require_perm(user, VIEW_APPOINTMENT)
-    return get_object_or_404(Practitioner.objects.select_related("user"), pk=pk)
+    return one_or_404(Practitioner, pk, ("user",))
 
 
 def can_manage_feed(user, practitioner: Practitioner) -> bool:

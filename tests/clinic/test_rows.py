@@ -57,3 +57,31 @@ def test_links_are_what_reverse_gives():
     session = link_maker("treatments:session_detail", 2)
     assert session(7, 1234567) == reverse("treatments:session_detail", args=[7, 1234567])
     assert session(2**63 - 1, 1) == reverse("treatments:session_detail", args=[2**63 - 1, 1])
+
+
+@pytest.mark.django_db
+def test_one_row_is_what_the_orm_gives_with_its_related_rows(django_assert_num_queries):
+    from django.forms.models import model_to_dict
+    from django.http import Http404
+    from django.shortcuts import get_object_or_404
+
+    from clinic.rows import MAX_ID, one_or_404
+    from scheduling.models import Appointment, Practitioner
+    from tests.scheduling.factories import AppointmentFactory
+
+    appointment = AppointmentFactory()  # no plan: a foreign key left empty
+    orm = get_object_or_404(Appointment.objects.select_related("practitioner", "patient", "plan"), pk=appointment.pk)
+    with django_assert_num_queries(1):
+        ours = one_or_404(Appointment, appointment.pk, ("practitioner", "patient", "plan"))
+        assert ours.plan is None
+        assert ours.patient.last_name == orm.patient.last_name
+        assert ours.practitioner.user_id == orm.practitioner.user_id
+    assert model_to_dict(ours) == model_to_dict(orm)
+    assert model_to_dict(ours.patient) == model_to_dict(orm.patient)
+    assert not ours._state.adding
+    practitioner = one_or_404(Practitioner, appointment.practitioner_id, ("user",))
+    with django_assert_num_queries(0):
+        assert practitioner.user.pk == appointment.practitioner.user_id
+    for missing in (0, -1, appointment.pk + 1000, MAX_ID, MAX_ID + 1):
+        with pytest.raises(Http404, match=r"No Appointment matches the given query\."):
+            one_or_404(Appointment, missing)

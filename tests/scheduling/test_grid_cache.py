@@ -247,9 +247,10 @@ def wednesday_appointment(practitioner, patient):
 
 def test_an_unchanged_week_is_written_once(week_page, wednesday_appointment, week_reads, django_assert_num_queries):
     first = week_page()
-    # Session, user, second factor, permissions, the practitioner and the week's version: the
-    # version takes the place of the week's two reads (its appointments; hours, time off, closures).
-    with django_assert_num_queries(6):
+    # The session, the user (with permissions and second factor), the practitioner and the
+    # week's version: the version takes the place of the week's two reads (its appointments;
+    # hours, time off, closures).
+    with django_assert_num_queries(4):
         second = week_page()
     board = re.compile(r'<div class="grid-board.*?</section>\s*</div>', re.DOTALL)
     assert board.search(second).group(0) == board.search(first).group(0)

@@ -251,6 +251,10 @@ BUSY_SQL = """
     FROM scheduling_appointment
     WHERE status <> 'cancelled' AND starts_at < %s AND blocked_until > %s AND starts_at >= %s
 """
+LUNCH_BUSY_SQL = """
+    SELECT practitioner_id, room_id, patient_id, starts_at, ends_at, blocked_until
+    FROM scheduling_appointment WHERE status <> 'cancelled'
+"""
 # The floors bound the start from below as well (no appointment lasts more than a day: the
 # check constraint appointment_shorter_than_a_day), which lets PostgreSQL use the index on
 # starts_at and estimate the rows right; "starts before the end and ends after the start"
@@ -447,22 +451,35 @@ class Bench:
     # Slot finder --------------------------------------------------------------------------
 
     def slot_finder(self) -> None:
-        from clinic.localtime import day_bounds
+        from clinic.localtime import day_bounds, days, local_datetime
         from scheduling import availability
 
         date_to = self.today + timedelta(days=14)
         first, _ = day_bounds(self.today)
         _, last = day_bounds(date_to)
-        # The busy times the search needs (Availability widens the range by a day on each side):
-        # everyone's, or only the practitioner's and their room's.
+        # The one-practitioner finder reads its practitioner's and room's busy times over the
+        # range (Availability widens it by a day on each side). The any-practitioner finder reads
+        # day by day, only what is in the way of each day's lunchtime, and stops once it has its
+        # slots: its floor is everyone's busy rows at lunchtime on every day of the range (what
+        # it would read if it found nothing until the last day).
         bounds = [last + timedelta(days=1), first - timedelta(days=1), first - timedelta(days=1) - LONGEST]
         one_sql = sql_rows(
             BUSY_SQL + " AND (practitioner_id = %s OR room_id = %s)",
             [*bounds, self.practitioner.pk, self.practitioner.default_room_id],
         )
         one_floor = self.floor(f"slot finder floor, one practitioner: 1 SQL ({len(one_sql())} rows)", one_sql)
-        any_sql = sql_rows(BUSY_SQL, bounds)
-        any_floor = self.floor(f"slot finder floor, any practitioner: 1 SQL ({len(any_sql())} rows)", any_sql)
+        lunch_start, lunch_end = availability.lunchtime()
+        lunchtimes, params = [], []
+        for day in days(self.today, date_to):
+            start, end = local_datetime(day, lunch_start), local_datetime(day, lunch_end)
+            lunchtimes.append("(starts_at < %s AND blocked_until > %s AND starts_at >= %s)")
+            params += [end, start, start - LONGEST]
+        lunch_sql = f"{LUNCH_BUSY_SQL} AND ({' OR '.join(lunchtimes)})"
+        any_sql = sql_rows(lunch_sql, params)
+        any_floor = self.floor(
+            f"slot finder floor, any practitioner: 1 SQL, lunchtimes of {len(lunchtimes)} days ({len(any_sql())} rows)",
+            any_sql,
+        )
 
         def find(practitioner):
             def run():

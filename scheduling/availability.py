@@ -16,9 +16,10 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import cache
 
 from django.conf import settings
-from django.db.models import Q
+from django.db import connection
 from django.utils import timezone
 from django.utils.timezone import localtime
 
@@ -26,17 +27,40 @@ from clinic.localtime import day_bounds, days, local_instants
 from scheduling.models import (
     Appointment,
     AppointmentType,
-    ClinicClosure,
     Practitioner,
     Room,
-    TimeOff,
-    WorkingHours,
     earliest_start_running_at,
 )
 
 SLOT_STEP = timedelta(minutes=15)
 ALTERNATIVE_SEARCH_DAYS = 3
 Interval = tuple[datetime, datetime]
+
+# Written out rather than built by the ORM: the slot finder runs these on every search, and
+# compiling them cost more than running them.
+# Everyone's working hours (in no order: a day's shifts are only searched, and sorted to be
+# shown), then the time off and the closures overlapping [start, end), each in order of start
+# (the first one in the way is the reason given). The first column says which a row is.
+RULES_SQL = """
+    SELECT 0, practitioner_id, weekday, starts_at, ends_at, NULL::timestamptz, NULL::timestamptz, ''
+    FROM "scheduling_workinghours"
+    UNION ALL
+    SELECT 1, practitioner_id, NULL, NULL, NULL, starts_at, ends_at, reason FROM "scheduling_timeoff"
+    WHERE starts_at < %(end)s AND ends_at > %(start)s
+    UNION ALL
+    SELECT 2, NULL, NULL, NULL, NULL, starts_at, ends_at, reason FROM "scheduling_clinicclosure"
+    WHERE starts_at < %(end)s AND ends_at > %(start)s
+    ORDER BY 1, 6
+"""
+HOURS, TIME_OFF, CLOSURE = 0, 1, 2
+# The live appointments (Appointment.objects.live()) meeting a condition, in no order: busy
+# times are only searched.
+APPOINTMENTS_SQL = (
+    'SELECT practitioner_id, room_id, patient_id, starts_at, ends_at, blocked_until FROM "scheduling_appointment"'
+    " WHERE NOT (status = %s) AND {condition}"
+)
+# A condition in SQL and its parameters.
+Condition = tuple[str, list]
 
 
 # Why a time cannot be booked ------------------------------------------------------------
@@ -131,49 +155,54 @@ class Availability:
         # The clinic's zone, read once: the slot finder converts thousands of instants.
         self.zone = timezone.get_current_timezone()
         self.hours = defaultdict(lambda: defaultdict(list))
-        # In no order (a day's shifts are only searched, and sorted to be shown): ordered by
-        # practitioner, the query would join their user for the names.
-        for practitioner_id, weekday, starts_at, ends_at in WorkingHours.objects.order_by().values_list(
-            "practitioner_id", "weekday", "starts_at", "ends_at"
-        ):
-            self.hours[practitioner_id][weekday].append((starts_at, ends_at))
         self.time_off = defaultdict(list)
-        for practitioner_id, starts_at, ends_at, reason in TimeOff.objects.filter(
-            starts_at__lt=end, ends_at__gt=start
-        ).values_list("practitioner_id", "starts_at", "ends_at", "reason"):
-            self.time_off[practitioner_id].append((starts_at, ends_at, reason))
-        self.closures = list(
-            ClinicClosure.objects.filter(starts_at__lt=end, ends_at__gt=start).values_list(
-                "starts_at", "ends_at", "reason"
-            )
-        )
+        self.closures = []
+        with connection.cursor() as cursor:
+            cursor.execute(RULES_SQL, {"start": start, "end": end})
+            for kind, practitioner_id, weekday, opens, closes, starts_at, ends_at, reason in cursor.fetchall():
+                if kind == HOURS:
+                    self.hours[practitioner_id][weekday].append((opens, closes))
+                elif kind == TIME_OFF:
+                    self.time_off[practitioner_id].append((starts_at, ends_at, reason))
+                else:
+                    self.closures.append((starts_at, ends_at, reason))
         self.practitioner_busy = defaultdict(list)
         self.room_busy = defaultdict(list)
         self.patient_busy = []
         self._all_rooms = self.practitioner_ids is None
-        self._wanted = Q()
+        # Whose appointments to read (None: everyone's): those of the practitioners, of the rooms
+        # and of the patient; of nobody when none is given (then nothing is read).
+        self._wanted: Condition | None = None
         if self.practitioner_ids is not None:
-            self._wanted = Q(practitioner_id__in=self.practitioner_ids) | Q(room_id__in=self.room_ids)
+            wanted = [
+                (f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids))
+                for column, ids in (("practitioner_id", self.practitioner_ids), ("room_id", self.room_ids))
+                if ids
+            ]
             if self.patient_id is not None:
-                self._wanted |= Q(patient_id=self.patient_id)
+                wanted.append(("patient_id = %s", [self.patient_id]))
+            self._wanted = (
+                "(" + " OR ".join(sql for sql, _ in wanted) + ")" if wanted else "",
+                [param for _, params in wanted for param in params],
+            )
         # What was read: the periods whose appointments are all in (_read), the last ending
         # at _read_through.
-        self._read: list[Q] = []
+        self._read: list[Condition] = []
         self._read_through: datetime | None = None
         if self.read_appointments:
             self._read_through = end
             self._read.append(self._overlapping(start, end))
-            self._add(self._appointments(self._wanted & self._read[0]))
+            self._add(self._appointments(self._read[0], wanted=True))
 
     @staticmethod
-    def _overlapping(start: datetime, end: datetime, *, after: datetime | None = None) -> Q:
+    def _overlapping(start: datetime, end: datetime, *, after: datetime | None = None) -> Condition:
         """The appointments whose blocked time overlaps [start, end); with ``after``, only
         those starting from then on. Bounding the start from below too lets PostgreSQL use the
         index on starts_at (no appointment is blocked for more than LONGEST_APPOINTMENT)."""
         earliest = earliest_start_running_at(start)
         if after is not None:
             earliest = max(earliest, after)
-        return Q(starts_at__lt=end, blocked_until__gt=start, starts_at__gte=earliest)
+        return "(blocked_until > %s AND starts_at >= %s AND starts_at < %s)", [start, earliest, end]
 
     def read_during(self, periods: Iterable[Interval]) -> None:
         """Read, in one query, the appointments whose blocked time overlaps ``periods`` too.
@@ -182,20 +211,20 @@ class Availability:
         started: what they share with the periods read before is not read again, so no
         appointment is counted twice.
         """
-        during = Q()
+        during: list[Condition] = []
         read_through = self._read_through
         for start, end in periods:
             if read_through is not None and end <= read_through:
                 continue
             # An appointment starting before read_through and in the way of this period was in
             # the way of the period read last too (that one started no later): it was read.
-            during |= self._overlapping(start, end, after=read_through)
+            during.append(self._overlapping(start, end, after=read_through))
             read_through = end
         if not during:
             return
         self._read_through = read_through
-        self._read.append(during)
-        self._add(self._appointments(self._wanted & during))
+        self._read.append(_any_of(during))
+        self._add(self._appointments(self._read[-1], wanted=True))
 
     def _add(self, rows) -> None:
         practitioner_busy, room_busy, patient_busy = self.practitioner_busy, self.room_busy, self.patient_busy
@@ -206,25 +235,28 @@ class Availability:
             if row_patient_id == patient_id:
                 patient_busy.append((starts_at, ends_at))
 
-    def _appointments(self, condition: Q):
+    def _appointments(self, condition: Condition, *, wanted: bool) -> list[tuple]:
         """The live appointments meeting ``condition`` (the one being moved left out), in no
-        order: busy times are only searched."""
-        appointments = Appointment.objects.live().filter(condition)
+        order: busy times are only searched. ``wanted``: only those of the practitioners, rooms
+        and patient asked about (all of them when none was)."""
+        conditions = [condition]
+        if wanted and self._wanted is not None:
+            if not self._wanted[0]:
+                return []
+            conditions.insert(0, self._wanted)
         if self.exclude_appointment_id is not None:
-            appointments = appointments.exclude(pk=self.exclude_appointment_id)
-        return appointments.order_by().values_list(
-            "practitioner_id", "room_id", "patient_id", "starts_at", "ends_at", "blocked_until"
-        )
+            conditions.append(("NOT (id = %s)", [self.exclude_appointment_id]))
+        sql = APPOINTMENTS_SQL.format(condition=" AND ".join(sql for sql, _ in conditions))
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [Appointment.Status.CANCELLED.value, *(p for _, params in conditions for p in params)])
+            return cursor.fetchall()
 
     def _load_all_rooms(self) -> None:
         self._all_rooms = True
         self.room_busy = defaultdict(list)
         if not self._read:
             return
-        read = Q()
-        for period in self._read:
-            read |= period
-        for _, room_id, _, starts_at, _, blocked_until in self._appointments(read):
+        for _, room_id, _, starts_at, _, blocked_until in self._appointments(_any_of(self._read), wanted=False):
             self.room_busy[room_id].append((starts_at, blocked_until))
 
     def problems(
@@ -271,24 +303,49 @@ class Availability:
         return ""
 
     def practitioner_is_busy(self, practitioner: Practitioner, starts_at: datetime, blocked_until: datetime) -> bool:
-        return _overlaps(starts_at, blocked_until, self.practitioner_busy.get(practitioner.pk, []))
+        return _overlaps(starts_at, blocked_until, self.practitioner_busy.get(practitioner.id, ()))
 
     def practitioner_absence(self, practitioner: Practitioner, starts_at: datetime, ends_at: datetime) -> str:
         """Why ``practitioner`` does not work then (hours, closure, time off), or ""."""
         local_start, local_end = starts_at.astimezone(self.zone), ends_at.astimezone(self.zone)
         return self._absence(practitioner, starts_at, ends_at, local_start, local_end, worded=True)
 
-    def is_away(
+    def free_practitioners(
         self,
-        practitioner: Practitioner,
+        practitioner_ids: Iterable[int],
         starts_at: datetime,
         ends_at: datetime,
+        blocked_until: datetime,
         local_start: datetime,
         local_end: datetime,
-    ) -> bool:
-        """Whether practitioner_absence has a reason, given the times in the clinic's zone too:
-        the slot finder asks this of every practitioner at each time, and words nothing."""
-        return bool(self._absence(practitioner, starts_at, ends_at, local_start, local_end, worded=False))
+    ) -> list[int]:
+        """Those of the practitioners (ids, in the order given) who have no practitioner_problem
+        then, given the times in the clinic's zone too: the slot finder asks this of everyone at
+        each time, and words nothing. The same tests as _absence's and practitioner_is_busy's,
+        those that do not depend on the practitioner done once."""
+        if local_end.date() != local_start.date():
+            return []  # outside anyone's hours
+        for closure_start, closure_end, _ in self.closures:
+            if closure_start < ends_at and starts_at < closure_end:
+                return []
+        weekday, start_clock, end_clock = local_start.weekday(), local_start.time(), local_end.time()
+        hours, time_off, practitioner_busy = self.hours, self.time_off, self.practitioner_busy
+        free = []
+        for practitioner_id in practitioner_ids:
+            week = hours.get(practitioner_id)
+            for shift_start, shift_end in week.get(weekday, ()) if week else ():
+                if shift_start <= start_clock and end_clock <= shift_end:
+                    break
+            else:
+                continue  # not a working day, or outside its hours
+            away = time_off.get(practitioner_id)
+            if away and any(off_start < ends_at and starts_at < off_end for off_start, off_end, _ in away):
+                continue
+            busy = practitioner_busy.get(practitioner_id)
+            if busy and any(busy_start < blocked_until and starts_at < busy_end for busy_start, busy_end in busy):
+                continue
+            free.append(practitioner_id)
+        return free
 
     def _absence(
         self,
@@ -301,7 +358,7 @@ class Availability:
         worded: bool,
     ) -> str:
         """practitioner_absence's reason; unless ``worded``, its wording not filled in."""
-        shifts = self.hours.get(practitioner.pk, {}).get(local_start.weekday(), [])
+        shifts = self.hours.get(practitioner.id, {}).get(local_start.weekday(), [])
         if not shifts:
             if not worded:
                 return Unavailable.NOT_A_WORKING_DAY
@@ -318,7 +375,7 @@ class Availability:
                 if not worded:
                     return Unavailable.CLINIC_CLOSED
                 return Unavailable.CLINIC_CLOSED.format(because=Unavailable.because(reason))
-        for off_start, off_end, reason in self.time_off.get(practitioner.pk, []):
+        for off_start, off_end, reason in self.time_off.get(practitioner.id, ()):
             if off_start < ends_at and starts_at < off_end:
                 if not worded:
                     return Unavailable.AWAY
@@ -326,9 +383,12 @@ class Availability:
         return ""
 
     def room_is_free(self, room: Room, starts_at: datetime, blocked_until: datetime) -> bool:
-        if not self._all_rooms and room.pk not in self.room_ids:
+        return self.room_id_is_free(room.id, starts_at, blocked_until)
+
+    def room_id_is_free(self, room_id: int, starts_at: datetime, blocked_until: datetime) -> bool:
+        if not self._all_rooms and room_id not in self.room_ids:
             self._load_all_rooms()
-        return not _overlaps(starts_at, blocked_until, self.room_busy.get(room.pk, []))
+        return not _overlaps(starts_at, blocked_until, self.room_busy.get(room_id, ()))
 
     def patient_is_free(self, starts_at: datetime, ends_at: datetime) -> bool:
         return not _overlaps(starts_at, ends_at, self.patient_busy)
@@ -346,17 +406,79 @@ class Availability:
         self.patient_busy.append((slot.starts_at, slot.ends_at))
 
 
+def _any_of(conditions: Sequence[Condition]) -> Condition:
+    if len(conditions) == 1:
+        return conditions[0]
+    return "(" + " OR ".join(sql for sql, _ in conditions) + ")", [p for _, params in conditions for p in params]
+
+
 def rooms_in_order(rooms: Sequence[Room], prefer: Room | None) -> list[Room]:
     """The rooms in the order free_room tries them: ``prefer`` first."""
     return ([prefer] if prefer is not None else []) + [room for room in rooms if room != prefer]
 
 
 def active_rooms() -> list[Room]:
-    return list(Room.objects.filter(is_active=True))
+    """Room.objects.filter(is_active=True), in the model's order (written out: see
+    _practitioner_read)."""
+    fields = Room._meta.concrete_fields
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT {columns} FROM "scheduling_room" WHERE is_active ORDER BY name')  # noqa: S608 - its own columns
+        attnames = [field.attname for field in fields]
+        return [Room.from_db(connection.alias, attnames, row) for row in cursor.fetchall()]
 
 
 def active_practitioners() -> list[Practitioner]:
-    return list(Practitioner.objects.active().select_related("user", "default_room"))
+    """Practitioner.objects.active() with their user and default room, as select_related("user",
+    "default_room") reads them, in the model's order."""
+    return [_practitioner_of(row) for row in _active_practitioner_rows()]
+
+
+@cache
+def _practitioner_read() -> tuple[str, list[tuple[type, list[str], int]]]:
+    """The SQL of active_practitioners (written out: the slot finder reads it on every search,
+    and the ORM took longer to build it than to run it), and of each model (practitioner,
+    user, room) whose row part it is: its fields' attnames and where its columns start."""
+    user_model = Practitioner._meta.get_field("user").related_model
+    parts, columns, offset = [], [], 0
+    for model, alias in ((Practitioner, "p"), (user_model, "u"), (Room, "r")):
+        fields = model._meta.concrete_fields
+        columns += [f"{alias}.{connection.ops.quote_name(field.column)}" for field in fields]
+        parts.append((model, [field.attname for field in fields], offset))
+        offset += len(fields)
+    sql = (
+        f'SELECT {", ".join(columns)} FROM "scheduling_practitioner" p'  # noqa: S608 - the models' own columns
+        f" INNER JOIN {connection.ops.quote_name(user_model._meta.db_table)} u ON p.user_id = u.id"
+        ' LEFT OUTER JOIN "scheduling_room" r ON p.default_room_id = r.id'
+        " WHERE p.is_active AND u.is_active ORDER BY u.last_name, u.first_name, p.id"
+    )
+    return sql, parts
+
+
+# Where a practitioner's default_room_id is in _active_practitioner_rows' rows.
+_DEFAULT_ROOM_AT = [field.attname for field in Practitioner._meta.concrete_fields].index("default_room_id")
+
+
+def _active_practitioner_rows() -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(_practitioner_read()[0])
+        return cursor.fetchall()
+
+
+def _practitioner_of(row: tuple) -> Practitioner:
+    """The practitioner of an _active_practitioner_rows row, their user and default room cached
+    on it as select_related leaves them (the user's practitioner too)."""
+    (practitioner_model, practitioner_fields, _), (user_model, user_fields, at_user), (_, room_fields, at_room) = (
+        _practitioner_read()[1]
+    )
+    practitioner = practitioner_model.from_db(connection.alias, practitioner_fields, row[:at_user])
+    user = user_model.from_db(connection.alias, user_fields, row[at_user:at_room])
+    room = None if row[at_room] is None else Room.from_db(connection.alias, room_fields, row[at_room:])
+    user_field = Practitioner._meta.get_field("user")
+    user_field.set_cached_value(practitioner, user)
+    user_field.remote_field.set_cached_value(user, practitioner)
+    Practitioner._meta.get_field("default_room").set_cached_value(practitioner, room)
+    return practitioner
 
 
 def lunchtime() -> tuple[time, time]:
@@ -407,10 +529,26 @@ def find_slots(
     default_start, default_end = lunchtime()
     window_start, window_end = window_start or default_start, window_end or default_end
     now = now or timezone.now()
-    practitioners = [practitioner] if practitioner is not None else active_practitioners()
+    # Everyone's as rows: a practitioner is made only when a slot is theirs.
+    rows = {} if practitioner is not None else {row[0]: row for row in _active_practitioner_rows()}
+    practitioners = {practitioner.pk: practitioner} if practitioner is not None else {}
     rooms = active_rooms()
-    if not practitioners or not rooms or date_to < date_from:
+    if not (practitioners or rows) or not rooms or date_to < date_from:
         return []
+    candidate_ids = list(practitioners or rows)
+    # Each one's default room id (the rows have the practitioner's columns first).
+    default_room_ids = (
+        {practitioner.pk: practitioner.default_room_id}
+        if practitioner is not None
+        else {practitioner_id: row[_DEFAULT_ROOM_AT] for practitioner_id, row in rows.items()}
+    )
+    rooms_by_id = {room.id: room for room in rooms}
+
+    def practitioner_of(practitioner_id: int) -> Practitioner:
+        if practitioner_id not in practitioners:
+            practitioners[practitioner_id] = _practitioner_of(rows[practitioner_id])
+        return practitioners[practitioner_id]
+
     first, _ = day_bounds(date_from)
     _, last = day_bounds(date_to)
     availability = Availability(
@@ -440,11 +578,12 @@ def find_slots(
             times.append((starts_at, ends_at, ends_at + buffer, local_end))
         return times, whole
 
-    current_place = (
-        (exclude_appointment.starts_at, exclude_appointment.practitioner_id) if exclude_appointment else None
+    current_start, current_practitioner_id = (
+        (exclude_appointment.starts_at, exclude_appointment.practitioner_id) if exclude_appointment else (None, None)
     )
-    # Each practitioner's rooms in the order free_room tries them (their own first).
-    rooms_tried: dict[int, list[Room]] = {}
+    # Each practitioner's room ids in the order free_room tries them (their own first: their
+    # default room, whether in use or not, as rooms_in_order has it).
+    rooms_tried: dict[int, list[int]] = {}
     # Everyone's appointments are read a stretch of days at a time until the slots are found:
     # the first whole day (with the rest of today when the search starts today, part gone),
     # then the next 3 days, the next 12, 48... Of each day only the appointments in the way of
@@ -474,18 +613,27 @@ def find_slots(
             if patient is not None and not availability.patient_is_free(starts_at, ends_at):
                 continue
             local_start = starts_at.astimezone(zone)
-            for candidate in practitioners:
-                if current_place == (starts_at, candidate.pk):
+            # No practitioner_problem: neither away (hours, closure, time off) nor busy.
+            free = availability.free_practitioners(
+                candidate_ids, starts_at, ends_at, blocked_until, local_start, local_end
+            )
+            for candidate_id in free:
+                if candidate_id == current_practitioner_id and starts_at == current_start:
                     continue
-                # practitioner_problem, unworded: away (hours, closure, time off) or busy.
-                if availability.is_away(candidate, starts_at, ends_at, local_start, local_end):
-                    continue
-                if availability.practitioner_is_busy(candidate, starts_at, blocked_until):
-                    continue
-                if candidate.pk not in rooms_tried:
-                    rooms_tried[candidate.pk] = rooms_in_order(rooms, candidate.default_room)
-                room = availability.free_room(rooms_tried[candidate.pk], starts_at, blocked_until)
-                if room is not None:
+                tried = rooms_tried.get(candidate_id)
+                if tried is None:
+                    default_room_id = default_room_ids[candidate_id]
+                    tried = rooms_tried[candidate_id] = [
+                        *([default_room_id] if default_room_id is not None else []),
+                        *(room_id for room_id in rooms_by_id if room_id != default_room_id),
+                    ]
+                room_id = next(
+                    (room_id for room_id in tried if availability.room_id_is_free(room_id, starts_at, blocked_until)),
+                    None,
+                )
+                if room_id is not None:
+                    candidate = practitioner_of(candidate_id)
+                    room = candidate.default_room if room_id == default_room_ids[candidate_id] else rooms_by_id[room_id]
                     slots.append(Slot(candidate, room, starts_at, ends_at))
                     if len(slots) >= limit:
                         return slots

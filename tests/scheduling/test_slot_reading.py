@@ -350,3 +350,47 @@ def test_reading_during_some_times_reads_the_appointments_in_their_way_once():
     read = sorted(start.astimezone(UTC).time() for start, _ in reading.practitioner_busy[practitioner.pk])
     assert read == [datetime.time(11, 40), datetime.time(12, 30), datetime.time(13, 50), datetime.time(15)]
     assert sorted(start.astimezone(UTC).time() for start, _ in reading.room_busy[room.pk]) == read
+
+
+@pytest.mark.parametrize(("week", "seed"), [(week, seed) for seed, week in enumerate(WEEKS, start=1)])
+def test_the_finders_check_of_everyone_at_once_agrees_with_the_bookings_check(clinic, week, seed):
+    """find_slots asks Availability.free_practitioners who is free at each time (everyone at
+    once, nothing worded); a booking asks practitioner_problem of one practitioner. On the same
+    busy week, every quarter of every day, for every type, both must say the same: the finder
+    offers exactly the times a booking accepts."""
+    import random
+
+    practitioners, rooms, patients = clinic
+    draw = random.Random(seed)
+    drawn = [
+        (day, quarter, who, draw.randrange(3), draw.randrange(len(TYPES)), draw.randrange(3), draw.random() < 0.03,
+         draw.random() < 0.1)
+        for day in range(8)
+        for quarter in range(96)
+        for who in range(4)
+        if draw.random() < 0.3
+    ]  # fmt: skip
+    Appointment.objects.bulk_create(_appointments(week, drawn, practitioners, rooms, patients))
+    start, end = (
+        local_datetime(week, datetime.time(0)),
+        local_datetime(week + datetime.timedelta(days=8), datetime.time(0)),
+    )
+    seen = availability.Availability(start=start, end=end)
+    ids = [practitioner.pk for practitioner in practitioners]
+    compared = 0
+    for kind in map(appointment_type, TYPES):
+        for day in range(8):
+            for quarter in range(96):
+                at = datetime.time(quarter // 4, 15 * (quarter % 4))
+                for starts_at in local_instants(week + datetime.timedelta(days=day), at):
+                    ends_at, blocked_until = starts_at + kind.duration, starts_at + kind.duration + kind.buffer
+                    local_start, local_end = starts_at.astimezone(seen.zone), ends_at.astimezone(seen.zone)
+                    at_once = seen.free_practitioners(ids, starts_at, ends_at, blocked_until, local_start, local_end)
+                    one_by_one = [
+                        practitioner.pk
+                        for practitioner in practitioners
+                        if not seen.practitioner_problem(practitioner, starts_at, ends_at, blocked_until)
+                    ]
+                    assert at_once == one_by_one, (kind.name, starts_at)
+                    compared += len(one_by_one)
+    assert compared > 1000  # free times were found and compared, not only refusals

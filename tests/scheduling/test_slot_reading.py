@@ -195,6 +195,21 @@ def test_reading_day_by_day_finds_what_reading_everything_finds(
         transaction.set_rollback(True)
 
 
+def _book_a_busy_week(clinic, week, draw, *, quarters, share) -> None:
+    """Each practitioner booked at about ``share`` of the ``quarters`` of each day of ``week``
+    and the next Monday (a seeded ``draw``: the same week every run)."""
+    practitioners, rooms, patients = clinic
+    drawn = [
+        (day, quarter, who, draw.randrange(3), draw.randrange(len(TYPES)), draw.randrange(3), draw.random() < 0.03,
+         draw.random() < 0.1)
+        for day in range(8)
+        for quarter in quarters
+        for who in range(4)
+        if draw.random() < share
+    ]  # fmt: skip
+    Appointment.objects.bulk_create(_appointments(week, drawn, practitioners, rooms, patients))
+
+
 @pytest.mark.parametrize(("week", "seed"), [(week, seed) for seed, week in enumerate(WEEKS, start=1)])
 def test_on_a_busy_week_reading_day_by_day_finds_what_reading_everything_finds(clinic, week, seed):
     """A week whose practitioners are mostly busy from 10:00 to 16:00 and round midnight (a
@@ -203,17 +218,9 @@ def test_on_a_busy_week_reading_day_by_day_finds_what_reading_everything_finds(c
     import itertools
     import random
 
-    practitioners, rooms, patients = clinic
+    _, _, patients = clinic
     draw = random.Random(seed)
-    drawn = [
-        (day, quarter, who, draw.randrange(3), draw.randrange(len(TYPES)), draw.randrange(3), draw.random() < 0.03,
-         draw.random() < 0.1)
-        for day in range(8)
-        for quarter in [*range(40, 64), *range(0, 8), *range(88, 96)]
-        for who in range(4)
-        if draw.random() < 0.7
-    ]  # fmt: skip
-    Appointment.objects.bulk_create(_appointments(week, drawn, practitioners, rooms, patients))
+    _book_a_busy_week(clinic, week, draw, quarters=[*range(40, 64), *range(0, 8), *range(88, 96)], share=0.7)
     searches = itertools.product(
         WINDOWS, range(len(TYPES)), [None, patients[0]], [datetime.time(8), datetime.time(12, 40)], [0, 2]
     )
@@ -360,17 +367,8 @@ def test_the_finders_check_of_everyone_at_once_agrees_with_the_bookings_check(cl
     offers exactly the times a booking accepts."""
     import random
 
-    practitioners, rooms, patients = clinic
-    draw = random.Random(seed)
-    drawn = [
-        (day, quarter, who, draw.randrange(3), draw.randrange(len(TYPES)), draw.randrange(3), draw.random() < 0.03,
-         draw.random() < 0.1)
-        for day in range(8)
-        for quarter in range(96)
-        for who in range(4)
-        if draw.random() < 0.3
-    ]  # fmt: skip
-    Appointment.objects.bulk_create(_appointments(week, drawn, practitioners, rooms, patients))
+    practitioners, _, _ = clinic
+    _book_a_busy_week(clinic, week, random.Random(seed), quarters=range(96), share=0.3)
     start, end = (
         local_datetime(week, datetime.time(0)),
         local_datetime(week + datetime.timedelta(days=8), datetime.time(0)),

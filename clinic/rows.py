@@ -40,23 +40,49 @@ def link_maker(viewname: str, arity: int = 1) -> Callable[..., str]:
 MAX_ID = 2**63 - 1
 
 
+def columns(model, alias: str) -> str:
+    """Every column of ``model`` (its concrete fields, in order, as the ORM reads them), each
+    prefixed with the table's ``alias``: for a written-out SELECT whose rows ``split_row`` turns
+    back into instances."""
+    return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
+
+
 @cache
-def _one_statement(model, related: tuple[str, ...]) -> tuple[str, tuple[tuple, ...]]:
+def _attnames(model) -> tuple[tuple[str, ...], int]:
+    """The attnames of ``model``'s columns, and where its id is among them."""
+    names = tuple(field.attname for field in model._meta.concrete_fields)
+    return names, names.index(model._meta.pk.attname)
+
+
+def split_row(row, models) -> list:
+    """The instances of ``models`` whose ``columns`` a row holds one after the other, as the
+    ORM builds them; None for a part whose id is NULL (a LEFT JOIN that found nothing)."""
+    instances, start = [], 0
+    for model in models:
+        names, at_id = _attnames(model)
+        values = row[start : start + len(names)]
+        start += len(names)
+        instances.append(None if values[at_id] is None else model.from_db(connection.alias, names, values))
+    return instances
+
+
+@cache
+def _one_statement(model, related: tuple[str, ...]) -> tuple[str, tuple]:
     """The statement ``one_or_404`` runs for ``model`` and its foreign keys ``related``: every
-    column of each (as the ORM reads them with select_related), written once; and, for each
-    model read, its field names and the foreign key it hangs from (None for ``model``)."""
+    column of each (as the ORM reads them with select_related), written once; and the models
+    read, with the foreign key each hangs from (None for ``model``)."""
     meta = model._meta
-    parts = [(model, None)] + [(meta.get_field(name).related_model, meta.get_field(name)) for name in related]
-    columns, joins = [], []
-    for index, (part, key) in enumerate(parts):
-        columns += [f't{index}."{field.column}"' for field in part._meta.concrete_fields]
-        if key is not None:
-            kind = "LEFT JOIN" if key.null else "JOIN"
-            target = part._meta.get_field(key.target_field.name).column
-            joins.append(f'{kind} "{part._meta.db_table}" t{index} ON t{index}."{target}" = t0."{key.column}"')
-    sql = f'SELECT {", ".join(columns)} FROM "{meta.db_table}" t0 {" ".join(joins)} WHERE t0."{meta.pk.column}" = %s'  # noqa: S608 - the models' own names
-    layout = tuple((part, key, tuple(f.attname for f in part._meta.concrete_fields)) for part, key in parts)
-    return sql, layout
+    keys = [None] + [meta.get_field(name) for name in related]
+    parts = [(model if key is None else key.related_model, key) for key in keys]
+    joins = [
+        f'{"LEFT JOIN" if key.null else "JOIN"} "{part._meta.db_table}" t{index}'
+        f' ON t{index}."{part._meta.get_field(key.target_field.name).column}" = t0."{key.column}"'
+        for index, (part, key) in enumerate(parts)
+        if key is not None
+    ]
+    selected = ", ".join(columns(part, f"t{index}") for index, (part, _) in enumerate(parts))
+    sql = f'SELECT {selected} FROM "{meta.db_table}" t0 {" ".join(joins)} WHERE t0."{meta.pk.column}" = %s'  # noqa: S608 - the models' own names
+    return sql, tuple(parts)
 
 
 def one_or_404(model, pk: int, related: tuple[str, ...] = ()):
@@ -66,18 +92,13 @@ def one_or_404(model, pk: int, related: tuple[str, ...] = ()):
     rather than built by the ORM on every request. For the records nearly every page reads."""
     if not 0 < pk <= MAX_ID:  # no row has such an id (and PostgreSQL would refuse the number)
         raise Http404(f"No {model._meta.object_name} matches the given query.")
-    sql, layout = _one_statement(model, tuple(related))
+    sql, parts = _one_statement(model, tuple(related))
     with connection.cursor() as cursor:
         cursor.execute(sql, [pk])
         row = cursor.fetchone()
     if row is None:
         raise Http404(f"No {model._meta.object_name} matches the given query.")
-    values = iter(row)
-    instance = None
-    for part, key, names in layout:
-        read = part.from_db(connection.alias, names, [next(values) for _ in names])
-        if key is None:
-            instance = read
-        else:
-            key.set_cached_value(instance, read if getattr(instance, key.attname) is not None else None)
+    instance, *others = split_row(row, [part for part, _ in parts])
+    for (_, key), other in zip(parts[1:], others, strict=True):
+        key.set_cached_value(instance, other)
     return instance

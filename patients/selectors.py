@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import Case, Count, Q, QuerySet, When, Window
 from django.utils import timezone
 
+from clinic.rows import columns, split_row
 from patients.models import (
     SEARCH_WORD_SEPARATORS,
     ConsentDocument,
@@ -314,25 +315,16 @@ def patient_safety_summary(
     )
 
 
-def _columns(model, alias: str) -> str:
-    return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
-
-
-def _instances(model, rows) -> list:
-    names = [field.attname for field in model._meta.concrete_fields]
-    return [model.from_db("default", names, row) for row in rows]
-
-
 # Column names from the models (no input in these f-strings).
 _CURRENT_HISTORY_SQL = f"""
-SELECT {_columns(HistoryItem, "h")} FROM patients_historyitem h
+SELECT {columns(HistoryItem, "h")} FROM patients_historyitem h
  WHERE h.patient_id = %(patient)s AND h.superseded_at IS NULL
  ORDER BY h.category, h.recorded_at DESC
 """  # noqa: S608
 # The current skin profile (if any) and the day of the last signed consultation that reviewed
 # the history (the table is named, not imported: patients does not import treatments).
 _CURRENT_PROFILE_SQL = f"""
-SELECT {_columns(SkinProfile, "s")},
+SELECT {columns(SkinProfile, "s")},
        (SELECT c.consulted_on FROM treatments_consultation c
          WHERE c.patient_id = %(patient)s AND c.history_reviewed AND c.status = 'signed'
          ORDER BY c.consulted_on DESC LIMIT 1)
@@ -349,10 +341,10 @@ def patient_safety_reads(patient: Patient) -> tuple[list[HistoryItem], SkinProfi
     day the history was last reviewed (history_reviewed_on)."""
     with connection.cursor() as cursor:
         cursor.execute(_CURRENT_HISTORY_SQL, {"patient": patient.pk})
-        items = _instances(HistoryItem, cursor.fetchall())
+        items = [split_row(row, [HistoryItem])[0] for row in cursor.fetchall()]
         cursor.execute(_CURRENT_PROFILE_SQL, {"patient": patient.pk})
         *profile_row, reviewed_on = cursor.fetchone()
-    profile = _instances(SkinProfile, [profile_row])[0] if profile_row[0] is not None else None
+    (profile,) = split_row(profile_row, [SkinProfile])
     return items, profile, reviewed_on
 
 

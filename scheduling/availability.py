@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.timezone import localtime
 
 from clinic.localtime import day_bounds, days, local_instants
+from clinic.rows import columns, split_row
 from scheduling.models import (
     Appointment,
     AppointmentType,
@@ -420,12 +421,9 @@ def rooms_in_order(rooms: Sequence[Room], prefer: Room | None) -> list[Room]:
 def active_rooms() -> list[Room]:
     """Room.objects.filter(is_active=True), in the model's order (written out: see
     _practitioner_read)."""
-    fields = Room._meta.concrete_fields
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     with connection.cursor() as cursor:
-        cursor.execute(f'SELECT {columns} FROM "scheduling_room" WHERE is_active ORDER BY name')  # noqa: S608 - its own columns
-        attnames = [field.attname for field in fields]
-        return [Room.from_db(connection.alias, attnames, row) for row in cursor.fetchall()]
+        cursor.execute(f'SELECT {columns(Room, "r")} FROM "scheduling_room" r WHERE is_active ORDER BY name')  # noqa: S608 - its own columns
+        return [split_row(row, [Room])[0] for row in cursor.fetchall()]
 
 
 def active_practitioners() -> list[Practitioner]:
@@ -434,25 +432,24 @@ def active_practitioners() -> list[Practitioner]:
     return [_practitioner_of(row) for row in _active_practitioner_rows()]
 
 
+# What active_practitioners reads of each, in this order.
+def _practitioner_parts() -> tuple:
+    return (Practitioner, Practitioner._meta.get_field("user").related_model, Room)
+
+
 @cache
-def _practitioner_read() -> tuple[str, list[tuple[type, list[str], int]]]:
+def _practitioner_read() -> str:
     """The SQL of active_practitioners (written out: the slot finder reads it on every search,
-    and the ORM took longer to build it than to run it), and of each model (practitioner,
-    user, room) whose row part it is: its fields' attnames and where its columns start."""
-    user_model = Practitioner._meta.get_field("user").related_model
-    parts, columns, offset = [], [], 0
-    for model, alias in ((Practitioner, "p"), (user_model, "u"), (Room, "r")):
-        fields = model._meta.concrete_fields
-        columns += [f"{alias}.{connection.ops.quote_name(field.column)}" for field in fields]
-        parts.append((model, [field.attname for field in fields], offset))
-        offset += len(fields)
-    sql = (
-        f'SELECT {", ".join(columns)} FROM "scheduling_practitioner" p'  # noqa: S608 - the models' own columns
-        f" INNER JOIN {connection.ops.quote_name(user_model._meta.db_table)} u ON p.user_id = u.id"
+    and the ORM took longer to build it than to run it): each practitioner's, user's and
+    default room's columns."""
+    practitioner, user, room = _practitioner_parts()
+    return (
+        f"SELECT {columns(practitioner, 'p')}, {columns(user, 'u')}, {columns(room, 'r')}"  # noqa: S608 - the models' own columns
+        ' FROM "scheduling_practitioner" p'
+        f" INNER JOIN {connection.ops.quote_name(user._meta.db_table)} u ON p.user_id = u.id"
         ' LEFT OUTER JOIN "scheduling_room" r ON p.default_room_id = r.id'
         " WHERE p.is_active AND u.is_active ORDER BY u.last_name, u.first_name, p.id"
     )
-    return sql, parts
 
 
 # Where a practitioner's default_room_id is in _active_practitioner_rows' rows.
@@ -461,19 +458,14 @@ _DEFAULT_ROOM_AT = [field.attname for field in Practitioner._meta.concrete_field
 
 def _active_practitioner_rows() -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(_practitioner_read()[0])
+        cursor.execute(_practitioner_read())
         return cursor.fetchall()
 
 
 def _practitioner_of(row: tuple) -> Practitioner:
     """The practitioner of an _active_practitioner_rows row, their user and default room cached
     on it as select_related leaves them (the user's practitioner too)."""
-    (practitioner_model, practitioner_fields, _), (user_model, user_fields, at_user), (_, room_fields, at_room) = (
-        _practitioner_read()[1]
-    )
-    practitioner = practitioner_model.from_db(connection.alias, practitioner_fields, row[:at_user])
-    user = user_model.from_db(connection.alias, user_fields, row[at_user:at_room])
-    room = None if row[at_room] is None else Room.from_db(connection.alias, room_fields, row[at_room:])
+    practitioner, user, room = split_row(row, _practitioner_parts())
     user_field = Practitioner._meta.get_field("user")
     user_field.set_cached_value(practitioner, user)
     user_field.remote_field.set_cached_value(user, practitioner)

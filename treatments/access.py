@@ -14,6 +14,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from clinic.permissions import VIEW_CLINICAL
+from clinic.rows import columns, split_row
 from patients.access import MAX_ID, require_perm, require_record_perm
 from patients.models import Patient
 from treatments.models import Batch, Consultation, Photo, SafetyOverride, TreatmentPlan, TreatmentSession
@@ -44,10 +45,6 @@ def get_plan_for(user, patient: Patient, pk: int, *, perm: str = VIEW_CLINICAL) 
     )
 
 
-def _columns(model, alias: str) -> str:
-    return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
-
-
 @cache
 def _plan_with_patient_sql() -> str:
     """The plan page's plan with its patient, doctor, consultation and who cancelled it, and
@@ -58,8 +55,8 @@ def _plan_with_patient_sql() -> str:
     plan = TreatmentPlan._meta
     column = {name: plan.get_field(name).column for name in ("patient", "doctor", "consultation", "cancelled_by")}
     return f"""
-        SELECT {_columns(TreatmentPlan, "pl")}, {_columns(Patient, "pa")}, {_columns(user, "dr")},
-               {_columns(Consultation, "co")}, {_columns(user, "cb")},
+        SELECT {columns(TreatmentPlan, "pl")}, {columns(Patient, "pa")}, {columns(user, "dr")},
+               {columns(Consultation, "co")}, {columns(user, "cb")},
                EXISTS (SELECT 1 FROM {SafetyOverride._meta.db_table} so WHERE so.plan_id = pl.id)
           FROM {plan.db_table} pl
           JOIN {Patient._meta.db_table} pa ON pa.id = pl.{column["patient"]}
@@ -83,18 +80,11 @@ def get_plan_with_patient_for(user, patient_pk: int, pk: int, *, perm: str = VIE
         row = cursor.fetchone()
     if row is None:
         raise Http404
-    values = iter(row)
     user_model = get_user_model()
-    plan, patient, doctor, consultation, cancelled_by = (
-        model.from_db(connection.alias, None, [next(values) for _ in model._meta.concrete_fields])
-        for model in (TreatmentPlan, Patient, user_model, Consultation, user_model)
-    )
-    plan.has_overrides = next(values)
-    fields = TreatmentPlan._meta
-    fields.get_field("patient").set_cached_value(plan, patient)
-    fields.get_field("doctor").set_cached_value(plan, doctor)
-    fields.get_field("consultation").set_cached_value(plan, consultation)
-    fields.get_field("cancelled_by").set_cached_value(plan, cancelled_by if plan.cancelled_by_id is not None else None)
+    plan, *related = split_row(row, [TreatmentPlan, Patient, user_model, Consultation, user_model])
+    plan.has_overrides = row[-1]
+    for name, instance in zip(("patient", "doctor", "consultation", "cancelled_by"), related, strict=True):
+        TreatmentPlan._meta.get_field(name).set_cached_value(plan, instance)
     return plan
 
 

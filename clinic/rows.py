@@ -11,6 +11,8 @@ from django.db import connection
 from django.http import Http404
 from django.urls import reverse
 
+from clinic.prepared import PreparedStatement
+
 # Stand-ins for the ids, numbers no row has and that no other part of a URL contains.
 _MARKERS = (918273645546372819, 928374655647382910, 938475665748392011)
 
@@ -67,10 +69,11 @@ def split_row(row, models) -> list:
 
 
 @cache
-def _one_statement(model, related: tuple[str, ...]) -> tuple[str, tuple]:
+def _one_statement(model, related: tuple[str, ...]) -> tuple[PreparedStatement, tuple]:
     """The statement ``one_or_404`` runs for ``model`` and its foreign keys ``related``: every
     column of each (as the ORM reads them with select_related), written once; and the models
-    read, with the foreign key each hangs from (None for ``model``)."""
+    read, with the foreign key each hangs from (None for ``model``). Prepared once per
+    connection (clinic/prepared.py)."""
     meta = model._meta
     keys = [None] + [meta.get_field(name) for name in related]
     parts = [(model if key is None else key.related_model, key) for key in keys]
@@ -81,8 +84,8 @@ def _one_statement(model, related: tuple[str, ...]) -> tuple[str, tuple]:
         if key is not None
     ]
     selected = ", ".join(columns(part, f"t{index}") for index, (part, _) in enumerate(parts))
-    sql = f'SELECT {selected} FROM "{meta.db_table}" t0 {" ".join(joins)} WHERE t0."{meta.pk.column}" = %s'  # noqa: S608 - the models' own names
-    return sql, tuple(parts)
+    sql = f'SELECT {selected} FROM "{meta.db_table}" t0 {" ".join(joins)} WHERE t0."{meta.pk.column}" = %s::bigint'  # noqa: S608 - the models' own names
+    return PreparedStatement(f"one_{meta.db_table}"[:31], sql), tuple(parts)
 
 
 def one_or_404(model, pk: int, related: tuple[str, ...] = ()):
@@ -92,9 +95,9 @@ def one_or_404(model, pk: int, related: tuple[str, ...] = ()):
     rather than built by the ORM on every request. For the records nearly every page reads."""
     if not 0 < pk <= MAX_ID:  # no row has such an id (and PostgreSQL would refuse the number)
         raise Http404(f"No {model._meta.object_name} matches the given query.")
-    sql, parts = _one_statement(model, tuple(related))
+    statement, parts = _one_statement(model, tuple(related))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [pk])
+        statement.execute(cursor, [pk])
         row = cursor.fetchone()
     if row is None:
         raise Http404(f"No {model._meta.object_name} matches the given query.")

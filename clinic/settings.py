@@ -91,8 +91,14 @@ def database_from_url(url: str) -> dict:
         raise ImproperlyConfigured("DATABASE_URL must name a database.")
     options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
     # Patient search matches a name with a small typo ("lefebvre" for "Lefèvre"): pg_trgm's
-    # default word-similarity threshold (0.6) is too strict for short names.
-    options.setdefault("options", f"-c pg_trgm.word_similarity_threshold={TRIGRAM_WORD_THRESHOLD}")
+    # default word-similarity threshold (0.6) is too strict for short names. The statements
+    # prepared once per connection (clinic/prepared.py) keep one plan for every value rather
+    # than being planned again each time when PostgreSQL guesses that might pay; nothing else
+    # the application sends is prepared (PL/pgSQL triggers are, and are lookups by key).
+    options.setdefault(
+        "options",
+        f"-c pg_trgm.word_similarity_threshold={TRIGRAM_WORD_THRESHOLD} -c plan_cache_mode=force_generic_plan",
+    )
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": name,

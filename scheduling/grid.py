@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from clinic.localtime import NonexistentLocalTime, day_bounds, local_datetime
+from clinic.prepared import PreparedStatement
 from scheduling import selectors
 from scheduling.models import LONGEST_APPOINTMENT, Appointment, Room
 from scheduling.selectors import CalendarEntry, day_columns
@@ -506,12 +507,12 @@ def _version_sql(*, appointments: str, practitioners: str, hours: str, time_off:
     SELECT md5(concat_ws('|',
         coalesce((
             SELECT string_agg(
-                concat_ws(':', a.id, a.xmin, a.ctid, p.xmin, p.ctid, coalesce(pl.xmin::text, '-'),
-                          coalesce(pl.ctid::text, '-')),
+                concat_ws(':', a.id, a.xmin, a.ctid,
+                          (SELECT concat_ws(':', p.xmin, p.ctid) FROM patients_patient p WHERE p.id = a.patient_id),
+                          coalesce((SELECT concat_ws(':', pl.xmin, pl.ctid)
+                                      FROM treatments_treatmentplan pl WHERE pl.id = a.plan_id), '-')),
                 ';' ORDER BY a.id)
             FROM scheduling_appointment a
-            JOIN patients_patient p ON p.id = a.patient_id
-            LEFT JOIN treatments_treatmentplan pl ON pl.id = a.plan_id
             WHERE a.starts_at < %(end)s AND a.ends_at > %(start)s AND a.starts_at >= %(lower)s {appointments}), ''),
         coalesce((
             SELECT string_agg(concat_ws(':', pr.id, pr.xmin, pr.ctid, u.xmin, u.ctid), ';' ORDER BY pr.id)
@@ -526,13 +527,18 @@ def _version_sql(*, appointments: str, practitioners: str, hours: str, time_off:
 
 
 # The day: every appointment, every practitioner, the weekday's hours, everyone's time off.
-DAY_VERSION_SQL = _version_sql(appointments="", practitioners="", hours="WHERE weekday = %(weekday)s", time_off="")
+DAY_VERSION = PreparedStatement(
+    "day_version", _version_sql(appointments="", practitioners="", hours="WHERE weekday = %(weekday)s", time_off="")
+)
 # A practitioner's week: theirs only, and their hours of every weekday.
-WEEK_VERSION_SQL = _version_sql(
-    appointments="AND a.practitioner_id = %(practitioner)s",
-    practitioners="WHERE pr.id = %(practitioner)s",
-    hours="WHERE practitioner_id = %(practitioner)s",
-    time_off="AND practitioner_id = %(practitioner)s",
+WEEK_VERSION = PreparedStatement(
+    "week_version",
+    _version_sql(
+        appointments="AND a.practitioner_id = %(practitioner)s",
+        practitioners="WHERE pr.id = %(practitioner)s",
+        hours="WHERE practitioner_id = %(practitioner)s",
+        time_off="AND practitioner_id = %(practitioner)s",
+    ),
 )
 
 
@@ -582,16 +588,16 @@ def forget_kept_grids() -> None:
     _week_grids.clear()
 
 
-def _version(sql: str, params: dict) -> str:
+def _version(statement: PreparedStatement, params: dict) -> str:
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        statement.execute(cursor, params)
         return cursor.fetchone()[0]
 
 
 def day_version(day: date) -> str:
     start, end = day_bounds(day)
     return _version(
-        DAY_VERSION_SQL, {"start": start, "end": end, "lower": start - LONGEST_APPOINTMENT, "weekday": day.weekday()}
+        DAY_VERSION, {"start": start, "end": end, "lower": start - LONGEST_APPOINTMENT, "weekday": day.weekday()}
     )
 
 
@@ -614,7 +620,7 @@ def week_version(practitioner_id: int, monday: date) -> str:
     start, _ = day_bounds(monday)
     _, end = day_bounds(_week_end(monday))
     params = {"start": start, "end": end, "lower": start - LONGEST_APPOINTMENT, "practitioner": practitioner_id}
-    return _version(WEEK_VERSION_SQL, params)
+    return _version(WEEK_VERSION, params)
 
 
 def rendered_week_grid(practitioner, monday: date, *, can_book: bool, can_change: bool) -> Grid:

@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from clinic import roles
+from clinic.prepared import PreparedStatement
 
 # Django's own auth tables (the user model is django.contrib.auth's). Written out once: the ORM
 # took about a millisecond a request to compile the same UNION. A permission's app label is
@@ -42,8 +43,9 @@ GRANTS_SQL = """
 
 
 @cache
-def user_sql() -> tuple[str, tuple[str, ...]]:
-    """The statement ``get_user`` runs, and the user fields its first columns hold: the user's
+def user_statement() -> tuple[PreparedStatement, tuple[str, ...]]:
+    """The statement ``get_user`` runs (prepared once per connection), and the user fields its
+    first columns hold: the user's
     row, then arrays of their grants and role names (GRANTS_SQL's rows, ``app_label.codename``
     or ``.role``), and of the persistent ids of their confirmed devices, in every device model
     installed (``otp_totp.totpdevice/7``, as django_otp names them)."""
@@ -63,9 +65,9 @@ def user_sql() -> tuple[str, tuple[str, ...]]:
                ARRAY(SELECT g.app_label || '.' || g.codename FROM ({grants}) g(app_label, codename)),
                ARRAY({devices or "SELECT NULL::text WHERE false"})
           FROM "{user_model._meta.db_table}" u
-         WHERE u.id = %s
+         WHERE u.id = %s::bigint
     """  # noqa: S608 - the names are the models' own, the user id a parameter
-    return sql, fields
+    return PreparedStatement("user", sql), fields
 
 
 class StaffBackend(ModelBackend):
@@ -75,9 +77,9 @@ class StaffBackend(ModelBackend):
             user_id = user_model._meta.pk.to_python(user_id)
         except ValidationError:
             return None
-        sql, fields = user_sql()
+        statement, fields = user_statement()
         with connection.cursor() as cursor:
-            cursor.execute(sql, [user_id])
+            statement.execute(cursor, [user_id])
             row = cursor.fetchone()
         if row is None:
             return None

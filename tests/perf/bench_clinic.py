@@ -136,14 +136,16 @@ def sql_rows(sql: str, params: list) -> Callable[[], list]:
 
 
 def replay(function: Callable[[], object]) -> tuple[Callable[[], None], int]:
-    """The SELECT statements ``function`` sends, as one callable running them directly (no ORM,
+    """The reads ``function`` sends, as one callable running them directly (no ORM,
     no template): the floor of a page or selector. Writes (the audit row) are left out."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as captured:
         function()
-    statements = [query["sql"] for query in captured.captured_queries if query["sql"].lstrip().startswith("SELECT")]
+    # A statement prepared once per connection (clinic/prepared.py) is read by its EXECUTE.
+    reads = ("SELECT", "EXECUTE")
+    statements = [query["sql"] for query in captured.captured_queries if query["sql"].lstrip().startswith(reads)]
 
     def run() -> None:
         with connection.cursor() as cursor:

@@ -7,6 +7,7 @@ from django.db import connection
 from django.db.models import Count, QuerySet
 
 from clinic.localtime import day_bounds
+from clinic.prepared import PreparedStatement
 from messaging.models import UNSUBSCRIBED, ScheduledMessage
 
 
@@ -39,14 +40,17 @@ class PatientMessage:
     closed_as_unsubscribed: bool  # as ScheduledMessage.closed_as_unsubscribed
 
 
+_PATIENT_MESSAGES = PreparedStatement(
+    "patient_messages",
+    "SELECT kind, due_at, status, sent_at, reclaims, last_error FROM messaging_scheduledmessage"
+    " WHERE patient_id = %s ORDER BY due_at DESC, id DESC LIMIT %s",
+)
+
+
 def messages_for_patient(patient, *, limit: int) -> list[PatientMessage]:
     """The patient's newest ``limit`` outbox emails, in one written-out statement."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT kind, due_at, status, sent_at, reclaims, last_error FROM messaging_scheduledmessage"
-            " WHERE patient_id = %s ORDER BY due_at DESC, id DESC LIMIT %s",
-            [patient.pk, limit],
-        )
+        _PATIENT_MESSAGES.execute(cursor, [patient.pk, limit])
         rows = cursor.fetchall()
     unsubscribed = patient.email_unsubscribed_at is not None
     Status = ScheduledMessage.Status

@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import Case, Count, Q, QuerySet, When, Window
 from django.utils import timezone
 
+from clinic.prepared import PreparedStatement
 from clinic.rows import columns, split_row
 from patients.models import (
     SEARCH_WORD_SEPARATORS,
@@ -316,14 +317,19 @@ def patient_safety_summary(
 
 
 # Column names from the models (no input in these f-strings).
-_CURRENT_HISTORY_SQL = f"""
+_CURRENT_HISTORY = PreparedStatement(
+    "current_history",
+    f"""
 SELECT {columns(HistoryItem, "h")} FROM patients_historyitem h
  WHERE h.patient_id = %(patient)s AND h.superseded_at IS NULL
  ORDER BY h.category, h.recorded_at DESC
-"""  # noqa: S608
+""",  # noqa: S608
+)
 # The current skin profile (if any) and the day of the last signed consultation that reviewed
 # the history (the table is named, not imported: patients does not import treatments).
-_CURRENT_PROFILE_SQL = f"""
+_CURRENT_PROFILE = PreparedStatement(
+    "current_profile",
+    f"""
 SELECT {columns(SkinProfile, "s")},
        (SELECT c.consulted_on FROM treatments_consultation c
          WHERE c.patient_id = %(patient)s AND c.history_reviewed AND c.status = 'signed'
@@ -332,7 +338,8 @@ SELECT {columns(SkinProfile, "s")},
   LEFT JOIN LATERAL (SELECT * FROM patients_skinprofile
                       WHERE patient_id = %(patient)s AND superseded_at IS NULL
                       ORDER BY version DESC LIMIT 1) s ON TRUE
-"""  # noqa: S608
+""",  # noqa: S608
+)
 
 
 def patient_safety_reads(patient: Patient) -> tuple[list[HistoryItem], SkinProfile | None, date | None]:
@@ -340,9 +347,9 @@ def patient_safety_reads(patient: Patient) -> tuple[list[HistoryItem], SkinProfi
     entries (as ``history_items.current()`` orders them), the current skin profile and the
     day the history was last reviewed (history_reviewed_on)."""
     with connection.cursor() as cursor:
-        cursor.execute(_CURRENT_HISTORY_SQL, {"patient": patient.pk})
+        _CURRENT_HISTORY.execute(cursor, {"patient": patient.pk})
         items = [split_row(row, [HistoryItem])[0] for row in cursor.fetchall()]
-        cursor.execute(_CURRENT_PROFILE_SQL, {"patient": patient.pk})
+        _CURRENT_PROFILE.execute(cursor, {"patient": patient.pk})
         *profile_row, reviewed_on = cursor.fetchone()
     (profile,) = split_row(profile_row, [SkinProfile])
     return items, profile, reviewed_on

@@ -19,6 +19,7 @@ from django.utils.timezone import localtime
 
 from clinic import dateformats
 from clinic.localtime import day_bounds, days
+from clinic.prepared import PreparedStatement
 from clinic.rows import link_maker
 from scheduling.models import Appointment, Practitioner, earliest_start_running_at
 
@@ -247,7 +248,9 @@ class PlanToBook:
     to_book: int
 
 
-_PATIENT_APPOINTMENTS_SQL = """
+_PATIENT_APPOINTMENTS = PreparedStatement(
+    "patient_appointments",
+    """
 SELECT a.id, a.starts_at, a.status, a.plan_session_number, t.name, t.colour, u.first_name, u.last_name, u.username
   FROM scheduling_appointment a
   JOIN scheduling_practitioner p ON p.id = a.practitioner_id
@@ -256,18 +259,22 @@ SELECT a.id, a.starts_at, a.status, a.plan_session_number, t.name, t.colour, u.f
  WHERE a.patient_id = %(patient)s AND a.starts_at >= %(since)s AND a.status <> %(cancelled)s
  ORDER BY a.starts_at
  LIMIT %(limit)s
-"""
+""",
+)
 # Each open plan with the numbers of its signed sessions and of its sessions held by a live
 # appointment. (A statement each: combined, PostgreSQL takes longer to plan them.)
-_PLANS_TO_BOOK_SQL = """
+_PLANS_TO_BOOK = PreparedStatement(
+    "plans_to_book",
+    """
 SELECT pl.id, pl.session_count,
        ARRAY(SELECT s.number FROM treatments_treatmentsession s WHERE s.plan_id = pl.id AND s.status = %(signed)s),
        ARRAY(SELECT b.plan_session_number FROM scheduling_appointment b
               WHERE b.plan_id = pl.id AND b.status <> %(cancelled)s AND b.plan_session_number IS NOT NULL)
   FROM treatments_treatmentplan pl
- WHERE pl.patient_id = %(patient)s AND pl.status IN %(open)s
+ WHERE pl.patient_id = %(patient)s AND pl.status = ANY(%(open)s)
  ORDER BY pl.id
-"""
+""",
+)
 
 
 def patient_panel(patient, *, with_plans: bool, limit: int = 10) -> tuple[list[PatientAppointment], list[PlanToBook]]:
@@ -283,14 +290,14 @@ def patient_panel(patient, *, with_plans: bool, limit: int = 10) -> tuple[list[P
         "cancelled": Appointment.Status.CANCELLED,
         "limit": limit,
         "signed": TreatmentSession.Status.SIGNED,
-        "open": (TreatmentPlan.Status.PROPOSED, TreatmentPlan.Status.ACTIVE),
+        "open": [TreatmentPlan.Status.PROPOSED, TreatmentPlan.Status.ACTIVE],
     }
     with connection.cursor() as cursor:
-        cursor.execute(_PATIENT_APPOINTMENTS_SQL, params)
+        _PATIENT_APPOINTMENTS.execute(cursor, params)
         appointment_rows = cursor.fetchall()
         plan_rows = []
         if with_plans:
-            cursor.execute(_PLANS_TO_BOOK_SQL, params)
+            _PLANS_TO_BOOK.execute(cursor, params)
             plan_rows = cursor.fetchall()
     appointments: list[PatientAppointment] = []
     if appointment_rows:

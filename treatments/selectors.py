@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.localtime import day_bounds
+from clinic.prepared import PreparedStatement
 from messaging import keys
 from messaging.models import ScheduledMessage
 from patients.models import Patient
@@ -569,7 +570,9 @@ class PatientPanel:
 
 
 # One statement each (combined into one, PostgreSQL takes longer to plan and run them).
-_PANEL_RECALLS_SQL = """
+_PANEL_RECALLS = PreparedStatement(
+    "panel_recalls",
+    """
 SELECT pr.name AS product, b.lot_number, u.amount, b.id AS batch_id, b.recalled_at, b.recall_reason,
        s.id AS session_id, s.patient_id AS session_patient_id, s.number AS session_number, s.performed_at
   FROM treatments_batchusage u
@@ -578,23 +581,32 @@ SELECT pr.name AS product, b.lot_number, u.amount, b.id AS batch_id, b.recalled_
   JOIN treatments_treatmentsession s ON s.id = u.session_id
  WHERE s.patient_id = %(patient)s AND b.recalled_at IS NOT NULL
  ORDER BY s.performed_at
-"""
-_PANEL_PLANS_SQL = """
+""",
+)
+_PANEL_PLANS = PreparedStatement(
+    "panel_plans",
+    """
 SELECT id, patient_id, status, session_count, created_at, maintenance_due_on
   FROM treatments_treatmentplan
  WHERE patient_id = %(patient)s
  ORDER BY created_at DESC
  LIMIT 5
-"""
-_PANEL_CONSULTATIONS_SQL = """
+""",
+)
+_PANEL_CONSULTATIONS = PreparedStatement(
+    "panel_consultations",
+    """
 SELECT c.id, c.patient_id, c.status, c.consulted_on, u.first_name, u.last_name, u.username
   FROM treatments_consultation c
   JOIN auth_user u ON u.id = c.doctor_id
  WHERE c.patient_id = %(patient)s
  ORDER BY c.consulted_on DESC, c.created_at DESC
  LIMIT 3
-"""
-_PANEL_TASKS_SQL = """
+""",
+)
+_PANEL_TASKS = PreparedStatement(
+    "panel_tasks",
+    """
 SELECT t.id, t.done_at, f.concern, f.answered_at, s.id AS session_id, s.patient_id AS session_patient_id,
        s.number AS session_number, d.first_name, d.last_name, d.username
   FROM treatments_followuptask t
@@ -604,11 +616,12 @@ SELECT t.id, t.done_at, f.concern, f.answered_at, s.id AS session_id, s.patient_
  WHERE t.patient_id = %(patient)s
  ORDER BY t.done_at DESC NULLS FIRST, t.created_at DESC
  LIMIT 5
-"""
+""",
+)
 
 
-def _dict_rows(cursor, sql: str, params: dict) -> list[dict]:
-    cursor.execute(sql, params)
+def _dict_rows(cursor, statement: PreparedStatement, params: dict) -> list[dict]:
+    statement.execute(cursor, params)
     names = [column[0] for column in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
@@ -619,12 +632,12 @@ def patient_treatment_panel(patient: Patient, *, recalls: bool, clinical: bool) 
     for is not read and comes empty."""
     params = {"patient": patient.pk}
     with connection.cursor() as cursor:
-        recall_rows = _dict_rows(cursor, _PANEL_RECALLS_SQL, params) if recalls else []
+        recall_rows = _dict_rows(cursor, _PANEL_RECALLS, params) if recalls else []
         if not clinical:
             return PatientPanel(recall_rows, [], [], [])
         return PatientPanel(
             recall_rows,
-            _dict_rows(cursor, _PANEL_PLANS_SQL, params),
-            _dict_rows(cursor, _PANEL_CONSULTATIONS_SQL, params),
-            _dict_rows(cursor, _PANEL_TASKS_SQL, params),
+            _dict_rows(cursor, _PANEL_PLANS, params),
+            _dict_rows(cursor, _PANEL_CONSULTATIONS, params),
+            _dict_rows(cursor, _PANEL_TASKS, params),
         )

@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from django.utils import timezone
-from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
+from django.utils.dates import MONTHS, MONTHS_3, WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.translation import get_language
 
 # The month and weekday names of each language, looked up once (a name a date costs a translation).
 _NAMES: dict[str | None, tuple[list[str], list[str]]] = {}
+_FULL_NAMES: dict[str | None, tuple[list[str], list[str]]] = {}
 
 
 def _names() -> tuple[list[str], list[str]]:
@@ -23,6 +24,16 @@ def _names() -> tuple[list[str], list[str]]:
         months = [""] + [str(MONTHS_3[month]).title() for month in range(1, 13)]
         weekdays = [str(WEEKDAYS_ABBR[day]) for day in range(7)]
         names = _NAMES[language] = (months, weekdays)
+    return names
+
+
+def _full_names() -> tuple[list[str], list[str]]:
+    language = get_language()
+    names = _FULL_NAMES.get(language)
+    if names is None:
+        months = [""] + [str(MONTHS[month]) for month in range(1, 13)]
+        weekdays = [str(WEEKDAYS[day]) for day in range(7)]
+        names = _FULL_NAMES[language] = (months, weekdays)
     return names
 
 
@@ -76,3 +87,14 @@ def weekday_day_month_year(value: date | None) -> str:
         value = _local(value)
     months, weekdays = _names()
     return f"{weekdays[value.weekday()]} {value.day:02d} {months[value.month]} {value.year:04d}"
+
+
+def day_month_name_year(value: date) -> str:
+    """``|date:"j F Y"`` of a date: "5 January 2026"."""
+    return f"{value.day} {_full_names()[0][value.month]} {value.year:04d}"
+
+
+def weekday_day_month_name_year(value: date) -> str:
+    """``|date:"l j F Y"`` of a date: "Monday 5 January 2026"."""
+    months, weekdays = _full_names()
+    return f"{weekdays[value.weekday()]} {value.day} {months[value.month]} {value.year:04d}"

@@ -20,7 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from clinic import dates
+from clinic import dateformats, dates
 from clinic import views as clinic_views
 from clinic.audit import audit_search
 from clinic.forms import add_service_errors, service_error_text
@@ -133,6 +133,7 @@ def _day_page(request, *, home: bool = False):
         day_grid.render(can_book=can_book, can_change=can_change, moving=True)
     context = {
         "day": day,
+        "day_text": dateformats.weekday_day_month_name_year(day),
         "previous_day": day - timedelta(days=1),
         "next_day": day + timedelta(days=1),
         "today": timezone.localdate(),
@@ -193,6 +194,7 @@ def calendar_week(request, pk: int):
     context = {
         "practitioner": practitioner,
         "monday": monday,
+        "monday_text": dateformats.day_month_name_year(monday),
         "previous_week": monday - timedelta(days=7),
         "next_week": monday + timedelta(days=7),
         "today": timezone.localdate(),

@@ -9,9 +9,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.dateformats import (
+    day_month_name_year,
     day_month_time,
     day_month_year,
     day_month_year_time,
+    weekday_day_month_name_year,
     weekday_day_month_year,
     weekday_day_month_year_time,
 )
@@ -49,6 +51,16 @@ def test_dates_of_a_day_and_of_nothing():
     assert weekday_day_month_year(None) == ""
     assert day_month_year(None) == day_month_year_time(None) == day_month_time(None) == ""
     assert weekday_day_month_year_time(None) == ""
+
+
+def test_long_dates_of_the_calendar_headings():
+    for day in [datetime.date(2026, 1, 5), datetime.date(2026, 11, 30), datetime.date(999, 12, 31)]:
+        for offset in range(7):
+            shown = day - datetime.timedelta(days=offset) if day.year > 999 else day
+            assert weekday_day_month_name_year(shown) == date_filter(shown, "l j F Y")
+            assert day_month_name_year(shown) == date_filter(shown, "j F Y")
+    for month in range(1, 13):
+        assert day_month_name_year(datetime.date(2027, month, 1)) == date_filter(datetime.date(2027, month, 1), "j F Y")
 
 
 def test_links_are_what_reverse_gives():

@@ -75,39 +75,57 @@ class PreparedStatement:
         """Run the statement on ``cursor`` (a Django cursor), preparing it first if that
         cursor's connection has not yet; the rows are then read from the cursor."""
         wrapper = getattr(cursor, "db", default_connection)
-        prepared = _prepared_on(wrapper)
-        state = prepared.get(self.name)
+        record = _record_of(wrapper)
+        # Setting up the connection, as Django's own SET statements on connecting: not one of
+        # the request's queries (nor counted as one by the tests' query budgets).
+        if record.unsure:
+            with wrapper.wrap_database_errors:
+                record.read_back(cursor.cursor)
+        state = record.states.get(self.name)
         if state is not _READY:
-            # Setting up the connection, as Django's own SET statements on connecting: not one
-            # of the request's queries (nor counted as one by the tests' query budgets).
             with wrapper.wrap_database_errors:
                 if state is _STALE:
                     cursor.cursor.execute(f"DEALLOCATE {self.name}")
                 cursor.cursor.execute(f"PREPARE {self.name} AS {self.body}")
-            prepared[self.name] = _READY
+            record.states[self.name] = _READY
         try:
             cursor.execute(self.execute_sql, self.values(params))
         except DatabaseError as error:
             if isinstance(error.__cause__, errors.InvalidSqlStatementName):
-                # Gone (a DISCARD ALL or DEALLOCATE by someone else): prepared again next time.
-                del prepared[self.name]
+                # Gone: someone dropped this connection's statements (DISCARD ALL, DEALLOCATE
+                # ALL). Which are left is read back from PostgreSQL the next time.
+                record.states.pop(self.name, None)
+                record.unsure = True
             elif isinstance(error.__cause__, errors.FeatureNotSupported):
                 # Its table changed under it so that its rows would change shape ("cached plan
                 # must not change result type"): this request fails as the statement would
                 # have, the next one replaces it.
-                prepared[self.name] = _STALE
+                record.states[self.name] = _STALE
             raise
 
 
 _READY, _STALE = "ready", "stale"
 
 
-def _prepared_on(wrapper) -> dict[str, str]:
-    """The statements prepared on ``wrapper``'s current database connection, by name: a new
-    record whenever Django has opened a new connection (a closed one forgets its statements)."""
-    raw = wrapper.connection
-    kept = wrapper.__dict__.get("_clinic_prepared")
-    if kept is None or kept[0] is not raw:
-        kept = (raw, {})
-        wrapper.__dict__["_clinic_prepared"] = kept
-    return kept[1]
+class _Record:
+    """What one database connection has prepared, by name."""
+
+    def __init__(self, raw) -> None:
+        self.raw = raw
+        self.states: dict[str, str] = {}
+        self.unsure = False
+
+    def read_back(self, raw_cursor) -> None:
+        raw_cursor.execute("SELECT name FROM pg_prepared_statements")
+        present = {name for (name,) in raw_cursor.fetchall()}
+        self.states = {name: self.states.get(name, _READY) for name in present if name.startswith("clinic_")}
+        self.unsure = False
+
+
+def _record_of(wrapper) -> _Record:
+    """The record of ``wrapper``'s current database connection: a new one whenever Django has
+    opened a new connection (a closed one forgets its statements)."""
+    record = wrapper.__dict__.get("_clinic_prepared")
+    if record is None or record.raw is not wrapper.connection:
+        record = wrapper.__dict__["_clinic_prepared"] = _Record(wrapper.connection)
+    return record

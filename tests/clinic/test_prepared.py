@@ -65,13 +65,22 @@ def test_a_new_connection_prepares_it_again():
 
 
 def test_statements_dropped_by_someone_else_are_prepared_again():
-    statement = PreparedStatement("dropped", "SELECT %s::int * 3")
-    assert run(statement, [2]) == [(6,)]
+    first = PreparedStatement("dropped", "SELECT %s::int * 3")
+    second = PreparedStatement("dropped_too", "SELECT %s::int * 4")
+    kept = PreparedStatement("kept", "SELECT %s::int * 5")
+    assert run(first, [2]) == [(6,)]
+    assert run(second, [2]) == [(8,)]
     with connection.cursor() as cursor:
         cursor.execute("DEALLOCATE ALL")
-    with pytest.raises(DatabaseError), transaction.atomic():
-        run(statement, [2])
-    assert run(statement, [3]) == [(9,)]
+    assert run(kept, [2]) == [(10,)]  # prepared after the drop: still there
+    with pytest.raises(DatabaseError, match="does not exist"), transaction.atomic():
+        run(first, [2])
+    # The one that failed and the others dropped with it are prepared again; the one that was
+    # not dropped is not (preparing it again would fail: the name is taken).
+    assert run(second, [3]) == [(12,)]
+    assert run(kept, [3]) == [(15,)]
+    assert run(first, [3]) == [(9,)]
+    assert {first.name, second.name, kept.name} <= set(prepared_names())
 
 
 def test_a_table_changed_under_it_fails_once_then_reads_the_new_shape():

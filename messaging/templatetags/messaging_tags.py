@@ -1,3 +1,5 @@
+from html import escape
+
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -14,18 +16,23 @@ KIND_LABELS = dict(ScheduledMessage.Kind.choices)
 
 @register.inclusion_tag("messaging/_patient_messages.html", takes_context=True)
 def patient_messages(context, patient, limit: int = 20):
-    # Rows read in one written-out statement, shown as the date filter and message_status show them.
+    """The patient's newest outbox emails, a table row each: kind, when due, status badge (and
+    when sent). Read in one written-out statement; the dates as the date filter shows them,
+    every value escaped as the template would (Django's escape is html.escape). The rows are
+    written here rather than by a loop in the template, which spent about 40 us a row."""
     rows = [
-        {
-            "kind": KIND_LABELS.get(message.kind, message.kind),
-            "due": day_month_year_time(message.due_at),
-            "badge": _status_badge(message.status, message.reclaims, message.closed_as_unsubscribed),
-            "is_sent": message.status == Status.SENT,
-            "sent": day_month_time(message.sent_at),
-        }
+        MESSAGE_ROW.format(
+            escape(str(KIND_LABELS.get(message.kind, message.kind))),
+            escape(day_month_year_time(message.due_at)),
+            _status_badge(message.status, message.reclaims, message.closed_as_unsubscribed),
+            f" {escape(day_month_time(message.sent_at))}" if message.status == Status.SENT else "",
+        )
         for message in messages_for_patient(patient, limit=limit)
     ]
-    return {"rows": rows, "perms": context.get("perms")}
+    return {"rows": mark_safe("".join(rows)), "perms": context.get("perms")}  # noqa: S308 - escaped above
+
+
+MESSAGE_ROW = "\n      <tr><td>{}</td><td>{}</td>\n        <td>{}{}</td></tr>\n    "
 
 
 Status = ScheduledMessage.Status

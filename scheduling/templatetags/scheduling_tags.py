@@ -1,5 +1,8 @@
+from html import escape
+
 from django import template
 from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from clinic.permissions import BOOK_APPOINTMENT, VIEW_APPOINTMENT
 from scheduling import selectors
@@ -59,6 +62,33 @@ def patient_appointments(context, patient):
         "can_book": can_book,
         "plans_to_book": plans_to_book,
     }
+
+
+APPOINTMENT_ROW = (
+    '\n    <li class="mb-1 scheduling-type-bar" data-type-colour="{}">\n      <a href="{}">{}</a>\n'
+    "      · {} with {}\n      {}\n      {}\n    </li>"
+)
+
+
+@register.simple_tag
+def patient_appointment_rows(appointments) -> SafeString:
+    """The patient page's upcoming appointments (selectors.PatientAppointment), a list item
+    each: when (a link to it), type, practitioner, session number, status badge; every value
+    escaped as the template would (Django's escape is html.escape). Written here rather than as
+    a loop in the template, which spent about 50 us a row on its variables and tag."""
+    rows = [
+        APPOINTMENT_ROW.format(
+            escape(appointment.type_colour),
+            escape(appointment.url),
+            escape(appointment.when),
+            escape(appointment.type_name),
+            escape(appointment.practitioner),
+            f"· session {int(appointment.plan_session_number)}" if appointment.plan_session_number else "",
+            status_badge(appointment),
+        )
+        for appointment in appointments
+    ]
+    return mark_safe("".join(rows))  # noqa: S308 - every value in it escaped above
 
 
 @register.inclusion_tag("scheduling/_plan_appointments.html", takes_context=True)

@@ -117,22 +117,28 @@ class DayColumn:
 # shows). Its columns after the practitioner's are CalendarEntry.FIELDS, in that order. Two
 # ORM queries (practitioners, then appointments) cost twice the round trips and the per-row
 # work of the ORM: docs/benchmarks.md has the figures.
-DAY_CALENDAR_SQL = """
+# Prepared once per connection (clinic/prepared.py), with one plan for every day: the patient
+# and the plan are looked up by id for each appointment (a lateral lookup and a subquery), so
+# that plan never becomes a hash of the whole patient or plan table, however large they grow.
+DAY_CALENDAR = PreparedStatement(
+    "day_calendar",
+    """
     SELECT pr.id, u.first_name, u.last_name, u.username,
            a.id, a.starts_at, a.ends_at, a.status, a.practitioner_id, a.patient_id, a.plan_session_number,
-           p.first_name, p.last_name, t.name, t.colour, r.name, a.plan_id, pl.session_count
+           p.first_name, p.last_name, t.name, t.colour, r.name, a.plan_id,
+           (SELECT pl.session_count FROM treatments_treatmentplan pl WHERE pl.id = a.plan_id)
     FROM scheduling_practitioner pr
     JOIN auth_user u ON u.id = pr.user_id
     LEFT JOIN (
         scheduling_appointment a
-        JOIN patients_patient p ON p.id = a.patient_id
+        CROSS JOIN LATERAL (SELECT first_name, last_name FROM patients_patient WHERE id = a.patient_id OFFSET 0) p
         JOIN scheduling_room r ON r.id = a.room_id
         JOIN scheduling_appointmenttype t ON t.id = a.appointment_type_id
-        LEFT JOIN treatments_treatmentplan pl ON pl.id = a.plan_id
     ) ON a.practitioner_id = pr.id AND a.starts_at < %(end)s AND a.ends_at > %(start)s AND a.starts_at >= %(lower)s
     WHERE (pr.is_active AND u.is_active) OR a.id IS NOT NULL
     ORDER BY u.last_name, u.first_name, pr.id, a.starts_at, a.id
-"""
+""",
+)
 
 
 def day_columns(day: date) -> list[DayColumn]:
@@ -140,7 +146,7 @@ def day_columns(day: date) -> list[DayColumn]:
     start, end = day_bounds(day)
     columns: list[DayColumn] = []
     with connection.cursor() as cursor:
-        cursor.execute(DAY_CALENDAR_SQL, {"start": start, "end": end, "lower": earliest_start_running_at(start)})
+        DAY_CALENDAR.execute(cursor, {"start": start, "end": end, "lower": earliest_start_running_at(start)})
         for practitioner_id, first_name, last_name, username, *appointment in cursor.fetchall():
             if not columns or columns[-1].practitioner.pk != practitioner_id:
                 name = f"{first_name} {last_name}".strip() or username

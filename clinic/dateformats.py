@@ -37,56 +37,81 @@ def _full_names() -> tuple[list[str], list[str]]:
     return names
 
 
-def _local(value: datetime) -> datetime:
-    # As the date filter does: an aware time is shown in the current (the clinic's) time zone.
-    return timezone.localtime(value) if timezone.is_aware(value) else value
+class Dates:
+    """The formats below, bound once to the current language and time zone: a list that shows
+    many dates makes one (``Dates()``) and formats each with it. Looking up the language and
+    the zone costs twice as much as formatting a date; the module's functions of the same
+    names make one for each date."""
+
+    __slots__ = ("_months", "_weekdays", "_zone")
+
+    def __init__(self) -> None:
+        self._zone = timezone.get_current_timezone()
+        self._months, self._weekdays = _names()
+
+    def _local(self, value: datetime) -> datetime:
+        # As the date filter does: an aware time is shown in the current (the clinic's) time zone.
+        return value.astimezone(self._zone) if value.utcoffset() is not None else value
+
+    def day_month_year(self, value: date | None) -> str:
+        """``|date:"d M Y"``: "31 Jan 1985" (a date-time in the clinic's time zone); "" for None."""
+        if value is None:
+            return ""
+        if isinstance(value, datetime):
+            value = self._local(value)
+        return f"{value.day:02d} {self._months[value.month]} {value.year:04d}"
+
+    def day_month_year_time(self, value: datetime | None) -> str:
+        """``|date:"d M Y H:i"``: "31 Jan 2026 14:05" in the clinic's time zone."""
+        if value is None:
+            return ""
+        value = self._local(value)
+        return f"{value.day:02d} {self._months[value.month]} {value.year:04d} {value.hour:02d}:{value.minute:02d}"
+
+    def day_month_time(self, value: datetime | None) -> str:
+        """``|date:"d M H:i"``: "31 Jan 14:05" in the clinic's time zone."""
+        if value is None:
+            return ""
+        value = self._local(value)
+        return f"{value.day:02d} {self._months[value.month]} {value.hour:02d}:{value.minute:02d}"
+
+    def weekday_day_month_year_time(self, value: datetime | None) -> str:
+        """``|date:"D d M Y, H:i"``: "Sat 31 Jan 2026, 14:05" in the clinic's time zone."""
+        if value is None:
+            return ""
+        value = self._local(value)
+        return (
+            f"{self._weekdays[value.weekday()]} {value.day:02d} {self._months[value.month]} {value.year:04d},"
+            f" {value.hour:02d}:{value.minute:02d}"
+        )
+
+    def weekday_day_month_year(self, value: date | None) -> str:
+        """``|date:"D d M Y"`` of a date: "Thu 31 Jan 1985"; "" for None."""
+        if value is None:
+            return ""
+        if isinstance(value, datetime):
+            value = self._local(value)
+        return f"{self._weekdays[value.weekday()]} {value.day:02d} {self._months[value.month]} {value.year:04d}"
 
 
 def day_month_year(value: date | None) -> str:
-    """``|date:"d M Y"``: "31 Jan 1985" (a date-time in the clinic's time zone); "" for None."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        value = _local(value)
-    return f"{value.day:02d} {_names()[0][value.month]} {value.year:04d}"
+    return Dates().day_month_year(value)
 
 
 def day_month_year_time(value: datetime | None) -> str:
-    """``|date:"d M Y H:i"``: "31 Jan 2026 14:05" in the clinic's time zone."""
-    if value is None:
-        return ""
-    value = _local(value)
-    return f"{value.day:02d} {_names()[0][value.month]} {value.year:04d} {value.hour:02d}:{value.minute:02d}"
+    return Dates().day_month_year_time(value)
 
 
 def day_month_time(value: datetime | None) -> str:
-    """``|date:"d M H:i"``: "31 Jan 14:05" in the clinic's time zone."""
-    if value is None:
-        return ""
-    value = _local(value)
-    return f"{value.day:02d} {_names()[0][value.month]} {value.hour:02d}:{value.minute:02d}"
+    return Dates().day_month_time(value)
 
 
 def weekday_day_month_year_time(value: datetime | None) -> str:
-    """``|date:"D d M Y, H:i"``: "Sat 31 Jan 2026, 14:05" in the clinic's time zone."""
-    if value is None:
-        return ""
-    value = _local(value)
-    months, weekdays = _names()
-    return (
-        f"{weekdays[value.weekday()]} {value.day:02d} {months[value.month]} {value.year:04d},"
-        f" {value.hour:02d}:{value.minute:02d}"
-    )
+    return Dates().weekday_day_month_year_time(value)
 
 
 def weekday_day_month_year(value: date | None) -> str:
-    """``|date:"D d M Y"`` of a date: "Thu 31 Jan 1985"; "" for None."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        value = _local(value)
-    months, weekdays = _names()
-    return f"{weekdays[value.weekday()]} {value.day:02d} {months[value.month]} {value.year:04d}"
+    return Dates().weekday_day_month_year(value)
 
 
 def day_month_name_year(value: date) -> str:

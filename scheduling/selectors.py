@@ -211,6 +211,7 @@ def plan_appointments(plan) -> list[PlanAppointment]:
         return []
     # One reverse for all the links: .../appointments/<pk>/.
     head, tail = reverse("scheduling:appointment_detail", args=[1]).rsplit("/1/", 1)
+    dates = dateformats.Dates()
     return [
         PlanAppointment(
             pk=pk,
@@ -220,7 +221,7 @@ def plan_appointments(plan) -> list[PlanAppointment]:
             # Practitioner.name: the user's full name, else the username.
             practitioner_name=f"{first_name} {last_name}".strip() or username,
             url=f"{head}/{pk}/{tail}",
-            starts=dateformats.weekday_day_month_year_time(starts_at),
+            starts=dates.weekday_day_month_year_time(starts_at),
         )
         for pk, starts_at, status, number, first_name, last_name, username in rows
     ]
@@ -308,9 +309,10 @@ def patient_panel(patient, *, with_plans: bool, limit: int = 10) -> tuple[list[P
     appointments: list[PatientAppointment] = []
     if appointment_rows:
         link = link_maker("scheduling:appointment_detail")
+        dates = dateformats.Dates()
         for pk, starts_at, status, number, type_name, colour, first, last, username in appointment_rows:
             full_name = f"{first} {last}".strip()  # as User.get_full_name
-            when = dateformats.weekday_day_month_year_time(starts_at)
+            when = dates.weekday_day_month_year_time(starts_at)
             appointments.append(
                 PatientAppointment(link(pk), starts_at, when, status, type_name, colour, full_name or username, number)
             )

@@ -393,15 +393,16 @@ def _plan_page_context(request, patient, plan: TreatmentPlan) -> dict:
     by_number = {session.number: session for session in sessions}
     planned = plan.planned_dates()
     schedule = []
+    dates = dateformats.Dates()
     for number in range(1, plan.session_count + 1):
         planned_on = planned[number - 1] if planned else None
         session = by_number.get(number)
         schedule.append(
             {
                 "number": number,
-                "planned": dateformats.weekday_day_month_year(planned_on) if planned_on else "—",
+                "planned": dates.weekday_day_month_year(planned_on) if planned_on else "—",
                 "session": session,
-                "performed": dateformats.day_month_year_time(session.performed_at) if session else "",
+                "performed": dates.day_month_year_time(session.performed_at) if session else "",
                 "usages": ", ".join(f"{name} lot {lot}" for name, lot in session.usages) if session else "",
             }
         )

@@ -6,7 +6,7 @@ from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from clinic.dateformats import day_month_year, day_month_year_time
+from clinic.dateformats import Dates
 from clinic.permissions import (
     CLOSE_FOLLOW_UP_TASK,
     RECORD_CLINICAL,
@@ -50,6 +50,8 @@ def treatment_panel(context, patient):
     if not show_recalls and not clinical:
         return {"show": False, "recalls": [], "patient": patient}
     panel = selectors.patient_treatment_panel(patient, recalls=show_recalls, clinical=clinical)
+    dates = Dates()
+    day_month_year, day_month_year_time = dates.day_month_year, dates.day_month_year_time
     recalls = panel.recalls
     session_link = link_maker("treatments:session_detail", 2) if recalls or panel.tasks else None
     if recalls:

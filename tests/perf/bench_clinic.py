@@ -617,7 +617,8 @@ class Bench:
         pages = {"patient page": f"/patients/{self.plan.patient_id}/", "plan page": self.plan.get_absolute_url()}
         for name, url in pages.items():
             floor_run, statements = replay(lambda url=url: self.doctor_client.get(url, secure=True))
-            floor = self.floor(f"{name} floor: its {statements} SELECTs run directly", floor_run, queries=statements)
+            label = f"{name} floor: its {statements} reads run directly, as it sends them"
+            floor = self.floor(label, floor_run, queries=statements)
             self.page(
                 self.doctor_client,
                 url,

@@ -54,7 +54,9 @@
     if (event.key === "Escape" && target && target.contains(document.activeElement)) { closePanel(); }
   });
 
-  document.addEventListener("htmx:afterSwap", function (event) {
+  // Once the panel has settled: htmx makes its forms live (the patient search) while settling,
+  // so a search typed as soon as the heading has the focus is not lost.
+  document.addEventListener("htmx:afterSettle", function (event) {
     var target = panel();
     if (!target || event.detail.target !== target) { return; }
     target.classList.add("grid-panel-open");

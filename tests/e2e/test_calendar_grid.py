@@ -70,6 +70,8 @@ def test_receptionist_books_from_free_time_and_moves_by_dragging(live_server, pa
     # Clicking the appointment opens its card with the desk's actions.
     page.locator(f'a.grid-appt[href="/scheduling/appointments/{booked.pk}/"]').click()
     expect(panel.get_by_role("button", name="Cancel appointment")).to_be_visible()
+    # The panel takes the focus once it has settled (its forms live); Escape then closes it.
+    expect(panel.locator("[data-panel-heading]")).to_be_focused()
     page.keyboard.press("Escape")
     expect(panel).to_be_empty()
 

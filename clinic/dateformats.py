@@ -12,28 +12,20 @@ from django.utils import timezone
 from django.utils.dates import MONTHS, MONTHS_3, WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.translation import get_language
 
-# The month and weekday names of each language, looked up once (a name a date costs a translation).
-_NAMES: dict[str | None, tuple[list[str], list[str]]] = {}
-_FULL_NAMES: dict[str | None, tuple[list[str], list[str]]] = {}
+# The month and weekday names of each language, short and full, looked up once (a name a date
+# costs a translation).
+_NAMES: dict[tuple[str | None, bool], tuple[list[str], list[str]]] = {}
 
 
-def _names() -> tuple[list[str], list[str]]:
-    language = get_language()
-    names = _NAMES.get(language)
+def _names(*, full: bool = False) -> tuple[list[str], list[str]]:
+    """The month names (January is 1) and weekday names (Monday is 0) of the current language:
+    "Jan" and "Mon", or with ``full`` "January" and "Monday"."""
+    key = (get_language(), full)
+    names = _NAMES.get(key)
     if names is None:
-        months = [""] + [str(MONTHS_3[month]).title() for month in range(1, 13)]
-        weekdays = [str(WEEKDAYS_ABBR[day]) for day in range(7)]
-        names = _NAMES[language] = (months, weekdays)
-    return names
-
-
-def _full_names() -> tuple[list[str], list[str]]:
-    language = get_language()
-    names = _FULL_NAMES.get(language)
-    if names is None:
-        months = [""] + [str(MONTHS[month]) for month in range(1, 13)]
-        weekdays = [str(WEEKDAYS[day]) for day in range(7)]
-        names = _FULL_NAMES[language] = (months, weekdays)
+        months = [""] + [str(MONTHS[month]) if full else str(MONTHS_3[month]).title() for month in range(1, 13)]
+        weekdays = [str((WEEKDAYS if full else WEEKDAYS_ABBR)[day]) for day in range(7)]
+        names = _NAMES[key] = (months, weekdays)
     return names
 
 
@@ -116,10 +108,10 @@ def weekday_day_month_year(value: date | None) -> str:
 
 def day_month_name_year(value: date) -> str:
     """``|date:"j F Y"`` of a date: "5 January 2026"."""
-    return f"{value.day} {_full_names()[0][value.month]} {value.year:04d}"
+    return f"{value.day} {_names(full=True)[0][value.month]} {value.year:04d}"
 
 
 def weekday_day_month_name_year(value: date) -> str:
     """``|date:"l j F Y"`` of a date: "Monday 5 January 2026"."""
-    months, weekdays = _full_names()
+    months, weekdays = _names(full=True)
     return f"{weekdays[value.weekday()]} {value.day} {months[value.month]} {value.year:04d}"

@@ -209,8 +209,7 @@ def plan_appointments(plan) -> list[PlanAppointment]:
         rows = cursor.fetchall()
     if not rows:
         return []
-    # One reverse for all the links: .../appointments/<pk>/.
-    head, tail = reverse("scheduling:appointment_detail", args=[1]).rsplit("/1/", 1)
+    link = link_maker("scheduling:appointment_detail")
     dates = dateformats.Dates()
     return [
         PlanAppointment(
@@ -220,7 +219,7 @@ def plan_appointments(plan) -> list[PlanAppointment]:
             plan_session_number=number,
             # Practitioner.name: the user's full name, else the username.
             practitioner_name=f"{first_name} {last_name}".strip() or username,
-            url=f"{head}/{pk}/{tail}",
+            url=link(pk),
             starts=dates.weekday_day_month_year_time(starts_at),
         )
         for pk, starts_at, status, number, first_name, last_name, username in rows

@@ -3,7 +3,6 @@ sessions load them in a fixed number of queries, however many sessions there are
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -22,11 +21,11 @@ from django.db.models import (
     prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce
-from django.urls import reverse
 from django.utils import timezone
 
 from clinic.localtime import day_bounds
 from clinic.prepared import PreparedStatement
+from clinic.rows import link_maker
 from messaging import keys
 from messaging.models import ScheduledMessage
 from patients.models import Patient
@@ -116,14 +115,6 @@ class PlanSessionRow:
         return str(dict(TreatmentSession.Status.choices).get(self.status, self.status))
 
 
-def _url_of(name: str, *args) -> Callable[[int], str]:
-    """``reverse(name, args=[*args, pk])`` for any pk, from one reverse: the page links to
-    every session of the plan."""
-    sample = reverse(name, args=[*args, 1])
-    head, tail = sample.rsplit("/1/", 1)
-    return lambda pk: f"{head}/{pk}/{tail}"
-
-
 # The page's sessions with the batches used and the ratings, in one statement (not three).
 PLAN_SESSIONS_SQL = """
     SELECT s.id, s.patient_id, s.number, s.status, s.performed_at,
@@ -149,18 +140,16 @@ def plan_page_sessions(plan: TreatmentPlan) -> list[PlanSessionRow]:
     with connection.cursor() as cursor:
         cursor.execute(PLAN_SESSIONS_SQL, [plan.pk])
         rows = cursor.fetchall()
-    urls: dict[int, Callable[[int], str]] = {}
+    session_link = link_maker("treatments:session_detail", 2)  # the page links to every session
     sessions = []
     for pk, patient_id, number, status, performed_at, usages, ratings in rows:
-        if patient_id not in urls:
-            urls[patient_id] = _url_of("treatments:session_detail", patient_id)
         sessions.append(
             PlanSessionRow(
                 pk=pk,
                 number=number,
                 status=status,
                 performed_at=performed_at,
-                url=urls[patient_id](pk),
+                url=session_link(patient_id, pk),
                 usages=[(name, lot) for name, lot in usages],
                 ratings={
                     rater: SessionScores(rater, int(hydration), int(radiance), int(fine_lines), int(satisfaction))
